@@ -1,0 +1,79 @@
+// Package vfs is the filesystem seam: every file Strata reads or writes goes through an FS.
+//
+// Two implementations exist. OS (NewOS) is the real filesystem, with fsync, directory sync, mmap
+// and fcntl locks. Mem (NewMem) keeps files in memory and models what survives a power loss: a
+// file's bytes survive only up to its last Sync, and a directory entry (create, rename, remove)
+// survives only once its directory has been synced with SyncDir; CrashClone returns the state a
+// machine would come back to. WithFaults wraps any FS and fails chosen operations, so crash and
+// I/O-error tests need no real crashes.
+//
+// Invariants: every implementation passes the same conformance test; methods of FS are safe for
+// concurrent use; a File may be read concurrently with ReadAt, but writes to one File come from
+// one goroutine at a time.
+package vfs
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// File is an open file. Files from Create are readable and writable; files from Open are
+// read-only and fail Write and Sync.
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Writer
+	io.Closer
+	// Sync makes the file's contents durable (fsync).
+	Sync() error
+	// Stat describes the file; Size is its current length.
+	Stat() (os.FileInfo, error)
+}
+
+// FS is a filesystem. Names are paths in the host's syntax (path/filepath).
+type FS interface {
+	// Create creates the named file, truncating it if it exists, opened for reading and writing.
+	// The new directory entry is durable only after SyncDir of its directory.
+	Create(name string) (File, error)
+	// Open opens the named file read-only.
+	Open(name string) (File, error)
+	// Remove removes the named file or empty directory.
+	Remove(name string) error
+	// Rename renames oldname to newname, replacing newname atomically if it exists.
+	Rename(oldname, newname string) error
+	// MkdirAll creates a directory and any missing parents.
+	MkdirAll(dir string, perm os.FileMode) error
+	// List returns the names (not paths) of the entries of dir, sorted.
+	List(dir string) ([]string, error)
+	// Stat describes the named file or directory.
+	Stat(name string) (os.FileInfo, error)
+	// Lock takes an exclusive advisory lock on the named file, creating it if needed. It fails,
+	// without blocking, while another holder (another process, or another Lock call in this
+	// process) has it. Closing the returned Closer releases the lock.
+	Lock(name string) (io.Closer, error)
+	// SyncDir makes the directory's entries durable: files created, renamed or removed in it.
+	SyncDir(dir string) error
+}
+
+// Mappable is implemented by files whose contents can be mapped read-only into memory. Mem files
+// do not implement it; readers fall back to ReadAt.
+type Mappable interface {
+	// Map maps the first size bytes of the file read-only. The Region stays valid until it is
+	// closed, even after the File is closed.
+	Map(size int) (Region, error)
+}
+
+// Region is a read-only memory mapping.
+type Region interface {
+	// Bytes returns the mapped bytes. They must not be written and must not be used after Close.
+	Bytes() []byte
+	// Close unmaps the region.
+	Close() error
+}
+
+// ErrLocked is returned by Lock when the lock is held elsewhere.
+var ErrLocked = errors.New("vfs: lock held by another process or DB")
+
+// ErrReadOnly is returned by Write and Sync on a file opened with Open.
+var ErrReadOnly = errors.New("vfs: file opened read-only")
