@@ -1,0 +1,9 @@
+module github.com/stratadb/strata/bench
+
+go 1.23
+
+require github.com/stratadb/strata v0.0.0
+
+require github.com/syndtr/goleveldb v1.0.1-0.20220721030215-126854af5e6d
+
+replace github.com/stratadb/strata => ../

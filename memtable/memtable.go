@@ -1,0 +1,123 @@
+// Package memtable is the in-memory write buffer of the DB: a skiplist of internal keys.
+//
+// Every write is added with its sequence number and kind; entries are never removed, and the
+// table is dropped as a whole once it has been flushed to a level-0 table. Keys and values are
+// copied into the table's arena, so callers may reuse their buffers, and the table allocates
+// nothing on the Go heap per entry.
+//
+// Concurrency: one writer (Add) at a time, serialised by the caller, and any number of concurrent
+// readers (Get, iterators) with no locks. A reader sees every entry whose Add returned before the
+// read began. Slices returned by Get and by iterators alias the arena and are valid as long as
+// the MemTable is reachable; they must not be modified.
+//
+// Invariant: for one user key, entries are ordered newest (highest sequence) first, so Get at a
+// sequence number finds the newest entry visible at it by a single seek.
+package memtable
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/skiplist"
+)
+
+// ErrFull is returned by Add when the table's arena cannot hold the entry; the table is
+// unchanged and the caller should start a new one.
+var ErrFull = errors.New("memtable: full")
+
+// Result tells the outcome of Get apart.
+type Result uint8
+
+const (
+	// Absent means the table holds no entry for the key at or below the sequence number.
+	Absent Result = iota
+	// Found means the newest visible entry is a value.
+	Found
+	// Deleted means the newest visible entry is a deletion: the key is absent, and older data
+	// (in tables) must not be consulted.
+	Deleted
+)
+
+func (r Result) String() string {
+	switch r {
+	case Found:
+		return "found"
+	case Deleted:
+		return "deleted"
+	}
+	return "absent"
+}
+
+// MemTable is a skiplist of internal keys. See the package documentation.
+type MemTable struct {
+	cmp  *keys.InternalComparator
+	list *skiplist.List
+}
+
+// New returns an empty table ordered by user whose arena holds capacity bytes.
+func New(user keys.Comparator, capacity int) *MemTable {
+	ic := keys.NewInternalComparator(user)
+	var cmp func(a, b []byte) int // nil selects bytes.Compare in the skiplist, without indirection
+	if !keys.IsBytewise(user) {
+		cmp = user.Compare
+	}
+	return &MemTable{cmp: ic, list: skiplist.New(skiplist.NewArena(capacity), cmp)}
+}
+
+// EntrySize returns the most arena bytes one entry of these sizes takes, so a caller can make
+// sure a whole batch fits before adding any of it.
+func EntrySize(keyLen, valueLen int) int { return skiplist.EntrySize(keyLen, valueLen) }
+
+// Add records that key had value (kind KindSet) or was deleted (KindDelete, value ignored) at
+// seq. It returns ErrFull when the arena cannot hold the entry. Add must not run concurrently
+// with itself.
+func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
+	if kind > keys.KindMax {
+		return dberr.InvalidArgf("memtable: unknown kind %d", kind)
+	}
+	if seq > keys.MaxSeqNum {
+		return dberr.InvalidArgf("memtable: sequence number %d past the maximum", seq)
+	}
+	if kind == keys.KindDelete {
+		value = nil
+	}
+	switch err := m.list.Add(key, keys.Trailer(seq, kind), value); {
+	case err == nil:
+		return nil
+	case errors.Is(err, skiplist.ErrArenaFull):
+		return ErrFull
+	default:
+		return fmt.Errorf("memtable: add %s: %w", keys.ParsedKey{UserKey: key, Seq: seq, Kind: kind}, err)
+	}
+}
+
+// Get returns the newest entry for key with a sequence number at or below seq. For Found, value
+// aliases the arena.
+func (m *MemTable) Get(key []byte, seq keys.SeqNum) (value []byte, res Result) {
+	var it skiplist.Iterator
+	it.Init(m.list)
+	if !it.SeekGE(key, keys.Trailer(seq, keys.KindMax)) || m.cmp.CompareUser(it.Key(), key) != 0 {
+		return nil, Absent
+	}
+	if _, kind := keys.SplitTrailer(it.Tag()); kind == keys.KindDelete {
+		return nil, Deleted
+	}
+	return it.Value(), Found
+}
+
+// ApproximateMemoryUsage returns the bytes of arena in use: nodes, keys and values.
+func (m *MemTable) ApproximateMemoryUsage() int { return m.list.Arena().Size() }
+
+// Capacity returns the arena's size.
+func (m *MemTable) Capacity() int { return m.list.Arena().Capacity() }
+
+// Len returns the number of entries.
+func (m *MemTable) Len() int { return m.list.Len() }
+
+// Empty reports whether the table holds no entries.
+func (m *MemTable) Empty() bool { return m.list.Len() == 0 }
+
+// Comparator returns the internal-key order of the table.
+func (m *MemTable) Comparator() *keys.InternalComparator { return m.cmp }

@@ -1,0 +1,289 @@
+package memtable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/iterator"
+	"github.com/stratadb/strata/internal/keys"
+)
+
+func TestGetFoundDeletedAbsent(t *testing.T) {
+	m := New(keys.Bytewise, 1<<16)
+	require.True(t, m.Empty())
+	require.NoError(t, m.Add(10, keys.KindSet, []byte("k"), []byte("v10")))
+	require.NoError(t, m.Add(20, keys.KindDelete, []byte("k"), nil))
+	require.NoError(t, m.Add(30, keys.KindSet, []byte("k"), []byte("v30")))
+	require.NoError(t, m.Add(15, keys.KindSet, []byte("other"), []byte("o")))
+
+	cases := []struct {
+		seq   keys.SeqNum
+		res   Result
+		value string
+	}{
+		{5, Absent, ""}, {10, Found, "v10"}, {19, Found, "v10"},
+		{20, Deleted, ""}, {29, Deleted, ""}, {30, Found, "v30"}, {keys.MaxSeqNum, Found, "v30"},
+	}
+	for _, c := range cases {
+		v, res := m.Get([]byte("k"), c.seq)
+		require.Equal(t, c.res, res, "seq %d", c.seq)
+		require.Equal(t, c.value, string(v), "seq %d", c.seq)
+	}
+	_, res := m.Get([]byte("j"), keys.MaxSeqNum)
+	require.Equal(t, Absent, res)
+	_, res = m.Get([]byte("kk"), keys.MaxSeqNum)
+	require.Equal(t, Absent, res, "a longer key with the same prefix is a different key")
+	_, res = m.Get([]byte("z"), keys.MaxSeqNum)
+	require.Equal(t, Absent, res)
+	require.Equal(t, 4, m.Len())
+	require.Equal(t, "found deleted absent", fmt.Sprint(Found, Deleted, Absent))
+}
+
+func TestEmptyKeyAndValue(t *testing.T) {
+	m := New(keys.Bytewise, 1<<12)
+	require.NoError(t, m.Add(1, keys.KindSet, nil, nil))
+	v, res := m.Get([]byte{}, 1)
+	require.Equal(t, Found, res)
+	require.Empty(t, v)
+}
+
+func TestAddCopiesKeyAndValue(t *testing.T) {
+	m := New(keys.Bytewise, 1<<12)
+	k, v := []byte("key"), []byte("value")
+	require.NoError(t, m.Add(1, keys.KindSet, k, v))
+	copy(k, "xxx")
+	copy(v, "zzzzz")
+	got, res := m.Get([]byte("key"), 1)
+	require.Equal(t, Found, res)
+	require.Equal(t, "value", string(got))
+}
+
+func TestLargeValue(t *testing.T) {
+	big := bytes.Repeat([]byte{0xab}, 16<<20)
+	m := New(keys.Bytewise, EntrySize(3, len(big))+4096)
+	require.NoError(t, m.Add(7, keys.KindSet, []byte("big"), big))
+	got, res := m.Get([]byte("big"), 7)
+	require.Equal(t, Found, res)
+	require.True(t, bytes.Equal(big, got))
+}
+
+func TestFullLeavesTableUnchanged(t *testing.T) {
+	m := New(keys.Bytewise, 4096)
+	var n int
+	for ; ; n++ {
+		err := m.Add(keys.SeqNum(n), keys.KindSet, []byte(fmt.Sprintf("key%04d", n)), []byte("v"))
+		if err != nil {
+			require.ErrorIs(t, err, ErrFull)
+			break
+		}
+	}
+	used := m.ApproximateMemoryUsage()
+	require.LessOrEqual(t, used, m.Capacity())
+	require.ErrorIs(t, m.Add(999, keys.KindSet, []byte("x"), make([]byte, 5000)), ErrFull)
+	require.Equal(t, used, m.ApproximateMemoryUsage())
+	require.Equal(t, n, m.Len())
+}
+
+func TestBadKindRejected(t *testing.T) {
+	m := New(keys.Bytewise, 4096)
+	require.Error(t, m.Add(1, keys.Kind(5), []byte("k"), nil))
+	require.Error(t, m.Add(keys.MaxSeqNum+1, keys.KindSet, []byte("k"), nil))
+	require.NoError(t, m.Add(1, keys.KindSet, []byte("k"), nil))
+	require.Error(t, m.Add(1, keys.KindSet, []byte("k"), nil), "the same key, sequence and kind twice")
+	require.Equal(t, 1, m.Len())
+}
+
+func TestApproximateMemoryUsageGrows(t *testing.T) {
+	m := New(keys.Bytewise, 1<<20)
+	before := m.ApproximateMemoryUsage()
+	require.NoError(t, m.Add(1, keys.KindSet, make([]byte, 100), make([]byte, 1000)))
+	after := m.ApproximateMemoryUsage()
+	require.GreaterOrEqual(t, after-before, 1100)
+	require.LessOrEqual(t, after-before, EntrySize(100, 1000))
+}
+
+func TestIteratorInternalKeys(t *testing.T) {
+	m := New(keys.Bytewise, 1<<16)
+	require.NoError(t, m.Add(3, keys.KindSet, []byte("b"), []byte("b3")))
+	require.NoError(t, m.Add(1, keys.KindSet, []byte("a"), []byte("a1")))
+	require.NoError(t, m.Add(4, keys.KindDelete, []byte("b"), []byte("ignored")))
+	require.NoError(t, m.Add(2, keys.KindSet, []byte("c"), []byte("c2")))
+
+	it := m.NewIterator()
+	var got []string
+	for ok := it.First(); ok; ok = it.Next() {
+		got = append(got, keys.FormatInternalKey(it.Key())+"="+string(it.Value()))
+	}
+	require.Equal(t, []string{"a#1,SET=a1", "b#4,DEL=", "b#3,SET=b3", "c#2,SET=c2"}, got)
+
+	got = got[:0]
+	for ok := it.Last(); ok; ok = it.Prev() {
+		got = append(got, keys.FormatInternalKey(it.Key()))
+	}
+	require.Equal(t, []string{"c#2,SET", "b#3,SET", "b#4,DEL", "a#1,SET"}, got)
+
+	// Seeking with a lookup key at sequence 3 skips the newer deletion.
+	require.True(t, it.SeekGE(keys.AppendInternalKey(nil, []byte("b"), 3, keys.KindMax)))
+	require.Equal(t, "b#3,SET", keys.FormatInternalKey(it.Key()))
+	require.True(t, it.SeekLT(keys.AppendInternalKey(nil, []byte("b"), 3, keys.KindMax)))
+	require.Equal(t, "b#4,DEL", keys.FormatInternalKey(it.Key()))
+	require.False(t, it.SeekGE(keys.AppendInternalKey(nil, []byte("d"), 0, keys.KindSet)))
+	require.NoError(t, it.Error())
+	require.NoError(t, it.Close())
+}
+
+type reverseCmp struct{}
+
+func (reverseCmp) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
+func (reverseCmp) Name() string                      { return "test.Reverse" }
+func (reverseCmp) Separator(dst, a, b []byte) []byte { return append(dst, a...) }
+func (reverseCmp) Successor(dst, a []byte) []byte    { return append(dst, a...) }
+
+func TestCustomComparator(t *testing.T) {
+	m := New(reverseCmp{}, 1<<16)
+	for i, k := range []string{"a", "c", "b"} {
+		require.NoError(t, m.Add(keys.SeqNum(i+1), keys.KindSet, []byte(k), []byte(k)))
+	}
+	it := m.NewIterator()
+	var got []string
+	for ok := it.First(); ok; ok = it.Next() {
+		got = append(got, string(keys.UserKey(it.Key())))
+	}
+	require.Equal(t, []string{"c", "b", "a"}, got)
+	v, res := m.Get([]byte("b"), 10)
+	require.Equal(t, Found, res)
+	require.Equal(t, "b", string(v))
+}
+
+// TestModel replays random puts and deletes and checks Get at random snapshots, and a full scan,
+// against a model that keeps every version.
+func TestModel(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	m := New(keys.Bytewise, 1<<22)
+	type version struct {
+		seq   keys.SeqNum
+		del   bool
+		value string
+	}
+	history := map[string][]version{} // newest last
+	const n = 4000
+	for seq := keys.SeqNum(1); seq <= n; seq++ {
+		k := fmt.Sprintf("k%02d", rng.IntN(50))
+		if rng.IntN(4) == 0 {
+			require.NoError(t, m.Add(seq, keys.KindDelete, []byte(k), nil))
+			history[k] = append(history[k], version{seq, true, ""})
+		} else {
+			v := fmt.Sprintf("v%d", seq)
+			require.NoError(t, m.Add(seq, keys.KindSet, []byte(k), []byte(v)))
+			history[k] = append(history[k], version{seq, false, v})
+		}
+	}
+	for i := 0; i < 5000; i++ {
+		k := fmt.Sprintf("k%02d", rng.IntN(52))
+		snap := keys.SeqNum(rng.IntN(n + 2))
+		want, wantRes := "", Absent
+		for _, v := range history[k] {
+			if v.seq <= snap {
+				want, wantRes = v.value, Found
+				if v.del {
+					want, wantRes = "", Deleted
+				}
+			}
+		}
+		got, res := m.Get([]byte(k), snap)
+		require.Equal(t, wantRes, res, "%s at %d", k, snap)
+		require.Equal(t, want, string(got), "%s at %d", k, snap)
+	}
+	var wantScan []string
+	for k, vs := range history {
+		for _, v := range vs {
+			kind := keys.KindSet
+			if v.del {
+				kind = keys.KindDelete
+			}
+			wantScan = append(wantScan, string(keys.AppendInternalKey(nil, []byte(k), v.seq, kind)))
+		}
+	}
+	sort.Slice(wantScan, func(i, j int) bool {
+		return m.Comparator().Compare([]byte(wantScan[i]), []byte(wantScan[j])) < 0
+	})
+	var gotScan []string
+	it := m.NewIterator()
+	for ok := it.First(); ok; ok = it.Next() {
+		gotScan = append(gotScan, string(it.Key()))
+	}
+	require.Equal(t, wantScan, gotScan)
+}
+
+func TestAddAndGetAllocateNothing(t *testing.T) {
+	m := New(keys.Bytewise, 64<<20)
+	key, value := make([]byte, 16), make([]byte, 100)
+	seq := keys.SeqNum(0)
+	allocs := testing.AllocsPerRun(10000, func() {
+		seq++
+		binary.BigEndian.PutUint64(key, uint64(seq)*0x9e3779b97f4a7c15)
+		if err := m.Add(seq, keys.KindSet, key, value); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs, "Add")
+	allocs = testing.AllocsPerRun(10000, func() {
+		binary.BigEndian.PutUint64(key, uint64(seq)*0x9e3779b97f4a7c15)
+		seq--
+		if _, res := m.Get(key, keys.MaxSeqNum); res != Found {
+			t.Fatal("missing key")
+		}
+	})
+	require.Zero(t, allocs, "Get")
+}
+
+// TestRaceWriterAndReaders: one writer adds versions of a few keys while readers call Get at the
+// sequence the writer has published; a reader must always see exactly the latest published value.
+func TestRaceWriterAndReaders(t *testing.T) {
+	m := New(keys.Bytewise, 8<<20)
+	var published atomic.Uint64
+	const n = 20000
+	var wg sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				seq := keys.SeqNum(published.Load())
+				if seq == 0 {
+					continue
+				}
+				k := []byte(fmt.Sprintf("k%d", seq%10))
+				// The newest version of key seq%10 at or below seq was written at seq itself.
+				v, res := m.Get(k, seq)
+				if res != Found || string(v) != fmt.Sprint(seq) {
+					t.Errorf("Get(%s, %d) = %q, %v", k, seq, v, res)
+					return
+				}
+				if seq == n {
+					return
+				}
+			}
+		}()
+	}
+	for seq := keys.SeqNum(1); seq <= n; seq++ {
+		if err := m.Add(seq, keys.KindSet, []byte(fmt.Sprintf("k%d", seq%10)), []byte(fmt.Sprint(seq))); err != nil {
+			t.Fatal(err)
+		}
+		published.Store(uint64(seq))
+	}
+	wg.Wait()
+}
+
+// The memtable iterator is an internal iterator, so the DB can merge it with tables.
+var _ iterator.Iterator = (*Iterator)(nil)
