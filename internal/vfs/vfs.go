@@ -1,15 +1,17 @@
 // Package vfs is the filesystem seam: every file Strata reads or writes goes through an FS.
 //
 // Two implementations exist. OS (NewOS) is the real filesystem, with fsync, directory sync, mmap
-// and fcntl locks. Mem (NewMem) keeps files in memory and models what survives a power loss: a
-// file's bytes survive only up to its last Sync, and a directory entry (create, rename, remove)
-// survives only once its directory has been synced with SyncDir; CrashClone returns the state a
-// machine would come back to. WithFaults wraps any FS and fails chosen operations, so crash and
-// I/O-error tests need no real crashes.
+// and fcntl locks (the same F_SETLK lock C++ leveldb takes, so the two exclude each other). MemFS
+// (NewMem) keeps files in memory and models what survives a power loss: a file's bytes survive
+// only up to its last Sync, and a directory entry (create, rename, remove, a directory made by
+// MkdirAll) survives only once its directory has been synced with SyncDir; CrashClone returns the
+// state a machine would come back to (the full model is on MemFS). WithFaults wraps any FS and
+// fails chosen operations (OnNth, OnPath, or any Injector; Counter counts them first), so crash
+// and I/O-error tests need no real crashes.
 //
 // Invariants: every implementation passes the same conformance test; methods of FS are safe for
 // concurrent use; a File may be read concurrently with ReadAt, but writes to one File come from
-// one goroutine at a time.
+// one goroutine at a time. Errors for a missing file match os.ErrNotExist with errors.Is.
 package vfs
 
 import (
@@ -19,7 +21,9 @@ import (
 )
 
 // File is an open file. Files from Create are readable and writable; files from Open are
-// read-only and fail Write and Sync.
+// read-only and fail Write and Sync with an error wrapping ErrReadOnly. Read and Write share one
+// offset, which starts at 0. After Close, every method fails with an error wrapping os.ErrClosed
+// (so does a second Close).
 type File interface {
 	io.Reader
 	io.ReaderAt
@@ -50,17 +54,19 @@ type FS interface {
 	Stat(name string) (os.FileInfo, error)
 	// Lock takes an exclusive advisory lock on the named file, creating it if needed. It fails,
 	// without blocking, while another holder (another process, or another Lock call in this
-	// process) has it. Closing the returned Closer releases the lock.
+	// process) has it; the error then wraps ErrLocked and names the path. Closing the returned
+	// Closer releases the lock; closing it again does nothing.
 	Lock(name string) (io.Closer, error)
 	// SyncDir makes the directory's entries durable: files created, renamed or removed in it.
 	SyncDir(dir string) error
 }
 
-// Mappable is implemented by files whose contents can be mapped read-only into memory. Mem files
-// do not implement it; readers fall back to ReadAt.
+// Mappable is implemented by files whose contents can be mapped read-only into memory: OS files
+// on Unix. MemFS files do not implement it; readers fall back to ReadAt.
 type Mappable interface {
-	// Map maps the first size bytes of the file read-only. The Region stays valid until it is
-	// closed, even after the File is closed.
+	// Map maps the first size bytes of the file read-only; size must not exceed the file's
+	// length, and size 0 gives an empty Region. The Region stays valid until it is closed, even
+	// after the File is closed.
 	Map(size int) (Region, error)
 }
 
@@ -68,7 +74,7 @@ type Mappable interface {
 type Region interface {
 	// Bytes returns the mapped bytes. They must not be written and must not be used after Close.
 	Bytes() []byte
-	// Close unmaps the region.
+	// Close unmaps the region. Closing it again does nothing and returns nil.
 	Close() error
 }
 

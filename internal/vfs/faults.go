@@ -1,0 +1,258 @@
+package vfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Op names an operation that WithFaults lets an Injector fail.
+type Op uint8
+
+// The operations, one per method of FS and File. OpRead covers Read and ReadAt; OpStat covers
+// FS.Stat and File.Stat; OpMap is Mappable.Map. Closing a lock or a Region is not an Op.
+const (
+	OpCreate Op = iota
+	OpOpen
+	OpRead
+	OpWrite
+	OpSync
+	OpClose
+	OpRemove
+	OpRename
+	OpMkdir
+	OpList
+	OpStat
+	OpLock
+	OpSyncDir
+	OpMap
+	numOps
+)
+
+var opNames = [numOps]string{
+	OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write", OpSync: "sync",
+	OpClose: "close", OpRemove: "remove", OpRename: "rename", OpMkdir: "mkdir", OpList: "list",
+	OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map",
+}
+
+// String returns the operation's lower-case name ("create", "write", "syncdir", ...).
+func (op Op) String() string {
+	if op < numOps {
+		return opNames[op]
+	}
+	return fmt.Sprintf("op(%d)", uint8(op))
+}
+
+// Injector decides which operations fail. WithFaults calls MaybeError before every operation,
+// with the path the operation is about (for a File method, the name the file was opened with;
+// for Rename, oldname). A nil result lets the operation run; a non-nil one is returned instead,
+// wrapped with the op and the path, and the operation is not done (but see File.Close and
+// PartialWriteError below). MaybeError may be called from many goroutines at once.
+type Injector interface {
+	MaybeError(op Op, path string) error
+}
+
+// InjectorFunc adapts a function to an Injector.
+type InjectorFunc func(op Op, path string) error
+
+// MaybeError calls f(op, path).
+func (f InjectorFunc) MaybeError(op Op, path string) error { return f(op, path) }
+
+// PartialWriteError, returned by an Injector for OpWrite, makes the write store the first N bytes
+// of its buffer (all of it if shorter) before failing with Err: a torn write. Write then returns
+// N (or len(p)) and an error that wraps both the *PartialWriteError and Err. For any other op it
+// is an ordinary error.
+type PartialWriteError struct {
+	N   int
+	Err error
+}
+
+func (e *PartialWriteError) Error() string {
+	return fmt.Sprintf("partial write of %d bytes: %v", e.N, e.Err)
+}
+
+func (e *PartialWriteError) Unwrap() error { return e.Err }
+
+// WithFaults wraps fs so that inj is consulted before every operation on it and on the files it
+// opens. A nil inj never fails. Errors returned by inj come back as
+// "vfs: injected OP PATH: ERR", wrapping ERR, so errors.Is(err, ErrInjected) or
+// errors.Is(err, syscall.ENOSPC) see through it.
+//
+// Files keep the shape of the inner files: a wrapped file implements Mappable exactly when the
+// inner file does. The lock Closer and Regions are passed through unwrapped.
+//
+// One exception to "not done": when Close is failed, the inner file is still closed (close(2)
+// releases the descriptor even when it reports an error), so failing Close leaks nothing.
+func WithFaults(fs FS, inj Injector) FS {
+	if inj == nil {
+		inj = InjectorFunc(func(Op, string) error { return nil })
+	}
+	return &faultFS{fs: fs, inj: inj}
+}
+
+type faultFS struct {
+	fs  FS
+	inj Injector
+}
+
+// check asks inj about op on path and wraps its answer.
+func check(inj Injector, op Op, path string) error {
+	if err := inj.MaybeError(op, path); err != nil {
+		return fmt.Errorf("vfs: injected %s %s: %w", op, path, err)
+	}
+	return nil
+}
+
+func (fs *faultFS) wrap(f File, name string) File {
+	ff := &faultFile{f: f, name: name, inj: fs.inj}
+	if m, ok := f.(Mappable); ok {
+		return &faultMappableFile{faultFile: ff, m: m}
+	}
+	return ff
+}
+
+func (fs *faultFS) Create(name string) (File, error) {
+	if err := check(fs.inj, OpCreate, name); err != nil {
+		return nil, err
+	}
+	f, err := fs.fs.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return fs.wrap(f, name), nil
+}
+
+func (fs *faultFS) Open(name string) (File, error) {
+	if err := check(fs.inj, OpOpen, name); err != nil {
+		return nil, err
+	}
+	f, err := fs.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return fs.wrap(f, name), nil
+}
+
+func (fs *faultFS) Remove(name string) error {
+	if err := check(fs.inj, OpRemove, name); err != nil {
+		return err
+	}
+	return fs.fs.Remove(name)
+}
+
+func (fs *faultFS) Rename(oldname, newname string) error {
+	if err := check(fs.inj, OpRename, oldname); err != nil {
+		return err
+	}
+	return fs.fs.Rename(oldname, newname)
+}
+
+func (fs *faultFS) MkdirAll(dir string, perm os.FileMode) error {
+	if err := check(fs.inj, OpMkdir, dir); err != nil {
+		return err
+	}
+	return fs.fs.MkdirAll(dir, perm)
+}
+
+func (fs *faultFS) List(dir string) ([]string, error) {
+	if err := check(fs.inj, OpList, dir); err != nil {
+		return nil, err
+	}
+	return fs.fs.List(dir)
+}
+
+func (fs *faultFS) Stat(name string) (os.FileInfo, error) {
+	if err := check(fs.inj, OpStat, name); err != nil {
+		return nil, err
+	}
+	return fs.fs.Stat(name)
+}
+
+func (fs *faultFS) Lock(name string) (io.Closer, error) {
+	if err := check(fs.inj, OpLock, name); err != nil {
+		return nil, err
+	}
+	return fs.fs.Lock(name)
+}
+
+func (fs *faultFS) SyncDir(dir string) error {
+	if err := check(fs.inj, OpSyncDir, dir); err != nil {
+		return err
+	}
+	return fs.fs.SyncDir(dir)
+}
+
+// faultFile consults the injector before each method of the inner File.
+type faultFile struct {
+	f    File
+	name string
+	inj  Injector
+}
+
+func (f *faultFile) Read(p []byte) (int, error) {
+	if err := check(f.inj, OpRead, f.name); err != nil {
+		return 0, err
+	}
+	return f.f.Read(p)
+}
+
+func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := check(f.inj, OpRead, f.name); err != nil {
+		return 0, err
+	}
+	return f.f.ReadAt(p, off)
+}
+
+// Write writes nothing when the injector fails it, or a prefix for a PartialWriteError.
+func (f *faultFile) Write(p []byte) (int, error) {
+	err := check(f.inj, OpWrite, f.name)
+	if err == nil {
+		return f.f.Write(p)
+	}
+	var pw *PartialWriteError
+	if !errors.As(err, &pw) {
+		return 0, err
+	}
+	n, werr := f.f.Write(p[:min(max(pw.N, 0), len(p))])
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
+}
+
+func (f *faultFile) Sync() error {
+	if err := check(f.inj, OpSync, f.name); err != nil {
+		return err
+	}
+	return f.f.Sync()
+}
+
+// Close closes the inner file even when the injector fails it; see WithFaults.
+func (f *faultFile) Close() error {
+	if err := check(f.inj, OpClose, f.name); err != nil {
+		f.f.Close()
+		return err
+	}
+	return f.f.Close()
+}
+
+func (f *faultFile) Stat() (os.FileInfo, error) {
+	if err := check(f.inj, OpStat, f.name); err != nil {
+		return nil, err
+	}
+	return f.f.Stat()
+}
+
+// faultMappableFile is a faultFile over a Mappable file.
+type faultMappableFile struct {
+	*faultFile
+	m Mappable
+}
+
+func (f *faultMappableFile) Map(size int) (Region, error) {
+	if err := check(f.inj, OpMap, f.name); err != nil {
+		return nil, err
+	}
+	return f.m.Map(size)
+}
