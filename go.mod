@@ -4,6 +4,7 @@ go 1.23
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/golang/snappy v1.0.0
 	github.com/stretchr/testify v1.12.1
 )
 

@@ -1,0 +1,6 @@
+//go:build !race
+
+package sstable
+
+// raceEnabled is true when the race detector is on; slow exhaustive tests thin themselves out.
+const raceEnabled = false
