@@ -11,21 +11,28 @@ import (
 var ErrArenaFull = errors.New("skiplist: arena full")
 
 const (
-	// nodeAlign is the alignment of every allocation: nodes hold uint32 fields read atomically.
-	nodeAlign = 4
+	// nodeAlign is the alignment of node headers: they start with a uint64.
+	nodeAlign = 8
+	// cacheLine is the size the node allocator keeps small nodes within, so that visiting a node
+	// during a search touches one cache line.
+	cacheLine = 64
 	// arenaStart is the first offset handed out; offset 0 is the nil link.
-	arenaStart = 8
+	arenaStart = cacheLine
 	// MaxArenaSize bounds capacity so that every offset, plus the padding, fits a uint32.
 	MaxArenaSize = math.MaxUint32 - int(maxNodeSize) - arenaStart
 )
 
-// Arena is a fixed-size region that nodes, keys and values are carved from. Only the list's
-// writer allocates; Size may be read from any goroutine.
+// Arena is a fixed-size region that nodes, keys and values are carved from. Node headers are
+// allocated upwards from the start and key/value data downwards from the end, so the headers a
+// search walks through sit densely together, away from the values it never reads. Only the
+// list's writer allocates; Size may be read from any goroutine.
 type Arena struct {
 	buf  []byte
 	base unsafe.Pointer // &buf[0]
-	used atomic.Uint32  // next free offset
-	cap  uint32         // usable bytes; buf has maxNodeSize more so a node cast near the end stays inside buf
+	low  uint32         // next free byte for nodes; only the writer changes it
+	high uint32         // data occupies [high, limit); only the writer changes it
+	used atomic.Uint32  // bytes allocated, for Size
+	end  uint32         // end of usable space; buf has maxNodeSize more so a node cast near it stays in buf
 }
 
 // NewArena returns an arena that can hold capacity bytes of nodes, keys and values. capacity is
@@ -33,9 +40,9 @@ type Arena struct {
 func NewArena(capacity int) *Arena {
 	capacity = max(capacity, 1024)
 	capacity = min(capacity, MaxArenaSize)
-	a := &Arena{buf: make([]byte, capacity+int(maxNodeSize)+arenaStart), cap: uint32(capacity + arenaStart)}
+	end := uint32(arenaStart + capacity)
+	a := &Arena{buf: make([]byte, int(end)+int(maxNodeSize)), low: arenaStart, high: end, end: end}
 	a.base = unsafe.Pointer(&a.buf[0])
-	a.used.Store(arenaStart)
 	return a
 }
 
@@ -43,21 +50,42 @@ func NewArena(capacity int) *Arena {
 func (a *Arena) Size() int { return int(a.used.Load()) }
 
 // Capacity returns the number of bytes the arena can hold.
-func (a *Arena) Capacity() int { return int(a.cap) }
+func (a *Arena) Capacity() int { return int(a.end - arenaStart) }
 
-// alloc reserves size bytes aligned to nodeAlign and returns their offset, or false when the
-// arena is full.
-func (a *Arena) alloc(size uint64) (uint32, bool) {
-	off := uint64(a.used.Load())
-	end := (off + size + nodeAlign - 1) &^ (nodeAlign - 1)
-	if end > uint64(a.cap) {
+// allocNode reserves size bytes for a node header, 8-byte aligned and, when size allows, within
+// one cache line. It returns false when the arena is full.
+func (a *Arena) allocNode(size uint32) (uint32, bool) {
+	off := (uint64(a.low) + nodeAlign - 1) &^ (nodeAlign - 1)
+	if size <= cacheLine && off%cacheLine+uint64(size) > cacheLine {
+		off = (off + cacheLine - 1) &^ (cacheLine - 1)
+	}
+	end := off + uint64(size)
+	if end > uint64(a.high) {
 		return 0, false
 	}
-	a.used.Store(uint32(end))
+	a.used.Add(uint32(end) - a.low)
+	a.low = uint32(end)
 	return uint32(off), true
 }
 
-// node returns the node at off. off must be an offset returned by alloc for a node.
+// allocData reserves size bytes for key and value data, unaligned. It returns false when the
+// arena is full.
+func (a *Arena) allocData(size uint64) (uint32, bool) {
+	if size > uint64(a.high-a.low) {
+		return 0, false
+	}
+	a.high -= uint32(size)
+	a.used.Add(uint32(size))
+	return a.high, true
+}
+
+// room reports whether a node header of nodeSize bytes and dataSize bytes of data fit, counting
+// the worst-case alignment padding of the header.
+func (a *Arena) room(nodeSize uint32, dataSize uint64) bool {
+	return uint64(nodeSize)+cacheLine+dataSize <= uint64(a.high-a.low)
+}
+
+// node returns the node at off. off must be an offset returned by allocNode.
 func (a *Arena) node(off uint32) *node {
 	return (*node)(unsafe.Add(a.base, off))
 }

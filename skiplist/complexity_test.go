@@ -19,7 +19,7 @@ func comparisonsPerInsert(n int, forceHeight uint32) float64 {
 		calls++
 		return bytes.Compare(a, b)
 	}
-	l := New(NewArena(n*(int(maxNodeSize)+16+tagLen)), counting)
+	l := New(NewArena(n*EntrySize(16, 0)), counting)
 	if forceHeight > 0 {
 		l.randH = func() uint32 { return forceHeight }
 	}

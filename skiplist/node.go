@@ -13,13 +13,19 @@ const MaxHeight = 12
 // tagLen is the size of the tag stored after each key.
 const tagLen = 8
 
-// node is the header of an entry in the arena. The layout in the arena is
+// node is the header of an entry. Headers live in the low part of the arena; the entry's data
+// lives in the high part as
 //
-//	keyOff keySize valSize prev | next[0] ... next[height-1] | key | tag (8 bytes LE) | value
+//	key | tag (8 bytes LE) | value
 //
 // Only height links are allocated, so the tower array below is a view: entries past the node's
-// height belong to the key or to the next allocation and must never be touched.
+// height belong to the next allocation and must never be touched. A node of height 1 or 2 takes
+// 32 bytes, two to a cache line.
 type node struct {
+	// prefix is the key's first eight bytes, zero-padded, read as a big-endian integer (bytewise
+	// lists only; 0 otherwise). For the bytewise order, unequal prefixes order their keys the same
+	// way, so most comparisons in a search never touch the key itself.
+	prefix  uint64
 	keyOff  uint32 // arena offset of the key; the tag and then the value follow it
 	keySize uint32
 	valSize uint32
@@ -31,6 +37,16 @@ const (
 	nodeHeaderSize = uint32(unsafe.Offsetof(node{}.tower))
 	maxNodeSize    = uint32(unsafe.Sizeof(node{}))
 )
+
+// keyPrefix returns the first eight bytes of key, zero-padded, as a big-endian integer.
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
+}
 
 func (n *node) next(level int) uint32 { return atomic.LoadUint32(&n.tower[level]) }
 

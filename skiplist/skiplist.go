@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"sync/atomic"
+	"unsafe"
 )
 
 // ErrExists is returned by Add when an entry with the same key and tag is already present.
@@ -27,13 +28,11 @@ type List struct {
 // bytes.Compare). The arena should be fresh; New takes its first bytes for the head node.
 func New(arena *Arena, cmp func(a, b []byte) int) *List {
 	l := &List{arena: arena, cmp: cmp, rnd: 0x9e3779b97f4a7c15}
-	head, ok := arena.alloc(uint64(maxNodeSize))
+	head, ok := arena.allocNode(maxNodeSize)
 	if !ok {
 		panic("skiplist: arena too small for the head node") // NewArena guarantees room
 	}
-	h := arena.node(head)
-	h.keyOff = head + maxNodeSize // an empty key at the end of the head
-	l.head = head
+	l.head = head // its key is empty and never compared
 	l.height.Store(1)
 	return l
 }
@@ -47,38 +46,34 @@ func (l *List) Len() int { return int(l.count.Load()) }
 // Height returns the height of the tallest tower, for tests and statistics.
 func (l *List) Height() int { return int(l.height.Load()) }
 
-func (l *List) compare(a, b []byte) int {
+// cmpNode orders the entry at n against (key, tag): negative when the entry sorts first.
+func (l *List) cmpNode(n *node, key []byte, tag uint64) int {
 	if l.cmp == nil {
-		return compareBytewise(a, b)
-	}
-	return l.cmp(a, b)
-}
-
-// compareBytewise is bytes.Compare with a fast path: when both keys have eight bytes, their
-// first eight bytes read as big-endian integers order the keys unless they are equal, which
-// settles almost every comparison of distinct keys without a function call.
-func compareBytewise(a, b []byte) int {
-	if len(a) >= 8 && len(b) >= 8 {
-		x, y := binary.BigEndian.Uint64(a), binary.BigEndian.Uint64(b)
-		if x < y {
-			return -1
-		}
-		if x > y {
+		if want := keyPrefix(key); n.prefix != want {
+			if n.prefix < want {
+				return -1
+			}
 			return 1
 		}
 	}
-	return bytes.Compare(a, b)
+	return l.cmpNodeSlow(n, key, tag)
 }
 
-// compareNode orders the entry at n against (key, tag): negative when the entry sorts first.
-func (l *List) compareNode(n *node, key []byte, tag uint64) int {
-	if c := l.compare(l.arena.key(n), key); c != 0 {
+// cmpNodeSlow is cmpNode without the prefix shortcut: a full comparison of key, then tag.
+func (l *List) cmpNodeSlow(n *node, key []byte, tag uint64) int {
+	var c int
+	if l.cmp == nil {
+		c = bytes.Compare(l.arena.key(n), key)
+	} else {
+		c = l.cmp(l.arena.key(n), key)
+	}
+	if c != 0 {
 		return c
 	}
-	switch t := l.arena.tag(n); {
-	case t > tag:
+	switch nt := l.arena.tag(n); {
+	case nt > tag:
 		return -1
-	case t < tag:
+	case nt < tag:
 		return 1
 	}
 	return 0
@@ -87,7 +82,7 @@ func (l *List) compareNode(n *node, key []byte, tag uint64) int {
 // EntrySize returns the arena bytes an entry of the given sizes takes at most, so a caller can
 // check that a batch fits before adding any of it.
 func EntrySize(keyLen, valueLen int) int {
-	return int(maxNodeSize) + keyLen + tagLen + valueLen + nodeAlign
+	return int(maxNodeSize) + cacheLine + keyLen + tagLen + valueLen
 }
 
 // Add inserts (key, tag, value), copying key and value into the arena. It returns ErrExists if
@@ -101,18 +96,23 @@ func (l *List) Add(key []byte, tag uint64, value []byte) error {
 		return ErrExists
 	}
 	height := l.randomHeight()
-	towerSize := nodeHeaderSize + height*4
-	off, ok := l.arena.alloc(uint64(towerSize) + uint64(len(key)) + tagLen + uint64(len(value)))
-	if !ok {
+	nodeSize := nodeHeaderSize + height*4
+	dataSize := uint64(len(key)) + tagLen + uint64(len(value))
+	if !l.arena.room(nodeSize, dataSize) {
 		return ErrArenaFull
 	}
+	data, _ := l.arena.allocData(dataSize)
+	off, _ := l.arena.allocNode(nodeSize)
 	n := l.arena.node(off)
-	n.keyOff = off + towerSize
+	if l.cmp == nil {
+		n.prefix = keyPrefix(key)
+	}
+	n.keyOff = data
 	n.keySize = uint32(len(key))
 	n.valSize = uint32(len(value))
-	copy(l.arena.bytes(n.keyOff, n.keySize), key)
-	binary.LittleEndian.PutUint64(l.arena.bytes(n.keyOff+n.keySize, tagLen), tag)
-	copy(l.arena.bytes(n.keyOff+n.keySize+tagLen, n.valSize), value)
+	copy(l.arena.bytes(data, n.keySize), key)
+	binary.LittleEndian.PutUint64(l.arena.bytes(data+n.keySize, tagLen), tag)
+	copy(l.arena.bytes(data+n.keySize+tagLen, n.valSize), value)
 
 	listHeight := l.height.Load()
 	for i := listHeight; i < height; i++ {
@@ -141,48 +141,93 @@ func (l *List) Add(key []byte, tag uint64, value []byte) error {
 // findSplice fills l.splice with, at each level, the last node before (key, tag) and the first
 // node at or after it. It reports whether an entry equal to (key, tag) exists.
 func (l *List) findSplice(key []byte, tag uint64) (found bool) {
-	x := l.head
-	var known uint32 // a node already compared and found >= the target
-	for level := int(l.height.Load()) - 1; level >= 0; level-- {
-		next := l.arena.node(x).next(level)
-		for next != 0 && next != known {
-			c := l.compareNode(l.arena.node(next), key, tag)
-			if c >= 0 {
-				found = found || c == 0
-				known = next
-				break
-			}
-			x = next
-			next = l.arena.node(x).next(level)
-		}
-		l.splice[level].prev, l.splice[level].next = x, next
-	}
+	_, _, found = l.search(key, tag, &l.splice)
 	return found
 }
 
 // seek returns the first node at or after (key, tag) and the last node before it (the head when
 // there is none), reading concurrently with the writer.
 func (l *List) seek(key []byte, tag uint64) (prev, next uint32) {
+	prev, next, _ = l.search(key, tag, nil)
+	return prev, next
+}
+
+// search descends from the top level to level 0, at each level moving right while the next node
+// sorts before (key, tag). It returns the last node before the target and the first at or after
+// it, reports whether that one equals the target, and records both per level in splice unless
+// splice is nil. A node found >= the target at one level is not compared again below.
+func (l *List) search(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, next uint32 }) (prev, next uint32, found bool) {
+	base := l.arena.base
+	fast := l.cmp == nil
+	var want uint64
+	if fast {
+		want = keyPrefix(key)
+	}
 	x := l.head
-	var known uint32
+	var known uint32 // a node already compared and found >= the target
 	for level := int(l.height.Load()) - 1; level >= 0; level-- {
-		next = l.arena.node(x).next(level)
-		for next != 0 && next != known {
-			if l.compareNode(l.arena.node(next), key, tag) >= 0 {
-				known = next
+		var nx uint32
+		slow := true
+		if fast {
+			x, nx, slow = advance(base, x, level, known, want)
+		} else {
+			nx = (*node)(unsafe.Add(base, x)).next(level)
+		}
+		for slow && nx != 0 && nx != known {
+			// A full comparison: the prefixes tie, a key is short, or the order is not bytewise.
+			c := l.cmpNodeSlow((*node)(unsafe.Add(base, nx)), key, tag)
+			if c >= 0 {
+				found = found || c == 0
+				known = nx
 				break
 			}
-			x = next
-			next = l.arena.node(x).next(level)
+			x = nx
+			if fast {
+				x, nx, slow = advance(base, x, level, known, want)
+			} else {
+				nx = (*node)(unsafe.Add(base, x)).next(level)
+			}
 		}
+		if !slow && nx != 0 {
+			known = nx // advance stopped at a node whose prefix sorts after the target
+		}
+		if splice != nil {
+			splice[level].prev, splice[level].next = x, nx
+		}
+		next = nx
 	}
-	return x, next
+	return x, next, found
+}
+
+// advance is the hot loop of every insert and lookup in the bytewise order. From x it moves right
+// along level while the next node's prefix is below want (the target's prefix): such a node sorts
+// before the target whatever its remaining bytes. It stops at the end of the level or at known,
+// returning slow == true there (no comparison pending; nx is 0 or known); at a node whose prefix
+// is above want (slow == false: that node sorts after the target); or at a node whose prefix ties
+// and so needs a full comparison (slow == true). It reads only node headers and makes no calls,
+// so its state stays in registers.
+func advance(base unsafe.Pointer, x uint32, level int, known uint32, want uint64) (uint32, uint32, bool) {
+	nx := (*node)(unsafe.Add(base, x)).next(level)
+	for nx != 0 && nx != known {
+		n := (*node)(unsafe.Add(base, nx))
+		if n.prefix > want {
+			return x, nx, false
+		}
+		if n.prefix == want {
+			return x, nx, true
+		}
+		x, nx = nx, n.next(level)
+	}
+	return x, nx, true
 }
 
 // Contains reports whether an entry with exactly this key and tag is present.
 func (l *List) Contains(key []byte, tag uint64) bool {
 	_, n := l.seek(key, tag)
-	return n != 0 && l.compareNode(l.arena.node(n), key, tag) == 0
+	if n == 0 {
+		return false
+	}
+	return l.cmpNodeSlow(l.arena.node(n), key, tag) == 0
 }
 
 // randomHeight draws a tower height: 1 with probability 3/4, each further level with 1/4.

@@ -258,7 +258,7 @@ func TestHeightDistribution(t *testing.T) {
 	require.Zero(t, counts[0])
 }
 
-func TestCompareBytewiseMatchesBytesCompare(t *testing.T) {
+func TestCmpNodeMatchesBytesCompare(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	randKey := func() []byte {
 		k := make([]byte, rng.IntN(12))
@@ -267,8 +267,26 @@ func TestCompareBytewiseMatchesBytesCompare(t *testing.T) {
 		}
 		return k
 	}
+	l := New(NewArena(1<<22), nil)
+	var nodes []*node
+	for i := 0; i < 2000; i++ {
+		k := randKey()
+		tag := uint64(rng.IntN(3))
+		if l.Add(k, tag, nil) == nil {
+			var it Iterator
+			it.Init(l)
+			it.SeekGE(k, tag)
+			nodes = append(nodes, l.arena.node(it.nd))
+		}
+	}
+	sign := func(c int) int { return min(max(c, -1), 1) }
 	for i := 0; i < 100000; i++ {
-		a, b := randKey(), randKey()
-		require.Equal(t, bytes.Compare(a, b), compareBytewise(a, b), "%x vs %x", a, b)
+		n := nodes[rng.IntN(len(nodes))]
+		k, tag := randKey(), uint64(rng.IntN(3))
+		want := bytes.Compare(l.arena.key(n), k)
+		if want == 0 {
+			want = -sign(int(l.arena.tag(n)) - int(tag))
+		}
+		require.Equal(t, want, sign(l.cmpNode(n, k, tag)), "%x#%d vs %x#%d", l.arena.key(n), l.arena.tag(n), k, tag)
 	}
 }
