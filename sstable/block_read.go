@@ -112,7 +112,7 @@ func (r *Reader) decompress(raw []byte, h BlockHandle, dst []byte) ([]byte, erro
 		if len(out) != n {
 			return nil, r.corruptf(h.Offset, "snappy block decoded to %d bytes, claimed %d", len(out), n)
 		}
-		return out[:n:n], nil
+		return out, nil // the full capacity stays with the buffer, for reuse by iterators
 	default:
 		return nil, r.corruptf(h.Offset, "unknown block compression type %d", t)
 	}
