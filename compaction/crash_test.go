@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -272,5 +273,33 @@ func TestFailedNewManifestIsRemoved(t *testing.T) {
 	require.NoError(t, apply(vs, &mu, &VersionEdit{}))
 	require.Equal(t, uint64(3), vs.ManifestFileNumber(), "MANIFEST-000002 is not reused")
 	require.Equal(t, "MANIFEST-000003\n", currentOf(t, mem))
+	require.NoError(t, vs.Close())
+}
+
+// A table whose directory entry was never synced is durable once an acknowledged edit names it:
+// LogAndApply syncs the directory first, for an open MANIFEST as for a new one.
+func TestAddedTableEntryDurable(t *testing.T) {
+	mem := newMemDB(t)
+	vs, err := Create(mem, testDir, testICmp, nil)
+	require.NoError(t, err)
+	var mu sync.Mutex
+	for i := 0; i < 2; i++ { // the first edit starts a new MANIFEST, the second appends
+		n := vs.NewFileNumber()
+		path := filenames.Path(testDir, filenames.Table, n)
+		f, err := mem.Create(path)
+		require.NoError(t, err)
+		_, err = f.Write([]byte("table"))
+		require.NoError(t, err)
+		require.NoError(t, f.Sync())
+		require.NoError(t, f.Close())
+		_, err = mem.CrashClone().Stat(path)
+		require.ErrorIs(t, err, os.ErrNotExist, "not durable before the edit")
+
+		var e VersionEdit
+		e.AddFile(0, &FileMetadata{Num: n, Size: 5, Smallest: ikey(t, "a#1,SET"), Largest: ikey(t, "b#1,SET")})
+		require.NoError(t, apply(vs, &mu, &e))
+		_, err = mem.CrashClone().Stat(path)
+		require.NoError(t, err, "durable once the edit naming it is")
+	}
 	require.NoError(t, vs.Close())
 }

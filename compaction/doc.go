@@ -24,7 +24,8 @@
 //  3. File numbers are never reused: every MANIFEST edit records the next number to hand out,
 //     and recovery never hands out a number at or below one it has seen.
 //  4. An edit is appended to the MANIFEST and the MANIFEST synced before its Version is
-//     installed, so nothing the DB acts on can be lost by a crash.
+//     installed, so nothing the DB acts on can be lost by a crash; and the directory entries of
+//     the tables an edit adds are synced before the edit is (LogAndApply syncs the directory).
 //  5. CURRENT only ever names a complete, synced MANIFEST whose directory entry is synced: a new
 //     MANIFEST is written and synced, the directory synced, and only then is CURRENT replaced
 //     (temp file, sync, rename, directory sync). A crash at any point leaves CURRENT naming the

@@ -111,8 +111,9 @@ func randomEdit(rng *rand.Rand, vs *VersionSet) *VersionEdit {
 		f := &FileMetadata{
 			Num:      vs.NewFileNumber(),
 			Size:     uint64(1 + rng.IntN(5<<20)),
-			Smallest: keys.AppendInternalKey(nil, a, seq, keys.KindSet),
-			Largest:  keys.AppendInternalKey(nil, b, seq+10, keys.KindDelete),
+			// For a == b the newer entry comes first, as in a real table.
+			Smallest: keys.AppendInternalKey(nil, a, seq+10, keys.KindSet),
+			Largest:  keys.AppendInternalKey(nil, b, seq, keys.KindDelete),
 		}
 		e.AddFile(v.PickLevelForMemTableOutput(a, b, vs.opts.MaxGrandparentOverlapBytes()), f)
 	case op < 7:

@@ -185,9 +185,13 @@ func (vs *VersionSet) AddLiveFiles(live map[uint64]struct{}) {
 // starts a new MANIFEST: it writes a snapshot of the current Version first, and once the edit
 // is synced, points CURRENT at the new file. The order of durable steps:
 //
-//  1. append the edit (after the snapshot, if new) and sync the MANIFEST;
-//  2. for a new MANIFEST: sync the directory (its entry), write NNNNNN.dbtmp naming it, sync
-//     that, rename it over CURRENT, sync the directory again;
+//  1. append the edit (after the snapshot, if new) and sync the MANIFEST; when appending an
+//     edit that adds files to an open MANIFEST, sync the directory first, so the new tables'
+//     directory entries are durable before the edit that names them (callers need not sync the
+//     directory themselves; leveldb gets the same by syncing the directory with every MANIFEST
+//     sync);
+//  2. for a new MANIFEST: sync the directory (its entry and the new tables'), write
+//     NNNNNN.dbtmp naming it, sync that, rename it over CURRENT, sync the directory again;
 //  3. only then install the new Version.
 //
 // On error nothing is installed and the open MANIFEST is dropped (a new one created by this call
@@ -334,6 +338,14 @@ func (vs *VersionSet) writeEdit(newManifest uint64, snapshot, edit *VersionEdit)
 		vs.manifestFile, vs.manifest = f, wal.NewWriter(f)
 		if err := vs.manifest.AddRecord(snapshot.Encode(nil)); err != nil {
 			return err
+		}
+	}
+	if newManifest == 0 && len(edit.NewFiles) > 0 {
+		// The tables the edit adds were created in the directory; their entries must be durable
+		// before a durable edit names them. (A new MANIFEST gets the same from the directory
+		// sync below, before CURRENT names it.)
+		if err := vs.fs.SyncDir(vs.dir); err != nil {
+			return fmt.Errorf("compaction: syncing directory %s: %w", vs.dir, err)
 		}
 	}
 	if err := vs.manifest.AddRecord(edit.Encode(nil)); err != nil {
