@@ -109,8 +109,8 @@ func randomEdit(rng *rand.Rand, vs *VersionSet) *VersionEdit {
 		seq := vs.lastSeq + 1
 		vs.SetLastSequence(seq + 10)
 		f := &FileMetadata{
-			Num:      vs.NewFileNumber(),
-			Size:     uint64(1 + rng.IntN(5<<20)),
+			Num:  vs.NewFileNumber(),
+			Size: uint64(1 + rng.IntN(5<<20)),
 			// For a == b the newer entry comes first, as in a real table.
 			Smallest: keys.AppendInternalKey(nil, a, seq+10, keys.KindSet),
 			Largest:  keys.AppendInternalKey(nil, b, seq, keys.KindDelete),
