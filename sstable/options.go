@@ -2,6 +2,7 @@ package sstable
 
 import (
 	"bytes"
+	"encoding/binary"
 
 	"github.com/stratadb/strata/internal/keys"
 )
@@ -111,13 +112,47 @@ type ReadOptions struct {
 type order struct {
 	cmp      keys.Comparator
 	bytewise bool
+	// prefixKind says how the first eight bytes of a key order it, for the index's fast path:
+	// prefixNone (no such shortcut), prefixWhole (bytewise: the key's own bytes) or
+	// prefixUser (internal keys over bytewise user keys: the user key's bytes).
+	prefixKind uint8
 }
+
+const (
+	prefixNone = iota
+	prefixWhole
+	prefixUser
+)
 
 func newOrder(c keys.Comparator) order {
 	if c == nil {
 		c = keys.Bytewise
 	}
-	return order{cmp: c, bytewise: keys.IsBytewise(c)}
+	o := order{cmp: c, bytewise: keys.IsBytewise(c)}
+	if o.bytewise {
+		o.prefixKind = prefixWhole
+	} else if ic, ok := c.(*keys.InternalComparator); ok && keys.IsBytewise(ic.User) {
+		o.prefixKind = prefixUser
+	}
+	return o
+}
+
+// prefix returns the first eight bytes of the part of key that orders bytewise, big-endian and
+// zero-padded. If prefix(a) < prefix(b) then a < b: at the first differing byte either both
+// keys have a byte there, or a has ended (a padding zero) and is a prefix of b. Equal prefixes
+// decide nothing. Only meaningful when prefixKind != prefixNone.
+func (o *order) prefix(key []byte) uint64 {
+	if o.prefixKind == prefixUser {
+		key = keys.UserKey(key)
+	}
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var p uint64
+	for i, c := range key {
+		p |= uint64(c) << (56 - 8*i)
+	}
+	return p
 }
 
 func (o order) compare(a, b []byte) int {

@@ -44,7 +44,8 @@ type indexTable struct {
 }
 
 type indexEntry struct {
-	kStart, kEnd int
+	prefix       uint64 // order.prefix of the key: most binary-search steps need nothing else
+	kStart, kEnd uint32
 	h            BlockHandle
 }
 
@@ -53,12 +54,27 @@ func (t *indexTable) key(i int) []byte {
 	return t.keys[e.kStart:e.kEnd:e.kEnd]
 }
 
-// seekGE returns the first entry whose separator is >= key, or len(ents).
+// seekGE returns the first entry whose separator is >= key, or len(ents). Where the order
+// allows it, a step compares the eight-byte prefixes held in the entries and reads the key
+// itself only when they are equal: one cache miss per step instead of two.
 func (t *indexTable) seekGE(o *order, key []byte) int {
 	lo, hi := 0, len(t.ents)
+	if o.prefixKind == prefixNone {
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if o.compare(t.key(mid), key) < 0 {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		return lo
+	}
+	kp := o.prefix(key)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if o.compare(t.key(mid), key) < 0 {
+		ep := t.ents[mid].prefix
+		if ep < kp || (ep == kp && o.compare(t.key(mid), key) < 0) {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -142,7 +158,13 @@ func (r *Reader) load(opts ReaderOptions) error {
 		}
 		start := len(r.index.keys)
 		r.index.keys = append(r.index.keys, e.Key...)
-		r.index.ents = append(r.index.ents, indexEntry{kStart: start, kEnd: len(r.index.keys), h: h})
+		if uint64(len(r.index.keys)) > 1<<32-1 {
+			derr = r.corruptf(r.footer.Index.Offset, "index keys exceed 4 GiB")
+			return false
+		}
+		r.index.ents = append(r.index.ents, indexEntry{
+			prefix: r.ord.prefix(e.Key), kStart: uint32(start), kEnd: uint32(len(r.index.keys)), h: h,
+		})
 		return true
 	})
 	if derr != nil {
