@@ -121,3 +121,7 @@ func (m *MemTable) Empty() bool { return m.list.Len() == 0 }
 
 // Comparator returns the internal-key order of the table.
 func (m *MemTable) Comparator() *keys.InternalComparator { return m.cmp }
+
+// Available returns the arena bytes still free. An entry fits when EntrySize of its key and
+// value is at most Available.
+func (m *MemTable) Available() int { return m.list.Arena().Capacity() - m.list.Arena().Size() }

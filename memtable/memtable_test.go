@@ -287,3 +287,15 @@ func TestRaceWriterAndReaders(t *testing.T) {
 
 // The memtable iterator is an internal iterator, so the DB can merge it with tables.
 var _ iterator.Iterator = (*Iterator)(nil)
+
+func TestAvailable(t *testing.T) {
+	m := New(keys.Bytewise, 1<<16)
+	before := m.Available()
+	require.Equal(t, m.Capacity()-m.ApproximateMemoryUsage(), before)
+	require.NoError(t, m.Add(1, keys.KindSet, []byte("key"), make([]byte, 1000)))
+	require.LessOrEqual(t, before-m.Available(), EntrySize(3, 1000))
+	for m.Available() >= EntrySize(3, 1000) {
+		require.NoError(t, m.Add(keys.SeqNum(m.Len()+1), keys.KindSet, []byte("key"), make([]byte, 1000)),
+			"an entry no larger than EntrySize must fit in Available bytes")
+	}
+}

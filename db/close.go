@@ -1,0 +1,95 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// Close waits for the write in progress and for background work, closes every file and releases
+// the directory's lock. Later calls on the DB, its iterators and snapshots return ErrClosed;
+// closing twice returns ErrClosed. Writes that returned are in the log (fsynced if they asked
+// for it), so nothing acknowledged is lost by closing without a flush, as with leveldb.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	if d.mu.closing {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	d.mu.closing = true
+	d.closed.Store(true)
+	d.mu.bgCond.Broadcast()
+	for len(d.mu.writers) > 0 {
+		d.mu.bgCond.Wait() // the last leader broadcasts once the queue is empty
+	}
+	d.mu.Unlock()
+	<-d.bgDone
+
+	d.mu.Lock()
+	d.mu.closed = true
+	bgErr := d.mu.bgErr
+	var errs []error
+	if err := d.mu.logF.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("strata: close log: %w", err))
+	}
+	d.mu.Unlock()
+
+	if err := d.mu.vs.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	d.rsMu.Lock()
+	rs := d.rs
+	d.rsMu.Unlock()
+	rs.unref()
+	if err := d.tables.close(); err != nil {
+		errs = append(errs, err)
+	}
+	d.info.Printf("closed %s", d.dir)
+	d.info.close()
+	if err := d.lock.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("strata: release lock: %w", err))
+	}
+	if bgErr != nil {
+		errs = append(errs, bgErr)
+	}
+	return errors.Join(errs...)
+}
+
+// Destroy removes the DB in dir: every file a DB names (logs, tables, MANIFESTs, CURRENT, LOG),
+// then the directory if nothing else is left in it. It fails with an error matching ErrLocked
+// while the DB is open. A missing directory is not an error.
+func Destroy(dir string) error { return destroy(vfs.NewOS(), dir) }
+
+func destroy(fs vfs.FS, dir string) error {
+	names, err := fs.List(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("strata: destroy %s: %w", dir, err)
+	}
+	lockPath := filepath.Join(dir, filenames.LockName)
+	lock, err := fs.Lock(lockPath)
+	if err != nil {
+		return fmt.Errorf("strata: destroy %s: %w", dir, err)
+	}
+	var errs []error
+	for _, n := range names {
+		if kind, _, ok := filenames.Parse(n); ok && kind != filenames.Lock {
+			if err := fs.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	lock.Close()
+	_ = fs.Remove(lockPath)
+	_ = fs.Remove(dir) // fails, harmlessly, if other files remain
+	if len(errs) > 0 {
+		return fmt.Errorf("strata: destroy %s: %w", dir, errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package db
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/sstable/cache"
+	"github.com/stratadb/strata/wal"
+)
+
+// DB is an open database. See the package documentation.
+type DB struct {
+	dir    string
+	opts   Options // sanitized
+	fs     vfs.FS
+	icmp   *keys.InternalComparator
+	filter sstable.FilterPolicy // nil when BloomBitsPerKey < 0
+	vopts  *compaction.Options
+	info   infoLog
+	lock   io.Closer
+	blocks *cache.BlockCache
+	tables *tableCache
+
+	lastSeq atomic.Uint64 // the newest sequence number readers may see
+	closed  atomic.Bool
+
+	rsMu sync.RWMutex
+	rs   *readState // guarded by rsMu; replaced under mu
+
+	bgDone chan struct{} // closed when the background goroutine exits
+
+	// groupBuf is the leader's scratch for concatenating a write group; only the leader uses it.
+	groupBuf []byte
+
+	mu struct {
+		sync.Mutex
+		// bgCond wakes the background goroutine (work to do, closing) and writers waiting for it
+		// (a flush or compaction finished, or failed).
+		bgCond sync.Cond
+
+		mem    *memtable.MemTable
+		imm    *memtable.MemTable // being flushed, or nil
+		logNum uint64             // the log mem's writes go to
+		logF   vfs.File
+		log    *wal.Writer
+		vs     *compaction.VersionSet
+
+		writers   []*writer // the commit queue; writers[0] leads
+		snapshots snapshotList
+
+		bgErr          error // sticky: set by a failed log write, flush or MANIFEST update
+		closing        bool
+		closed         bool
+		pendingOutputs map[uint64]struct{} // tables being written, not yet in a Version
+
+		stats dbStats
+	}
+}
+
+// readState is what a reader needs: the memtables and the Version current when it started. It is
+// replaced, never changed, whenever one of them changes; a reader holding a reference keeps its
+// tables from being deleted.
+type readState struct {
+	refs    atomic.Int32
+	mem     *memtable.MemTable
+	imm     *memtable.MemTable // may be nil
+	version *compaction.Version
+}
+
+// loadReadState returns the current read state with a reference the caller must drop with unref.
+func (d *DB) loadReadState() *readState {
+	d.rsMu.RLock()
+	rs := d.rs
+	rs.refs.Add(1)
+	d.rsMu.RUnlock()
+	return rs
+}
+
+func (rs *readState) unref() {
+	if rs.refs.Add(-1) == 0 {
+		rs.version.Unref()
+	}
+}
+
+// updateReadStateLocked publishes a read state built from the current memtables and Version.
+func (d *DB) updateReadStateLocked() {
+	v := d.mu.vs.Current()
+	v.Ref()
+	rs := &readState{mem: d.mu.mem, imm: d.mu.imm, version: v}
+	rs.refs.Store(1)
+	d.rsMu.Lock()
+	old := d.rs
+	d.rs = rs
+	d.rsMu.Unlock()
+	if old != nil {
+		old.unref()
+	}
+}
+
+// setBgErrLocked records the first background error; writes fail from now on.
+func (d *DB) setBgErrLocked(err error) {
+	if d.mu.bgErr == nil {
+		d.mu.bgErr = err
+		d.info.Printf("background error, the DB refuses writes from now on: %v", err)
+	}
+	d.mu.bgCond.Broadcast()
+}
+
+// memCapacity is the arena size of a new memtable that must hold at least need bytes of entries.
+// The memtable is flushed once its usage passes WriteBufferSize, checked before each write group,
+// so the arena needs room for one more group on top (groups are capped at maxGroupBytes unless a
+// single batch is larger).
+func (d *DB) memCapacity(need int) int {
+	return max(d.opts.WriteBufferSize+d.opts.WriteBufferSize/4+2*maxGroupBytes, need+4096)
+}

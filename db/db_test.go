@@ -1,0 +1,82 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// openMem opens a DB on an in-memory filesystem.
+func openMem(t testing.TB, fs vfs.FS, opts *Options) *DB {
+	t.Helper()
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.fs = fs
+	d, err := Open("/db", &o)
+	require.NoError(t, err)
+	return d
+}
+
+func TestSmoke(t *testing.T) {
+	fs := vfs.NewMem()
+	d := openMem(t, fs, nil)
+	require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
+	require.NoError(t, d.Put([]byte("b"), []byte("2"), &WriteOptions{Sync: true}))
+	require.NoError(t, d.Delete([]byte("a"), nil))
+	v, err := d.Get([]byte("b"), nil)
+	require.NoError(t, err)
+	require.Equal(t, "2", string(v))
+	_, err = d.Get([]byte("a"), nil)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.NoError(t, d.Close())
+
+	d = openMem(t, fs, nil)
+	v, err = d.Get([]byte("b"), nil)
+	require.NoError(t, err)
+	require.Equal(t, "2", string(v))
+	_, err = d.Get([]byte("a"), nil)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.NoError(t, d.Close())
+	_, err = d.Get([]byte("b"), nil)
+	require.True(t, errors.Is(err, ErrClosed))
+}
+
+func TestManyWritesFlushAndReopen(t *testing.T) {
+	fs := vfs.NewMem()
+	d := openMem(t, fs, &Options{WriteBufferSize: 64 << 10})
+	const n = 20000
+	for i := 0; i < n; i++ {
+		require.NoError(t, d.Put([]byte(fmt.Sprintf("key%06d", i)), []byte(fmt.Sprintf("value%d", i)), nil))
+	}
+	for i := 0; i < n; i += 997 {
+		v, err := d.Get([]byte(fmt.Sprintf("key%06d", i)), nil)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("value%d", i), string(v))
+	}
+	it := d.NewIterator(nil)
+	count := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		require.Equal(t, fmt.Sprintf("key%06d", count), string(it.Key()))
+		count++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, n, count)
+	t.Log(d.Property("leveldb.stats"))
+	require.NoError(t, d.Close())
+
+	d = openMem(t, fs, nil)
+	it = d.NewIterator(nil)
+	count = 0
+	for ok := it.Last(); ok; ok = it.Prev() {
+		count++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, n, count)
+	require.NoError(t, d.Close())
+}

@@ -1,0 +1,24 @@
+package db
+
+import (
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// Errors returned by the DB. Match them with errors.Is: the DB wraps them with the file, offset
+// or operation they concern.
+var (
+	// ErrNotFound is returned by Get for a key that is absent.
+	ErrNotFound = dberr.ErrNotFound
+	// ErrClosed is returned by every call on a closed DB, and by iterators and snapshots of it.
+	ErrClosed = dberr.ErrClosed
+	// ErrCorruption reports damaged data: a failed checksum, an impossible length, a missing
+	// file the MANIFEST names.
+	ErrCorruption = dberr.ErrCorruption
+	// ErrInvalidArgument reports a call that breaks the contract, or an Open whose options do not
+	// fit the directory (a different comparator, ErrorIfExists on an existing DB, ...).
+	ErrInvalidArgument = dberr.ErrInvalidArgument
+	// ErrLocked is returned by Open when another process, or another DB in this process, holds
+	// the directory.
+	ErrLocked = vfs.ErrLocked
+)

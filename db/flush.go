@@ -1,0 +1,229 @@
+package db
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/iterator"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/sstable"
+)
+
+// backgroundLoop runs flushes (and, once compaction exists, compactions) one at a time until the
+// DB closes. A flush of the immutable memtable always goes first: writers may be waiting for it.
+func (d *DB) backgroundLoop() {
+	defer close(d.bgDone)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		for !d.mu.closing && (d.mu.bgErr != nil || !d.bgWorkLocked()) {
+			d.mu.bgCond.Wait()
+		}
+		if d.mu.closing {
+			return
+		}
+		if d.mu.imm != nil {
+			d.flushLocked()
+			continue
+		}
+		d.compactLocked()
+	}
+}
+
+// bgWorkLocked reports whether the background goroutine has something to do.
+func (d *DB) bgWorkLocked() bool {
+	return d.mu.imm != nil || d.needsCompactionLocked()
+}
+
+// flushLocked writes the immutable memtable to a table and records it in the MANIFEST, together
+// with the new log number that makes the memtable's log obsolete.
+func (d *DB) flushLocked() {
+	start := time.Now()
+	imm := d.mu.imm
+	base := d.mu.vs.Current()
+	base.Ref()
+	defer base.Unref()
+
+	var edit compaction.VersionEdit
+	meta, err := d.writeLevel0TableLocked(imm.NewIterator(), base, &edit)
+	if err == nil {
+		edit.SetLogNum(d.mu.logNum)
+		edit.SetPrevLogNum(0)
+		err = d.mu.vs.LogAndApply(&edit, &d.mu.Mutex)
+	}
+	if meta != nil {
+		delete(d.mu.pendingOutputs, meta.Num)
+	}
+	if err != nil {
+		d.setBgErrLocked(fmt.Errorf("strata: flush: %w", err))
+		return
+	}
+	d.mu.imm = nil
+	d.updateReadStateLocked()
+	d.mu.stats.flushes++
+	d.mu.stats.flushTime += time.Since(start)
+	d.deleteObsoleteFilesLocked()
+	d.mu.bgCond.Broadcast()
+}
+
+// writeLevel0TableLocked writes the entries of it (a memtable) to a new table and adds it to
+// edit, at the level base's shape allows (deeper than 0 when nothing overlaps; base nil means
+// level 0, as during recovery). It returns the table's metadata, or nil when there were no
+// entries. The table's number stays in pendingOutputs until the caller removes it. d.mu is
+// released while the table is written.
+func (d *DB) writeLevel0TableLocked(it iterator.Iterator, base *compaction.Version, edit *compaction.VersionEdit) (*compaction.FileMetadata, error) {
+	num := d.mu.vs.NewFileNumber()
+	d.mu.pendingOutputs[num] = struct{}{}
+	d.mu.Unlock()
+	start := time.Now()
+	meta, err := d.buildTable(num, it)
+	d.mu.Lock()
+	if err != nil || meta == nil {
+		delete(d.mu.pendingOutputs, num)
+		return nil, err
+	}
+	level := 0
+	if base != nil {
+		level = base.PickLevelForMemTableOutput(meta.SmallestUser(), meta.LargestUser(), d.vopts.MaxGrandparentOverlapBytes())
+	}
+	edit.AddFile(level, meta)
+	d.mu.stats.levels[level].add(time.Since(start), 0, meta.Size)
+	d.info.Printf("flushed table #%d to level %d: %d bytes, keys %s .. %s", num, level, meta.Size,
+		keys.FormatInternalKey(meta.Smallest), keys.FormatInternalKey(meta.Largest))
+	return meta, nil
+}
+
+// tableWriterOptions are the options every table of the DB is written with.
+func (d *DB) tableWriterOptions() sstable.WriterOptions {
+	c := sstable.SnappyCompression
+	if d.opts.Compression == NoCompression {
+		c = sstable.NoCompression
+	}
+	return sstable.WriterOptions{
+		Comparator:      d.icmp,
+		BlockSize:       d.opts.BlockSize,
+		RestartInterval: d.opts.BlockRestartInterval,
+		Compression:     c,
+		Filter:          d.filter,
+		FilterKey:       keys.UserKey,
+	}
+}
+
+// buildTable writes every entry of it to table num, syncs and closes it, and checks that it
+// opens. An empty iteration writes no table and returns nil. On error the file is removed.
+func (d *DB) buildTable(num uint64, it iterator.Iterator) (meta *compaction.FileMetadata, err error) {
+	path := filenames.Path(d.dir, filenames.Table, num)
+	defer func() {
+		if cerr := it.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			d.fs.Remove(path)
+			err = fmt.Errorf("strata: write table %s: %w", path, err)
+		}
+	}()
+	if !it.First() {
+		return nil, it.Error()
+	}
+	f, err := d.fs.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := sstable.NewWriter(f, d.tableWriterOptions())
+	for ok := true; ok && err == nil; ok = it.Next() {
+		err = w.Add(it.Key(), it.Value())
+	}
+	if err == nil {
+		err = it.Error()
+	}
+	var tm sstable.Metadata
+	if err == nil {
+		tm, err = w.Finish()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	meta = &compaction.FileMetadata{Num: num, Size: tm.Size, Smallest: tm.Smallest, Largest: tm.Largest}
+	// Read the table back once, as leveldb does, so a table that cannot be opened never enters
+	// the MANIFEST.
+	h, err := d.tables.acquire(num)
+	if err != nil {
+		return nil, err
+	}
+	h.Release()
+	return meta, nil
+}
+
+// deleteObsoleteFilesLocked removes files no Version, reader or pending output needs: logs older
+// than the MANIFEST's log number, MANIFESTs older than the current one, and tables nothing
+// references. It does nothing after a background error, when the outcome of the failed update
+// is unknown. d.mu is released while files are removed.
+func (d *DB) deleteObsoleteFilesLocked() {
+	if d.mu.bgErr != nil {
+		return
+	}
+	live := make(map[uint64]struct{}, len(d.mu.pendingOutputs)+64)
+	for n := range d.mu.pendingOutputs {
+		live[n] = struct{}{}
+	}
+	d.mu.vs.AddLiveFiles(live)
+	logNum, prevLog, manifest := d.mu.vs.LogNumber(), d.mu.vs.PrevLogNumber(), d.mu.vs.ManifestFileNumber()
+	names, err := d.fs.List(d.dir)
+	if err != nil {
+		d.info.Printf("listing %s for obsolete files: %v", d.dir, err)
+		return
+	}
+	type doomed struct {
+		name string
+		kind filenames.Kind
+		num  uint64
+	}
+	var del []doomed
+	for _, name := range names {
+		kind, num, ok := filenames.Parse(name)
+		if !ok {
+			continue
+		}
+		keep := true
+		switch kind {
+		case filenames.Log:
+			keep = num >= logNum || num == prevLog
+		case filenames.Manifest:
+			keep = num >= manifest
+		case filenames.Table, filenames.Temp:
+			_, keep = live[num]
+		}
+		if !keep {
+			del = append(del, doomed{name, kind, num})
+		}
+	}
+	if len(del) == 0 {
+		return
+	}
+	d.mu.Unlock()
+	for _, f := range del {
+		if f.kind == filenames.Table {
+			d.tables.evict(f.num)
+			d.blocks.EvictFile(f.num)
+		}
+		err := d.fs.Remove(filepath.Join(d.dir, f.name))
+		d.info.Printf("delete %s %s: %v", f.kind, f.name, errOrOK(err))
+	}
+	d.mu.Lock()
+}
+
+func errOrOK(err error) any {
+	if err == nil {
+		return "ok"
+	}
+	return err
+}

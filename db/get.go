@@ -1,0 +1,126 @@
+package db
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/sstable"
+)
+
+// getScratch is the per-call state of Get, pooled so that a lookup allocates only the value it
+// returns.
+type getScratch struct {
+	lookup     []byte // the internal lookup key
+	found      []byte // the key of the entry a table returned
+	candidates []compaction.Candidate
+}
+
+var getPool = sync.Pool{New: func() any {
+	return &getScratch{lookup: make([]byte, 0, 64), found: make([]byte, 0, 64), candidates: make([]compaction.Candidate, 0, 16)}
+}}
+
+// Get returns the value of key, or ErrNotFound. The caller owns the returned slice. A nil ro
+// reads the latest state with default options.
+func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
+	if d.closed.Load() {
+		return nil, ErrClosed
+	}
+	seq, err := d.readSeq(ro)
+	if err != nil {
+		return nil, err
+	}
+	rs := d.loadReadState()
+	defer rs.unref()
+
+	for _, m := range [2]*memtable.MemTable{rs.mem, rs.imm} {
+		if m == nil {
+			continue
+		}
+		switch v, res := m.Get(key, seq); res {
+		case memtable.Found:
+			return append([]byte(nil), v...), nil
+		case memtable.Deleted:
+			return nil, ErrNotFound
+		}
+	}
+
+	s := getPool.Get().(*getScratch)
+	defer getPool.Put(s)
+	s.lookup = keys.AppendInternalKey(s.lookup[:0], key, seq, keys.KindMax)
+	s.candidates = rs.version.AppendCandidates(s.candidates[:0], s.lookup)
+	sro := d.sstableReadOptions(ro)
+	for _, c := range s.candidates {
+		v, found, err := d.getFromTable(c.File, s, key, sro)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if v == nil {
+				return nil, ErrNotFound
+			}
+			return v, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// getFromTable looks key up in one table. found reports whether the table decided the lookup: a
+// value (returned as a fresh copy) or a deletion (v == nil).
+func (d *DB) getFromTable(f *compaction.FileMetadata, s *getScratch, key []byte, sro sstable.ReadOptions) (v []byte, found bool, err error) {
+	h, err := d.tables.acquire(f.Num)
+	if err != nil {
+		return nil, false, err
+	}
+	defer h.Release()
+	k, val, err := h.Value().Get(s.found[:0], s.lookup, sro)
+	if k != nil {
+		s.found = k[:0]
+	}
+	if errors.Is(err, dberr.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	pk, ok := keys.Parse(k)
+	if !ok {
+		return nil, false, dberr.Corruptf(h.Value().Name(), dberr.NoOffset, "bad internal key %q", k)
+	}
+	if d.icmp.CompareUser(pk.UserKey, key) != 0 {
+		return nil, false, nil
+	}
+	if pk.Kind == keys.KindDelete {
+		return nil, true, nil
+	}
+	return append([]byte{}, val...), true, nil
+}
+
+// readSeq returns the sequence number a read sees: its snapshot's, or the latest.
+func (d *DB) readSeq(ro *ReadOptions) (keys.SeqNum, error) {
+	if ro == nil || ro.Snapshot == nil {
+		return keys.SeqNum(d.lastSeq.Load()), nil
+	}
+	s := ro.Snapshot
+	if s.db != d {
+		return 0, dberr.InvalidArgf("snapshot belongs to another DB")
+	}
+	if s.isReleased() {
+		return 0, dberr.InvalidArgf("snapshot already released")
+	}
+	return s.seq, nil
+}
+
+// sstableReadOptions maps a DB read's options to a table read's.
+func (d *DB) sstableReadOptions(ro *ReadOptions) sstable.ReadOptions {
+	var o sstable.ReadOptions
+	if ro != nil {
+		o.VerifyChecksums = ro.VerifyChecksums
+		o.DontFillCache = ro.DontFillCache
+	}
+	o.VerifyChecksums = o.VerifyChecksums || d.opts.ParanoidChecks
+	return o
+}

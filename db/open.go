@@ -1,0 +1,192 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/sstable/cache"
+	"github.com/stratadb/strata/wal"
+)
+
+// Open opens the DB in dir, creating it (and dir) unless opts.ErrorIfMissing. A nil opts means
+// all defaults. Open takes the directory's LOCK, so a second Open of dir, in this process or
+// another (C++ leveldb included), fails with an error matching ErrLocked until Close.
+//
+// Open recovers what the last process left: it reads CURRENT and the MANIFEST, replays the logs
+// that are newer than the MANIFEST's log number into level-0 tables, and starts a fresh log and
+// MANIFEST. A missing CURRENT in a directory that holds DB files, a MANIFEST naming a missing
+// table, or a comparator other than the one the DB was created with gives an error, and Open
+// then changes nothing in the directory.
+func Open(dir string, opts *Options) (*DB, error) {
+	o := opts.sanitize()
+	d := &DB{dir: dir, opts: o, fs: o.fs, icmp: keys.NewInternalComparator(o.Comparator), bgDone: make(chan struct{})}
+	d.vopts = compaction.DefaultOptions()
+	d.vopts.TargetFileSize = int64(o.MaxFileSize)
+	d.vopts.Logf = d.info.Printf
+	if o.BloomBitsPerKey > 0 {
+		d.filter = sstable.NewBloomPolicy(o.BloomBitsPerKey)
+	}
+	d.mu.bgCond.L = &d.mu.Mutex
+	d.mu.snapshots.init()
+	d.mu.pendingOutputs = make(map[uint64]struct{})
+
+	if err := d.openDir(); err != nil {
+		return nil, err
+	}
+	d.blocks = cache.NewBlockCache(o.BlockCacheSize)
+	d.tables = newTableCache(d.fs, dir, o.MaxOpenFiles-reservedFiles, sstable.ReaderOptions{
+		Comparator: d.icmp, Filter: d.filter, FilterKey: keys.UserKey, Cache: d.blocks,
+	}, func(num uint64, err error) { d.info.Printf("closing table #%d: %v", num, err) })
+
+	if err := d.recover(); err != nil {
+		d.info.Printf("open %s failed: %v", dir, err)
+		d.abandon()
+		return nil, err
+	}
+	go d.backgroundLoop()
+	d.mu.Lock()
+	d.mu.bgCond.Broadcast() // the recovered tree may need compaction
+	d.mu.Unlock()
+	return d, nil
+}
+
+// openDir checks the options against the directory, creates it if allowed and takes its lock.
+func (d *DB) openDir() error {
+	fs, dir := d.fs, d.dir
+	current := filepath.Join(dir, filenames.CurrentName)
+	if d.opts.ErrorIfMissing {
+		if _, err := fs.Stat(current); errors.Is(err, os.ErrNotExist) {
+			return dberr.InvalidArgf("open %s: no DB there (ErrorIfMissing)", dir)
+		}
+	}
+	if _, err := fs.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := fs.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("strata: create %s: %w", dir, err)
+		}
+		// The new directory's own entry must be durable too, or a crash loses the whole DB.
+		if err := fs.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return fmt.Errorf("strata: create %s: %w", dir, err)
+		}
+	}
+	lock, err := fs.Lock(filepath.Join(dir, filenames.LockName))
+	if err != nil {
+		return fmt.Errorf("strata: open %s: %w", dir, err)
+	}
+	d.lock = lock
+	return nil
+}
+
+// abandon releases what a failed Open took.
+func (d *DB) abandon() {
+	if d.mu.vs != nil {
+		d.mu.vs.Close()
+	}
+	if d.mu.logF != nil {
+		d.mu.logF.Close()
+	}
+	d.tables.close()
+	d.info.close()
+	d.lock.Close()
+}
+
+// recover builds the DB's state from the directory; see Open.
+func (d *DB) recover() error {
+	fs, dir := d.fs, d.dir
+	names, err := fs.List(dir)
+	if err != nil {
+		return fmt.Errorf("strata: open %s: %w", dir, err)
+	}
+	hasCurrent, dbFiles := false, []string(nil)
+	for _, n := range names {
+		switch kind, _, _ := filenames.Parse(n); kind {
+		case filenames.Current:
+			hasCurrent = true
+		case filenames.Manifest, filenames.Table, filenames.Log:
+			dbFiles = append(dbFiles, n)
+		}
+	}
+	switch {
+	case hasCurrent && d.opts.ErrorIfExists:
+		return dberr.InvalidArgf("open %s: a DB exists there (ErrorIfExists)", dir)
+	case !hasCurrent && len(dbFiles) > 0:
+		return &dberr.CorruptionError{File: filepath.Join(dir, filenames.CurrentName), Offset: dberr.NoOffset,
+			Reason: fmt.Sprintf("missing, but the directory holds DB files (%s); Repair can rebuild it",
+				strings.Join(dbFiles[:min(len(dbFiles), 3)], ", "))}
+	case !hasCurrent && d.opts.ErrorIfMissing:
+		return dberr.InvalidArgf("open %s: no DB there (ErrorIfMissing)", dir)
+	}
+
+	var vs *compaction.VersionSet
+	if hasCurrent {
+		vs, err = compaction.Recover(fs, dir, d.icmp, d.vopts)
+	} else {
+		vs, err = compaction.Create(fs, dir, d.icmp, d.vopts)
+	}
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.mu.vs = vs
+	if err := d.checkLiveFilesLocked(names); err != nil {
+		return err
+	}
+	// Nothing has changed on disk so far. From here on recovery writes.
+	d.info.attach(fs, dir)
+	d.info.Printf("opening %s", dir)
+
+	var edit compaction.VersionEdit
+	if err := d.replayLogsLocked(names, &edit); err != nil {
+		return err
+	}
+	num := vs.NewFileNumber()
+	logName := filenames.Path(dir, filenames.Log, num)
+	f, err := fs.Create(logName)
+	if err != nil {
+		return fmt.Errorf("strata: create log %s: %w", logName, err)
+	}
+	d.mu.logF, d.mu.log, d.mu.logNum = f, wal.NewWriter(f), num
+	edit.SetLogNum(num) // LogAndApply syncs the directory, with the new log's entry, before CURRENT
+	edit.SetPrevLogNum(0)
+	if err := vs.LogAndApply(&edit, &d.mu.Mutex); err != nil {
+		return err
+	}
+	for _, nf := range edit.NewFiles {
+		delete(d.mu.pendingOutputs, nf.Meta.Num)
+	}
+	d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(0))
+	d.lastSeq.Store(uint64(vs.LastSequence()))
+	d.updateReadStateLocked()
+	d.deleteObsoleteFilesLocked()
+	d.info.Printf("opened %s: last sequence %d, log #%d, %s", dir, vs.LastSequence(), num, vs.Current())
+	return nil
+}
+
+// checkLiveFilesLocked fails when a table the MANIFEST names is not in the directory.
+func (d *DB) checkLiveFilesLocked(names []string) error {
+	live := make(map[uint64]struct{})
+	d.mu.vs.AddLiveFiles(live)
+	for _, n := range names {
+		if kind, num, ok := filenames.Parse(n); ok && kind == filenames.Table {
+			delete(live, num)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	var missing uint64 = 1<<64 - 1
+	for n := range live {
+		missing = min(missing, n)
+	}
+	return &dberr.CorruptionError{File: filenames.Path(d.dir, filenames.Table, missing), Offset: dberr.NoOffset,
+		Reason: fmt.Sprintf("missing: the MANIFEST names %d table(s) the directory does not hold", len(live))}
+}

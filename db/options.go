@@ -1,0 +1,147 @@
+package db
+
+import (
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// Comparator orders user keys; see Options.Comparator. A custom comparator must keep its order
+// and Name forever: the name is stored in the MANIFEST and checked on every open.
+type Comparator = keys.Comparator
+
+// BytewiseComparator is leveldb's default order, named "leveldb.BytewiseComparator".
+var BytewiseComparator Comparator = keys.Bytewise
+
+// Compression selects how table blocks are compressed.
+type Compression int
+
+const (
+	// DefaultCompression is snappy.
+	DefaultCompression Compression = iota
+	// NoCompression stores blocks raw.
+	NoCompression
+	// SnappyCompression compresses each block with snappy when that saves at least 12.5%.
+	SnappyCompression
+)
+
+func (c Compression) String() string {
+	switch c {
+	case NoCompression:
+		return "none"
+	case DefaultCompression, SnappyCompression:
+		return "snappy"
+	}
+	return "unknown"
+}
+
+// Options configure a DB. The zero value of every field selects leveldb's default; a nil
+// *Options means all defaults.
+type Options struct {
+	// WriteBufferSize is how many bytes the memtable holds before it is flushed to a table.
+	// Default 4 MiB.
+	WriteBufferSize int
+	// BlockCacheSize is the byte budget of the cache of uncompressed table blocks. Default 8 MiB.
+	BlockCacheSize int
+	// BlockSize is the target size of a table's data blocks, before compression. Default 4 KiB.
+	BlockSize int
+	// BloomBitsPerKey sizes the bloom filter of each table. Default 10 (about 1% false
+	// positives); negative means no filter.
+	BloomBitsPerKey int
+	// Compression of table blocks. Default snappy.
+	Compression Compression
+	// MaxOpenFiles bounds the open files of the DB; tables use all but 10 of them. Default 1000.
+	MaxOpenFiles int
+	// ErrorIfExists makes Open fail if the DB exists; ErrorIfMissing makes it fail if it does
+	// not (instead of creating it).
+	ErrorIfExists, ErrorIfMissing bool
+	// ParanoidChecks makes recovery stop at the first damaged log record instead of skipping it,
+	// and makes every read verify block checksums.
+	ParanoidChecks bool
+	// Comparator orders keys. Default BytewiseComparator.
+	Comparator Comparator
+
+	// MaxFileSize is the size at which compaction starts a new table. Default 2 MiB.
+	MaxFileSize int
+	// BlockRestartInterval is the number of keys between restart points in a block. Default 16.
+	BlockRestartInterval int
+
+	// fs replaces the operating system's filesystem, for tests.
+	fs vfs.FS
+}
+
+// WriteOptions control a write.
+type WriteOptions struct {
+	// Sync makes the write durable before it returns: the log is fsynced. Without it the write has
+	// been handed to the operating system and survives a crash of the process, not of the machine.
+	Sync bool
+}
+
+// ReadOptions control a read.
+type ReadOptions struct {
+	// Snapshot reads the DB as of the snapshot; nil reads the latest state.
+	Snapshot *Snapshot
+	// VerifyChecksums verifies the checksum of every block read, even blocks already verified.
+	VerifyChecksums bool
+	// DontFillCache keeps the blocks this read loads out of the block cache (for scans).
+	DontFillCache bool
+	// LowerBound and UpperBound limit an iterator to keys in [LowerBound, UpperBound); nil means
+	// unbounded.
+	LowerBound, UpperBound []byte
+}
+
+// Defaults, as leveldb 1.23 has them.
+const (
+	defaultWriteBufferSize = 4 << 20
+	defaultBlockCacheSize  = 8 << 20
+	defaultBlockSize       = 4 << 10
+	defaultBloomBits       = 10
+	defaultMaxOpenFiles    = 1000
+	defaultMaxFileSize     = 2 << 20
+	defaultRestartInterval = 16
+	// reservedFiles are the descriptors MaxOpenFiles keeps back for logs, the MANIFEST, LOCK and
+	// LOG: leveldb reserves the same number.
+	reservedFiles = 10
+	minOpenFiles  = 20
+)
+
+// sanitize returns a copy of o with defaults filled in and values clamped to leveldb's ranges.
+func (o *Options) sanitize() Options {
+	var s Options
+	if o != nil {
+		s = *o
+	}
+	if s.WriteBufferSize <= 0 {
+		s.WriteBufferSize = defaultWriteBufferSize
+	}
+	s.WriteBufferSize = clamp(s.WriteBufferSize, 64<<10, 1<<30)
+	if s.BlockCacheSize == 0 {
+		s.BlockCacheSize = defaultBlockCacheSize
+	}
+	if s.BlockSize <= 0 {
+		s.BlockSize = defaultBlockSize
+	}
+	s.BlockSize = clamp(s.BlockSize, 1<<10, 4<<20)
+	if s.BloomBitsPerKey == 0 {
+		s.BloomBitsPerKey = defaultBloomBits
+	}
+	if s.MaxOpenFiles <= 0 {
+		s.MaxOpenFiles = defaultMaxOpenFiles
+	}
+	s.MaxOpenFiles = clamp(s.MaxOpenFiles, minOpenFiles, 50000)
+	if s.MaxFileSize <= 0 {
+		s.MaxFileSize = defaultMaxFileSize
+	}
+	s.MaxFileSize = clamp(s.MaxFileSize, 1<<20, 1<<30)
+	if s.BlockRestartInterval <= 0 {
+		s.BlockRestartInterval = defaultRestartInterval
+	}
+	if s.Comparator == nil {
+		s.Comparator = BytewiseComparator
+	}
+	if s.fs == nil {
+		s.fs = vfs.NewOS()
+	}
+	return s
+}
+
+func clamp(v, lo, hi int) int { return min(max(v, lo), hi) }
