@@ -1,6 +1,11 @@
 package sstable
 
-import "github.com/stratadb/strata/internal/dberr"
+import (
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/iterator"
+)
+
+var _ iterator.Iterator = (*Iterator)(nil)
 
 // Iterator walks a table in key order: a two-level iterator over the index (decoded at Open)
 // and the data block of the current index entry. It implements internal/iterator.Iterator.
