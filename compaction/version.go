@@ -38,6 +38,9 @@ type Version struct {
 	compactionScore float64
 	compactionLevel int
 
+	// seek is the file whose allowed seeks ran out first, if any (see RecordSeek).
+	seek atomic.Pointer[seekCandidate]
+
 	// Links in the VersionSet's list of live versions, guarded by VersionSet.live.mu.
 	prev, next *Version
 }

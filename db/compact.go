@@ -1,15 +1,304 @@
 package db
 
-// needsCompactionLocked reports whether the tree needs a compaction. Background compaction comes
-// with the compaction issue; until then only flushes run.
-func (d *DB) needsCompactionLocked() bool { return false }
+import (
+	"fmt"
+	"time"
 
-// compactLocked runs one background compaction.
-func (d *DB) compactLocked() {}
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/iterator"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/sstable"
+)
 
-// CompactRange compacts the key range [start, limit] (nil = unbounded).
+// Background compaction. The background goroutine (flush.go) runs one job at a time: a flush of
+// the immutable memtable first, since writers may be waiting for it; then a manual compaction
+// (CompactRange) if one is queued; then whatever compaction.VersionSet.PickCompaction says the
+// tree needs. A running compaction checks between entries whether a memtable is waiting and
+// flushes it before going on, as leveldb does, so a long compaction never stalls writes behind
+// a full memtable. Readers never wait for any of this: they hold their own Version.
+
+// manualCompaction is a CompactRange step queued for the background goroutine.
+type manualCompaction struct {
+	level      int
+	begin, end []byte // user keys; nil is unbounded; begin advances as steps complete
+	done       bool
+}
+
+// needsCompactionLocked reports whether a compaction is due.
+func (d *DB) needsCompactionLocked() bool {
+	if m := d.mu.manual; m != nil && !m.done {
+		return true
+	}
+	return d.mu.vs.Current().NeedsCompaction()
+}
+
+// compactLocked runs one compaction step.
+func (d *DB) compactLocked() {
+	if m := d.mu.manual; m != nil && !m.done {
+		d.manualStepLocked(m)
+		return
+	}
+	c := d.mu.vs.PickCompaction()
+	if c == nil {
+		return
+	}
+	defer c.Release()
+	d.runCompactionLocked(c, false)
+}
+
+// manualStepLocked compacts the next part of a CompactRange level.
+func (d *DB) manualStepLocked(m *manualCompaction) {
+	c := d.mu.vs.CompactRange(m.level, m.begin, m.end)
+	if c == nil {
+		m.done = true
+		d.mu.bgCond.Broadcast()
+		return
+	}
+	defer c.Release()
+	d.runCompactionLocked(c, true)
+	// Go on after the largest key compacted at this level; the files there moved down.
+	var largest []byte
+	for _, f := range c.Inputs[0] {
+		if largest == nil || d.icmp.Compare(f.Largest, largest) > 0 {
+			largest = f.Largest
+		}
+	}
+	if m.end != nil && d.icmp.CompareUser(keys.UserKey(largest), m.end) >= 0 {
+		m.done = true
+	} else {
+		m.begin = append([]byte(nil), keys.UserKey(largest)...)
+	}
+	d.mu.bgCond.Broadcast()
+}
+
+// runCompactionLocked runs c and installs its result. A single input that overlaps nothing
+// below moves down by a MANIFEST edit alone, except in a manual compaction, whose point is to
+// rewrite the data.
+func (d *DB) runCompactionLocked(c *compaction.Compaction, manual bool) {
+	if !manual && c.IsTrivialMove() {
+		f := c.Inputs[0][0]
+		c.Edit.DeleteFile(c.Level, f.Num)
+		c.Edit.AddFile(c.Level+1, f)
+		if err := d.logAndApplyLocked(&c.Edit); err != nil {
+			d.setBgErrLocked(fmt.Errorf("strata: compaction: %w", err))
+			return
+		}
+		d.info.Printf("moved #%d to level %d: %d bytes", f.Num, c.Level+1, f.Size)
+	} else if err := d.doCompactionWorkLocked(c); err != nil {
+		d.setBgErrLocked(fmt.Errorf("strata: compaction: %w", err))
+		return
+	}
+	d.deleteObsoleteFilesLocked()
+	d.mu.bgCond.Broadcast()
+}
+
+// logAndApplyLocked records edit in the MANIFEST, installs the new Version and publishes it to
+// readers.
+func (d *DB) logAndApplyLocked(edit *compaction.VersionEdit) error {
+	if err := d.mu.vs.LogAndApply(edit, &d.mu.Mutex); err != nil {
+		return err
+	}
+	d.updateReadStateLocked()
+	return nil
+}
+
+// doCompactionWorkLocked merges c's inputs into new tables at c.Level+1, dropping what no
+// reader can see any more (compaction.Dropper), cutting outputs at the target file size and
+// where they would overlap too much of the level below, and installs them in place of the inputs
+// with one VersionEdit. d.mu is released while it works.
+func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
+	start := time.Now()
+	smallestSnapshot := keys.SeqNum(d.lastSeq.Load())
+	if s, ok := d.mu.snapshots.oldest(); ok {
+		smallestSnapshot = s
+	}
+	d.info.Printf("compacting %d@%d + %d@%d files (%d bytes)%s", len(c.Inputs[0]), c.Level,
+		len(c.Inputs[1]), c.Level+1, c.InputBytes(), map[bool]string{true: ", seek-triggered"}[c.Seek])
+	target := uint64(d.vopts.TargetFileSize)
+	var (
+		outputs []*compaction.FileMetadata
+		nums    []uint64 // every number taken for an output, kept in pendingOutputs until the end
+		out     *tableOutput
+	)
+	d.mu.Unlock()
+
+	finish := func() error {
+		meta, err := out.finish()
+		out = nil
+		if meta != nil {
+			outputs = append(outputs, meta)
+		}
+		return err
+	}
+	it := d.newCompactionInputIter(c, sstable.ReadOptions{DontFillCache: true, VerifyChecksums: d.opts.ParanoidChecks})
+	dropper := compaction.NewDropper(c, smallestSnapshot)
+	for ok := it.First(); ok; ok = it.Next() {
+		if d.immPending.Load() {
+			d.mu.Lock()
+			if d.mu.imm != nil && d.mu.bgErr == nil {
+				d.flushLocked()
+			}
+			d.mu.Unlock()
+		}
+		key := it.Key()
+		if c.ShouldStopBefore(key) && out != nil {
+			if err = finish(); err != nil {
+				break
+			}
+		}
+		if dropper.Drop(key) {
+			continue
+		}
+		if out == nil {
+			d.mu.Lock()
+			num := d.mu.vs.NewFileNumber()
+			d.mu.pendingOutputs[num] = struct{}{}
+			d.mu.Unlock()
+			nums = append(nums, num)
+			if out, err = d.newTableOutput(num); err != nil {
+				break
+			}
+		}
+		if err = out.add(key, it.Value()); err != nil {
+			break
+		}
+		if out.w.EstimatedSize() >= target {
+			if err = finish(); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = it.Error()
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if out != nil {
+		if err == nil {
+			err = finish()
+		} else {
+			out.abandon()
+		}
+	}
+
+	d.mu.Lock()
+	defer func() {
+		for _, n := range nums {
+			delete(d.mu.pendingOutputs, n)
+		}
+	}()
+	var written uint64
+	for _, m := range outputs {
+		written += m.Size
+	}
+	d.mu.stats.levels[c.Level+1].add(time.Since(start), c.InputBytes(), written)
+	if err != nil {
+		return err
+	}
+	c.AddInputDeletions(&c.Edit)
+	for _, m := range outputs {
+		c.Edit.AddFile(c.Level+1, m)
+	}
+	if err := d.logAndApplyLocked(&c.Edit); err != nil {
+		return err
+	}
+	d.info.Printf("compacted to level %d: %d files, %d bytes, in %v", c.Level+1, len(outputs), written, time.Since(start))
+	return nil
+}
+
+// newCompactionInputIter merges the compaction's inputs: each level-0 file on its own (they
+// overlap), each deeper level as one concatenation.
+func (d *DB) newCompactionInputIter(c *compaction.Compaction, sro sstable.ReadOptions) iterator.Iterator {
+	var its []iterator.Iterator
+	for which, files := range c.Inputs {
+		if len(files) == 0 {
+			continue
+		}
+		if c.Level+which == 0 {
+			for _, f := range files {
+				num := f.Num
+				its = append(its, newLevelIter(d.icmp.Compare, 1,
+					func(int) ([]byte, []byte) { return f.Smallest, f.Largest },
+					func(int) (iterator.Iterator, error) { return d.newTableIter(num, sro) }))
+			}
+			continue
+		}
+		its = append(its, newLevelIter(d.icmp.Compare, len(files),
+			func(i int) ([]byte, []byte) { return files[i].Smallest, files[i].Largest },
+			func(i int) (iterator.Iterator, error) { return d.newTableIter(files[i].Num, sro) }))
+	}
+	return iterator.NewMerging(d.icmp.Compare, its...)
+}
+
+// CompactRange compacts the keys in [start, limit] (nil is unbounded on that side) down the
+// tree: the memtable is flushed, then every level from 0 to the deepest level holding keys in the
+// range is compacted into the next, so that afterwards overwritten and deleted data in the range
+// takes no space (unless a snapshot still needs it). It returns when done.
 func (d *DB) CompactRange(start, limit []byte) error {
 	if d.closed.Load() {
+		return ErrClosed
+	}
+	if err := d.flushMemTable(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	v := d.mu.vs.Current()
+	maxLevel := 1
+	for level := 1; level < compaction.NumLevels; level++ {
+		if v.OverlapInLevel(level, start, limit) {
+			maxLevel = level
+		}
+	}
+	d.mu.Unlock()
+	for level := 0; level < maxLevel; level++ {
+		if err := d.manualCompaction(level, start, limit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// manualCompaction queues a CompactRange step for one level and waits for it.
+func (d *DB) manualCompaction(level int, start, limit []byte) error {
+	m := &manualCompaction{level: level, begin: start, end: limit}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.mu.manual != nil && !d.mu.closing && d.mu.bgErr == nil {
+		d.mu.bgCond.Wait() // another CompactRange is running
+	}
+	d.mu.manual = m
+	d.mu.bgCond.Broadcast()
+	for !m.done && !d.mu.closing && d.mu.bgErr == nil {
+		d.mu.bgCond.Wait()
+	}
+	if d.mu.manual == m {
+		d.mu.manual = nil
+		d.mu.bgCond.Broadcast()
+	}
+	switch {
+	case d.mu.bgErr != nil:
+		return d.mu.bgErr
+	case !m.done:
+		return ErrClosed
+	}
+	return nil
+}
+
+// flushMemTable flushes the memtable, ordered with writes, and waits for the flush.
+func (d *DB) flushMemTable() error {
+	if err := d.commitForce(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.mu.imm != nil && d.mu.bgErr == nil && !d.mu.closing {
+		d.mu.bgCond.Wait()
+	}
+	if d.mu.bgErr != nil {
+		return d.mu.bgErr
+	}
+	if d.mu.closing {
 		return ErrClosed
 	}
 	return nil

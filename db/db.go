@@ -27,8 +27,9 @@ type DB struct {
 	blocks *cache.BlockCache
 	tables *tableCache
 
-	lastSeq atomic.Uint64 // the newest sequence number readers may see
-	closed  atomic.Bool
+	lastSeq    atomic.Uint64 // the newest sequence number readers may see
+	closed     atomic.Bool
+	immPending atomic.Bool // mu.imm != nil: a running compaction checks it to flush first
 
 	rsMu sync.RWMutex
 	rs   *readState // guarded by rsMu; replaced under mu
@@ -58,6 +59,7 @@ type DB struct {
 		closing        bool
 		closed         bool
 		pendingOutputs map[uint64]struct{} // tables being written, not yet in a Version
+		manual         *manualCompaction   // a queued CompactRange step, or nil
 
 		stats dbStats
 	}

@@ -62,6 +62,7 @@ func (d *DB) flushLocked() {
 		return
 	}
 	d.mu.imm = nil
+	d.immPending.Store(false)
 	d.updateReadStateLocked()
 	d.mu.stats.flushes++
 	d.mu.stats.flushTime += time.Since(start)
@@ -112,55 +113,32 @@ func (d *DB) tableWriterOptions() sstable.WriterOptions {
 	}
 }
 
-// buildTable writes every entry of it to table num, syncs and closes it, and checks that it
-// opens. An empty iteration writes no table and returns nil. On error the file is removed.
+// buildTable writes every entry of it to table num and closes it (see tableOutput.finish). An
+// empty iteration writes no table and returns nil.
 func (d *DB) buildTable(num uint64, it iterator.Iterator) (meta *compaction.FileMetadata, err error) {
-	path := filenames.Path(d.dir, filenames.Table, num)
 	defer func() {
 		if cerr := it.Close(); err == nil && cerr != nil {
 			err = cerr
-		}
-		if err != nil {
-			d.fs.Remove(path)
-			err = fmt.Errorf("strata: write table %s: %w", path, err)
 		}
 	}()
 	if !it.First() {
 		return nil, it.Error()
 	}
-	f, err := d.fs.Create(path)
+	out, err := d.newTableOutput(num)
 	if err != nil {
 		return nil, err
 	}
-	w := sstable.NewWriter(f, d.tableWriterOptions())
 	for ok := true; ok && err == nil; ok = it.Next() {
-		err = w.Add(it.Key(), it.Value())
+		err = out.add(it.Key(), it.Value())
 	}
 	if err == nil {
 		err = it.Error()
 	}
-	var tm sstable.Metadata
-	if err == nil {
-		tm, err = w.Finish()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return nil, err
+		out.abandon()
+		return nil, fmt.Errorf("strata: write table %s: %w", out.path, err)
 	}
-	meta = &compaction.FileMetadata{Num: num, Size: tm.Size, Smallest: tm.Smallest, Largest: tm.Largest}
-	// Read the table back once, as leveldb does, so a table that cannot be opened never enters
-	// the MANIFEST.
-	h, err := d.tables.acquire(num)
-	if err != nil {
-		return nil, err
-	}
-	h.Release()
-	return meta, nil
+	return out.finish()
 }
 
 // deleteObsoleteFilesLocked removes files no Version, reader or pending output needs: logs older

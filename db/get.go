@@ -53,7 +53,11 @@ func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
 	s.lookup = keys.AppendInternalKey(s.lookup[:0], key, seq, keys.KindMax)
 	s.candidates = rs.version.AppendCandidates(s.candidates[:0], s.lookup)
 	sro := d.sstableReadOptions(ro)
-	for _, c := range s.candidates {
+	for i, c := range s.candidates {
+		if i == 1 {
+			// The lookup went past the first file it searched: charge that file a seek.
+			d.recordSeek(rs.version, s.candidates[0])
+		}
 		v, found, err := d.getFromTable(c.File, s, key, sro)
 		if err != nil {
 			return nil, err
@@ -66,6 +70,16 @@ func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
 		}
 	}
 	return nil, ErrNotFound
+}
+
+// recordSeek charges c's file for a wasted seek and, when that makes it due for a seek
+// compaction, wakes the background goroutine.
+func (d *DB) recordSeek(v *compaction.Version, c compaction.Candidate) {
+	if v.RecordSeek(c.File, c.Level) {
+		d.mu.Lock()
+		d.mu.bgCond.Broadcast()
+		d.mu.Unlock()
+	}
 }
 
 // getFromTable looks key up in one table. found reports whether the table decided the lookup: a

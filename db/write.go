@@ -32,9 +32,10 @@ const (
 
 // writer is one Write waiting in the commit queue.
 type writer struct {
-	repr batch.Repr
-	sync bool
-	done bool
+	repr  batch.Repr
+	sync  bool
+	force bool // rotate the memtable (CompactRange's flush); writes nothing
+	done  bool
 	err  error
 	cond sync.Cond // L is the DB mutex
 }
@@ -71,10 +72,14 @@ func (d *DB) Write(b *Batch, wo *WriteOptions) error {
 		if !sync {
 			return nil
 		}
-		return d.commit(batch.New(nil), true)
+		return d.commit(batch.New(nil), true, false)
 	}
-	return d.commit(b.repr, sync)
+	return d.commit(b.repr, sync, false)
 }
+
+// commitForce joins the commit queue to make the memtable immutable (when it holds anything),
+// so that the flush that follows holds every write that returned before the call.
+func (d *DB) commitForce() error { return d.commit(batch.New(nil), false, true) }
 
 // arenaBound is the most memtable arena bytes a batch can take: its encoded size plus the
 // largest per-entry overhead for each entry.
@@ -83,9 +88,9 @@ func arenaBound(repr batch.Repr) int {
 }
 
 // commit runs repr through the commit queue.
-func (d *DB) commit(repr batch.Repr, sync bool) error {
+func (d *DB) commit(repr batch.Repr, sync, force bool) error {
 	w := writerPool.Get().(*writer)
-	w.repr, w.sync, w.done, w.err = repr, sync, false, nil
+	w.repr, w.sync, w.force, w.done, w.err = repr, sync, force, false, nil
 	w.cond.L = &d.mu.Mutex
 
 	d.mu.Lock()
@@ -107,9 +112,9 @@ func (d *DB) commit(repr batch.Repr, sync bool) error {
 	}
 
 	// w leads a group.
-	err := d.makeRoomForWriteLocked(arenaBound(repr))
+	err := d.makeRoomForWriteLocked(arenaBound(repr), force)
 	last := 0
-	if err == nil {
+	if err == nil && !force {
 		var group batch.Repr
 		group, last = d.buildGroupLocked()
 		err = d.writeGroupLocked(group, w.sync)
@@ -215,10 +220,10 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 }
 
 // makeRoomForWriteLocked makes sure the memtable can take a group needing `need` arena bytes,
-// rotating to a new memtable and log when it is full. It applies leveldb's write throttling:
-// with many level-0 tables, a write is delayed once by a millisecond; with too many, it waits
-// for compaction.
-func (d *DB) makeRoomForWriteLocked(need int) error {
+// rotating to a new memtable and log when it is full, or in any case with force (unless it is
+// empty). It applies leveldb's write throttling: with many level-0 tables, a write is delayed
+// once by a millisecond; with too many, it waits for compaction.
+func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 	allowDelay := true
 	for {
 		if d.mu.bgErr != nil {
@@ -230,7 +235,7 @@ func (d *DB) makeRoomForWriteLocked(need int) error {
 		l0 := d.mu.vs.NumLevelFiles(0)
 		mem := d.mu.mem
 		switch {
-		case allowDelay && l0 >= d.vopts.L0SlowdownWritesTrigger:
+		case allowDelay && !force && l0 >= d.vopts.L0SlowdownWritesTrigger:
 			// Let compaction catch up a little, and spread the delay over writers rather than
 			// stalling one of them for seconds at the stop trigger.
 			start := time.Now()
@@ -239,7 +244,9 @@ func (d *DB) makeRoomForWriteLocked(need int) error {
 			d.mu.Lock()
 			d.mu.stats.stallSlowdown += time.Since(start)
 			allowDelay = false
-		case mem.ApproximateMemoryUsage() <= d.opts.WriteBufferSize && mem.Available() >= need:
+		case !force && mem.ApproximateMemoryUsage() <= d.opts.WriteBufferSize && mem.Available() >= need:
+			return nil
+		case force && mem.Empty():
 			return nil
 		case mem.Empty():
 			// Nothing to flush, the arena is just too small for this batch: replace it.
@@ -257,6 +264,7 @@ func (d *DB) makeRoomForWriteLocked(need int) error {
 			if err := d.rotateLocked(need); err != nil {
 				return err
 			}
+			force = false
 		}
 	}
 }
@@ -288,6 +296,7 @@ func (d *DB) rotateLocked(need int) error {
 	}
 	d.mu.logF, d.mu.log, d.mu.logNum = f, wal.NewWriter(f), num
 	d.mu.imm = d.mu.mem
+	d.immPending.Store(true)
 	d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(need))
 	d.updateReadStateLocked()
 	d.mu.bgCond.Broadcast()
