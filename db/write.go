@@ -36,8 +36,8 @@ type writer struct {
 	sync  bool
 	force bool // rotate the memtable (CompactRange's flush); writes nothing
 	done  bool
-	err  error
-	cond sync.Cond // L is the DB mutex
+	err   error
+	cond  sync.Cond // L is the DB mutex
 }
 
 var writerPool = sync.Pool{New: func() any { return new(writer) }}
