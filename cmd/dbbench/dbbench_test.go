@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFormatKey(t *testing.T) {
+	require.Equal(t, "0000000000000000", string(formatKey(nil, 0)))
+	require.Equal(t, "0000000000123456", string(formatKey(nil, 123456)))
+	require.Equal(t, "x9999999999999999", string(formatKey([]byte("x"), 9999999999999999)))
+}
+
+// The generator follows db_bench's: Park-Miller with the same seeds, printable random pieces
+// repeated so that snappy keeps about the requested fraction.
+func TestGenerator(t *testing.T) {
+	r := newRNG(301)
+	require.Equal(t, uint32(301*16807), r.next())
+	g := newValueGenerator(0.5)
+	v := g.generate(100)
+	require.Len(t, v, 100)
+	require.Equal(t, v[:50], v[50:], "half the value is random, repeated")
+	for _, c := range v {
+		require.True(t, c >= ' ' && c < ' '+95)
+	}
+	require.Len(t, g.generate(3<<20), 3<<20, "values larger than the buffer are built")
+}
+
+var lineRE = regexp.MustCompile(`^[a-zA-Z0-9]+ +: +[0-9]+\.[0-9]{3} micros/op;`)
+
+func TestRunSmall(t *testing.T) {
+	c, err := parseFlags([]string{"--num=2000", "--benchmarks=fillseq,fillrandom,overwrite,readrandom,readmissing,readhot,readseq,readreverse,seekrandom,fillbatch,deleteseq,deleterandom,compact,fill100K,fillsync,stats",
+		"--db=" + t.TempDir() + "/db", "--histogram", "--threads=2"})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, run(c, &out))
+	text := out.String()
+	require.Contains(t, text, "Keys:       16 bytes each")
+	require.Contains(t, text, "Values:     100 bytes each (50 bytes after compression)")
+	require.Contains(t, text, "Microseconds per op: p50")
+	for _, name := range []string{"fillseq", "readrandom", "compact", "fill100K", "fillsync"} {
+		found := false
+		for _, l := range strings.Split(text, "\n") {
+			if strings.HasPrefix(l, name+" ") && lineRE.MatchString(l) {
+				found = true
+			}
+		}
+		require.True(t, found, "no db_bench line for %s in\n%s", name, text)
+	}
+	require.Regexp(t, `readmissing +: .*\(0 of 2000 found\)`, text)
+	require.Contains(t, text, "Level  Files Size(MB)") // the stats benchmark
+}
+
+func TestRunJSON(t *testing.T) {
+	c, err := parseFlags([]string{"--num=500", "--benchmarks=fillseq,readseq", "--format=json", "--db=" + t.TempDir() + "/db"})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, run(c, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &obj))
+	require.Equal(t, "readseq", obj["benchmark"])
+	require.EqualValues(t, 500, obj["ops"])
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"--threads=0"}, {"--format=xml"}, {"--num=0"}, {"extra"}} {
+		_, err := parseFlags(args)
+		require.Error(t, err, args)
+	}
+	c, err := parseFlags([]string{"--benchmarks=nosuch", "--db=" + t.TempDir()})
+	require.NoError(t, err)
+	require.ErrorContains(t, run(c, &bytes.Buffer{}), "unknown benchmark")
+}
