@@ -16,37 +16,44 @@ const tagLen = 8
 // node is the header of an entry. Headers live in the low part of the arena; the entry's data
 // lives in the high part as
 //
-//	key | tag (8 bytes LE) | value
+//	value length (4 bytes LE) | key | tag (8 bytes LE) | value
 //
 // Only height links are allocated, so the tower array below is a view: entries past the node's
-// height belong to the next allocation and must never be touched. A node of height 1 or 2 takes
-// 32 bytes, two to a cache line.
+// height belong to the next allocation and must never be touched. A node of height 1 takes 32
+// bytes, two to a cache line.
 type node struct {
-	// prefix is the key's first eight bytes, zero-padded, read as a big-endian integer (bytewise
-	// lists only; 0 otherwise). For the bytewise order, unequal prefixes order their keys the same
-	// way, so most comparisons in a search never touch the key itself.
-	prefix  uint64
+	// prefix holds the key's first sixteen bytes, zero-padded, read as two big-endian integers
+	// (bytewise lists only; zero otherwise). For the bytewise order, unequal prefixes order their
+	// keys the same way, and two keys of at most sixteen bytes with equal prefixes differ only in
+	// length; so most comparisons of a search read nothing but node headers. Sixteen bytes, not
+	// eight, because keys commonly share a leading run (a table name, zero padding of a number).
+	prefix  [2]uint64
 	keyOff  uint32 // arena offset of the key; the tag and then the value follow it
 	keySize uint32
-	valSize uint32
 	prev    uint32 // level-0 predecessor (the head for the first node); written atomically
 	tower   [MaxHeight]uint32
 }
+
+// prefixLen is the number of key bytes a node's prefix holds.
+const prefixLen = 16
 
 const (
 	nodeHeaderSize = uint32(unsafe.Offsetof(node{}.tower))
 	maxNodeSize    = uint32(unsafe.Sizeof(node{}))
 )
 
-// keyPrefix returns the first eight bytes of key, zero-padded, as a big-endian integer.
-func keyPrefix(key []byte) uint64 {
-	if len(key) >= 8 {
-		return binary.BigEndian.Uint64(key)
+// keyPrefix returns the first sixteen bytes of key, zero-padded, as two big-endian integers.
+func keyPrefix(key []byte) [2]uint64 {
+	if len(key) >= prefixLen {
+		return [2]uint64{binary.BigEndian.Uint64(key), binary.BigEndian.Uint64(key[8:])}
 	}
-	var b [8]byte
+	var b [prefixLen]byte
 	copy(b[:], key)
-	return binary.BigEndian.Uint64(b[:])
+	return [2]uint64{binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:])}
 }
+
+// lenBytes is the size of the value length stored before each key.
+const lenBytes = 4
 
 func (n *node) next(level int) uint32 { return atomic.LoadUint32(&n.tower[level]) }
 
@@ -68,4 +75,7 @@ func (a *Arena) tag(n *node) uint64 {
 }
 
 // value returns the node's value.
-func (a *Arena) value(n *node) []byte { return a.bytes(n.keyOff+n.keySize+tagLen, n.valSize) }
+func (a *Arena) value(n *node) []byte {
+	size := binary.LittleEndian.Uint32(a.bytes(n.keyOff-lenBytes, lenBytes))
+	return a.bytes(n.keyOff+n.keySize+tagLen, size)
+}

@@ -49,11 +49,14 @@ func (l *List) Height() int { return int(l.height.Load()) }
 // cmpNode orders the entry at n against (key, tag): negative when the entry sorts first.
 func (l *List) cmpNode(n *node, key []byte, tag uint64) int {
 	if l.cmp == nil {
-		if want := keyPrefix(key); n.prefix != want {
-			if n.prefix < want {
-				return -1
+		want := keyPrefix(key)
+		for i := range want {
+			if n.prefix[i] != want[i] {
+				if n.prefix[i] < want[i] {
+					return -1
+				}
+				return 1
 			}
-			return 1
 		}
 	}
 	return l.cmpNodeSlow(n, key, tag)
@@ -63,7 +66,13 @@ func (l *List) cmpNode(n *node, key []byte, tag uint64) int {
 func (l *List) cmpNodeSlow(n *node, key []byte, tag uint64) int {
 	var c int
 	if l.cmp == nil {
-		c = bytes.Compare(l.arena.key(n), key)
+		if n.keySize <= prefixLen && len(key) <= prefixLen && n.prefix == keyPrefix(key) {
+			// Both keys lie wholly in their equal zero-padded prefixes: they differ at most in
+			// length (trailing zero bytes), and the shorter sorts first. No need to read the key.
+			c = int(n.keySize) - len(key)
+		} else {
+			c = bytes.Compare(l.arena.key(n), key)
+		}
 	} else {
 		c = l.cmp(l.arena.key(n), key)
 	}
@@ -82,7 +91,7 @@ func (l *List) cmpNodeSlow(n *node, key []byte, tag uint64) int {
 // EntrySize returns the arena bytes an entry of the given sizes takes at most, so a caller can
 // check that a batch fits before adding any of it.
 func EntrySize(keyLen, valueLen int) int {
-	return int(maxNodeSize) + cacheLine + keyLen + tagLen + valueLen
+	return int(maxNodeSize) + cacheLine + lenBytes + keyLen + tagLen + valueLen
 }
 
 // Add inserts (key, tag, value), copying key and value into the arena. It returns ErrExists if
@@ -97,7 +106,7 @@ func (l *List) Add(key []byte, tag uint64, value []byte) error {
 	}
 	height := l.randomHeight()
 	nodeSize := nodeHeaderSize + height*4
-	dataSize := uint64(len(key)) + tagLen + uint64(len(value))
+	dataSize := lenBytes + uint64(len(key)) + tagLen + uint64(len(value))
 	if !l.arena.room(nodeSize, dataSize) {
 		return ErrArenaFull
 	}
@@ -107,12 +116,12 @@ func (l *List) Add(key []byte, tag uint64, value []byte) error {
 	if l.cmp == nil {
 		n.prefix = keyPrefix(key)
 	}
-	n.keyOff = data
+	n.keyOff = data + lenBytes
 	n.keySize = uint32(len(key))
-	n.valSize = uint32(len(value))
-	copy(l.arena.bytes(data, n.keySize), key)
-	binary.LittleEndian.PutUint64(l.arena.bytes(data+n.keySize, tagLen), tag)
-	copy(l.arena.bytes(data+n.keySize+tagLen, n.valSize), value)
+	binary.LittleEndian.PutUint32(l.arena.bytes(data, lenBytes), uint32(len(value)))
+	copy(l.arena.bytes(n.keyOff, n.keySize), key)
+	binary.LittleEndian.PutUint64(l.arena.bytes(n.keyOff+n.keySize, tagLen), tag)
+	copy(l.arena.bytes(n.keyOff+n.keySize+tagLen, uint32(len(value))), value)
 
 	listHeight := l.height.Load()
 	for i := listHeight; i < height; i++ {
@@ -159,7 +168,7 @@ func (l *List) seek(key []byte, tag uint64) (prev, next uint32) {
 func (l *List) search(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, next uint32 }) (prev, next uint32, found bool) {
 	base := l.arena.base
 	fast := l.cmp == nil
-	var want uint64
+	var want [2]uint64
 	if fast {
 		want = keyPrefix(key)
 	}
@@ -206,14 +215,19 @@ func (l *List) search(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, n
 // is above want (slow == false: that node sorts after the target); or at a node whose prefix ties
 // and so needs a full comparison (slow == true). It reads only node headers and makes no calls,
 // so its state stays in registers.
-func advance(base unsafe.Pointer, x uint32, level int, known uint32, want uint64) (uint32, uint32, bool) {
+func advance(base unsafe.Pointer, x uint32, level int, known uint32, want [2]uint64) (uint32, uint32, bool) {
 	nx := (*node)(unsafe.Add(base, x)).next(level)
 	for nx != 0 && nx != known {
 		n := (*node)(unsafe.Add(base, nx))
-		if n.prefix > want {
-			return x, nx, false
-		}
-		if n.prefix == want {
+		if p := n.prefix[0]; p != want[0] {
+			if p > want[0] {
+				return x, nx, false
+			}
+		} else if p := n.prefix[1]; p != want[1] {
+			if p > want[1] {
+				return x, nx, false
+			}
+		} else {
 			return x, nx, true
 		}
 		x, nx = nx, n.next(level)

@@ -261,7 +261,7 @@ func TestHeightDistribution(t *testing.T) {
 func TestCmpNodeMatchesBytesCompare(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	randKey := func() []byte {
-		k := make([]byte, rng.IntN(12))
+		k := make([]byte, rng.IntN(24))
 		for i := range k {
 			k[i] = []byte{0, 1, 0x7f, 0x80, 0xff}[rng.IntN(5)]
 		}
