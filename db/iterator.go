@@ -34,7 +34,8 @@ func (d *DB) NewIterator(ro *ReadOptions) *Iterator {
 	}
 	var lower, upper []byte
 	if ro != nil {
-		lower, upper = ro.LowerBound, ro.UpperBound
+		// Copied: the caller may reuse its slices while the iterator lives.
+		lower, upper = cloneBound(ro.LowerBound), cloneBound(ro.UpperBound)
 	}
 	rs := d.loadReadState()
 	internal, err := d.newInternalIterator(rs, d.sstableReadOptions(ro))
@@ -172,4 +173,12 @@ func (it *Iterator) All() iter.Seq2[[]byte, []byte] {
 			}
 		}
 	}
+}
+
+// cloneBound copies an iterator bound, keeping nil (unbounded) apart from empty.
+func cloneBound(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
 }
