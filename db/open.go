@@ -114,6 +114,14 @@ func (d *DB) recover() error {
 			dbFiles = append(dbFiles, n)
 		}
 	}
+	if !hasCurrent && len(dbFiles) == 1 && dbFiles[0] == filenames.Name(filenames.Manifest, 1) {
+		// A crash while the DB was being created: compaction.Create makes MANIFEST-000001
+		// durable before it writes CURRENT. No log was ever made durable beside it, so nothing was
+		// written to this DB: create it again (Create rewrites MANIFEST-000001) instead of
+		// calling it damaged.
+		d.info.Printf("%s: MANIFEST-000001 without CURRENT, a creation cut short; creating the DB again", dir)
+		dbFiles = nil
+	}
 	switch {
 	case hasCurrent && d.opts.ErrorIfExists:
 		return dberr.InvalidArgf("open %s: a DB exists there (ErrorIfExists)", dir)

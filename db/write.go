@@ -272,6 +272,15 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 // rotateLocked makes the memtable immutable, starts a new log and memtable for later writes,
 // and wakes the background goroutine to flush.
 func (d *DB) rotateLocked(need int) error {
+	// Sync the old log before leaving it. Its unsynced writes stay needed until the flush of the
+	// memtable holding them is in the MANIFEST; without this, a synced write to the new log could
+	// return while earlier unsynced writes were not durable, and a power loss would keep the
+	// synced write and lose those before it (C++ leveldb has this hole). One fsync per memtable.
+	if err := d.mu.log.Sync(); err != nil {
+		err = fmt.Errorf("strata: sync log %s before switching logs: %w", filenames.Name(filenames.Log, d.mu.logNum), err)
+		d.setBgErrLocked(err)
+		return err
+	}
 	num := d.mu.vs.NewFileNumber()
 	name := filenames.Path(d.dir, filenames.Log, num)
 	f, err := d.fs.Create(name)
