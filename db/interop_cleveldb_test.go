@@ -1,0 +1,734 @@
+//go:build cleveldb
+
+package db_test
+
+// Whole-directory interoperability with C++ leveldb 1.23 (through internal/cleveldb), on the
+// real filesystem:
+//
+//   - a DB that C++ wrote (several levels, deletions, overwrites, and writes left unflushed in
+//     its log at Close, which leveldb 1.23 does not flush) opens in Strata with every key and
+//     value exact; Strata writes more and closes; C++ opens it again with everything exact;
+//   - a DB that Strata wrote and closed (several levels, deletions, snappy and bloom filters)
+//     opens in C++ with everything exact, and C++'s counting filter policy shows that it used
+//     Strata's filters;
+//   - each holds the LOCK file against the other. fcntl locks belong to a process, so the
+//     holder runs in a child process (this test binary, re-executed).
+//
+// Run with `go test -tags cleveldb ./db/`.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/db"
+	"github.com/stratadb/strata/internal/cleveldb"
+)
+
+// interopModel is what the DB must hold: live keys and their values, and keys that were
+// deleted (and not written again), which must read as absent.
+type interopModel struct {
+	live    map[string][]byte
+	deleted map[string]bool
+}
+
+func newInteropModel() *interopModel {
+	return &interopModel{live: map[string][]byte{}, deleted: map[string]bool{}}
+}
+
+func (m *interopModel) put(k, v []byte) {
+	m.live[string(k)] = bytes.Clone(v)
+	delete(m.deleted, string(k))
+}
+
+func (m *interopModel) del(k []byte) {
+	if _, ok := m.live[string(k)]; ok {
+		m.deleted[string(k)] = true
+	}
+	delete(m.live, string(k))
+}
+
+func (m *interopModel) sortedKeys() []string {
+	ks := make([]string, 0, len(m.live))
+	for k := range m.live {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// interopKey returns key i: mostly short printable keys in order of i, some with binary bytes
+// (0x00, 0xff) and some 1,000 to 2,000 bytes long. Key -1 is the empty key.
+func interopKey(i int) []byte {
+	if i < 0 {
+		return []byte{}
+	}
+	k := []byte(fmt.Sprintf("key%07d", i))
+	switch {
+	case i%89 == 0:
+		k = append(k, 0x00, 0xff, 0x00)
+	case i%97 == 0:
+		k = append(k, bytes.Repeat([]byte{'L'}, 1000+i%1000)...)
+	}
+	return k
+}
+
+// interopAbsentKey returns a key that is never written, sorting between keys i and i+1.
+func interopAbsentKey(i int) []byte { return append(interopKey(i), "~absent"...) }
+
+// interopValue returns a value for key i in write generation gen: 0 to 300 bytes or, with big,
+// one in 150 between 20 and 120 KiB; half random (incompressible), half repetitive. The key
+// and generation come first, so a value read in the wrong place or from a stale version shows.
+func interopValue(rng *rand.Rand, i, gen int, big bool) []byte {
+	n := rng.IntN(301)
+	if big && rng.IntN(150) == 0 {
+		n = 20<<10 + rng.IntN(100<<10)
+	}
+	v := []byte(fmt.Sprintf("%d/%d:", i, gen))
+	if n <= len(v) && rng.IntN(20) == 0 {
+		return []byte{} // empty values too
+	}
+	if rng.IntN(2) == 0 {
+		for len(v) < n {
+			v = append(v, byte(rng.Uint32()))
+		}
+	} else {
+		pat := []byte(strconv.Itoa(rng.IntN(1000)))
+		for len(v) < n {
+			v = append(v, pat...)
+		}
+	}
+	return v
+}
+
+// interopWriter is the part of a DB the workload needs, for either implementation.
+type interopWriter struct {
+	put   func(k, v []byte) error
+	del   func(k []byte) error
+	batch func(ops []interopOp) error
+}
+
+type interopOp struct {
+	del  bool
+	k, v []byte
+}
+
+// interopWorkload applies n operations on keys [0, keys): puts of new and existing keys
+// (overwrites), deletes, and batches of both, to w and to the model. Without big values, 800
+// operations fill two to three 64 KiB memtables.
+func interopWorkload(t *testing.T, rng *rand.Rand, w interopWriter, m *interopModel, n, keys, gen int, big bool) {
+	t.Helper()
+	for done := 0; done < n; {
+		switch r := rng.IntN(100); {
+		case r < 70:
+			i := rng.IntN(keys)
+			k, v := interopKey(i), interopValue(rng, i, gen, big)
+			require.NoError(t, w.put(k, v))
+			m.put(k, v)
+			done++
+		case r < 85:
+			k := interopKey(rng.IntN(keys))
+			require.NoError(t, w.del(k))
+			m.del(k)
+			done++
+		default:
+			ops := make([]interopOp, 1+rng.IntN(20))
+			for j := range ops {
+				i := rng.IntN(keys)
+				ops[j] = interopOp{del: rng.IntN(4) == 0, k: interopKey(i), v: interopValue(rng, i, gen, big)}
+			}
+			require.NoError(t, w.batch(ops))
+			for _, op := range ops {
+				if op.del {
+					m.del(op.k)
+				} else {
+					m.put(op.k, op.v)
+				}
+			}
+			done += len(ops)
+		}
+	}
+}
+
+func interopCppWriter(d *cleveldb.DB) interopWriter {
+	return interopWriter{
+		put: func(k, v []byte) error { return d.Put(k, v, false) },
+		del: func(k []byte) error { return d.Delete(k, false) },
+		batch: func(ops []interopOp) error {
+			var b cleveldb.Batch
+			for _, op := range ops {
+				if op.del {
+					b.Delete(op.k)
+				} else {
+					b.Put(op.k, op.v)
+				}
+			}
+			return d.Write(&b, false)
+		},
+	}
+}
+
+func interopStrataWriter(d *db.DB) interopWriter {
+	return interopWriter{
+		put: func(k, v []byte) error { return d.Put(k, v, nil) },
+		del: func(k []byte) error { return d.Delete(k, nil) },
+		batch: func(ops []interopOp) error {
+			var b db.Batch
+			for _, op := range ops {
+				if op.del {
+					b.Delete(op.k)
+				} else {
+					b.Put(op.k, op.v)
+				}
+			}
+			return d.Write(&b, nil)
+		},
+	}
+}
+
+// interopLevels returns the number of table files at each level, from the leveldb property
+// both implementations offer.
+func interopLevels(t *testing.T, prop func(string) (string, bool)) []int {
+	t.Helper()
+	var files []int
+	for level := 0; level < 7; level++ {
+		s, ok := prop(fmt.Sprintf("leveldb.num-files-at-level%d", level))
+		require.True(t, ok)
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		require.NoError(t, err)
+		files = append(files, n)
+	}
+	return files
+}
+
+// interopRequireLevels asserts tables in level 0 and in at least one deeper level.
+func interopRequireLevels(t *testing.T, who string, files []int) {
+	t.Helper()
+	t.Logf("%s: table files per level %v", who, files)
+	deeper := 0
+	for _, n := range files[1:] {
+		if n > 0 {
+			deeper++
+		}
+	}
+	require.Positive(t, files[0], "%s: level 0 should hold tables", who)
+	require.Positive(t, deeper, "%s: a level below 0 should hold tables", who)
+}
+
+// interopSeed returns a seed, printed so that a failure can be replayed with
+// STRATA_INTEROP_SEED.
+func interopSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("STRATA_INTEROP_SEED"); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err)
+	}
+	t.Logf("seed %d (replay with STRATA_INTEROP_SEED=%d)", seed, seed)
+	return seed
+}
+
+// interopReader is the read side of a DB for the checks, for either implementation.
+type interopReader struct {
+	get func(k []byte) (v []byte, found bool, err error)
+	// scan walks the whole DB forward (reverse=false) or backward and returns the entries.
+	scan func(reverse bool) ([][2][]byte, error)
+	// seek returns the entry at or after k, if any.
+	seek func(k []byte) (key, value []byte, ok bool, err error)
+}
+
+func interopStrataReader(d *db.DB) interopReader {
+	return interopReader{
+		get: func(k []byte) ([]byte, bool, error) {
+			v, err := d.Get(k, nil)
+			if errors.Is(err, db.ErrNotFound) {
+				return nil, false, nil
+			}
+			return v, err == nil, err
+		},
+		scan: func(reverse bool) ([][2][]byte, error) {
+			it := d.NewIterator(nil)
+			var out [][2][]byte
+			ok := it.First()
+			if reverse {
+				ok = it.Last()
+			}
+			for ; ok; ok = interopStep(it.Next, it.Prev, reverse) {
+				out = append(out, [2][]byte{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
+			}
+			return out, errors.Join(it.Error(), it.Close())
+		},
+		seek: func(k []byte) ([]byte, []byte, bool, error) {
+			it := d.NewIterator(nil)
+			ok := it.Seek(k)
+			var key, val []byte
+			if ok {
+				key, val = bytes.Clone(it.Key()), bytes.Clone(it.Value())
+			}
+			return key, val, ok, errors.Join(it.Error(), it.Close())
+		},
+	}
+}
+
+func interopCppReader(d *cleveldb.DB) interopReader {
+	return interopReader{
+		get: d.Get,
+		scan: func(reverse bool) ([][2][]byte, error) {
+			it := d.NewIterator()
+			var out [][2][]byte
+			ok := it.SeekToFirst()
+			if reverse {
+				ok = it.SeekToLast()
+			}
+			for ; ok; ok = interopStep(it.Next, it.Prev, reverse) {
+				out = append(out, [2][]byte{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
+			}
+			return out, it.Close()
+		},
+		seek: func(k []byte) ([]byte, []byte, bool, error) {
+			it := d.NewIterator()
+			ok := it.Seek(k)
+			var key, val []byte
+			if ok {
+				key, val = bytes.Clone(it.Key()), bytes.Clone(it.Value())
+			}
+			return key, val, ok, it.Close()
+		},
+	}
+}
+
+func interopStep(next, prev func() bool, reverse bool) bool {
+	if reverse {
+		return prev()
+	}
+	return next()
+}
+
+// interopRequireModel checks that r holds exactly the model: Get of every live key (exact value), of
+// every deleted key and of absent keys (not found), full scans in both directions, and seeks.
+func interopRequireModel(t *testing.T, who string, r interopReader, m *interopModel, keys int) {
+	t.Helper()
+	sorted := m.sortedKeys()
+	for _, k := range sorted {
+		v, found, err := r.get([]byte(k))
+		require.NoError(t, err, "%s: Get(%q)", who, interopShort(k))
+		require.True(t, found, "%s: key %q lost", who, interopShort(k))
+		require.True(t, bytes.Equal(m.live[k], v), "%s: key %q has a wrong value (%d bytes, want %d)",
+			who, interopShort(k), len(v), len(m.live[k]))
+	}
+	for k := range m.deleted {
+		_, found, err := r.get([]byte(k))
+		require.NoError(t, err)
+		require.False(t, found, "%s: deleted key %q is back", who, interopShort(k))
+	}
+	for i := 0; i < keys; i += 13 {
+		_, found, err := r.get(interopAbsentKey(i))
+		require.NoError(t, err)
+		require.False(t, found, "%s: never-written key found", who)
+	}
+
+	for _, reverse := range []bool{false, true} {
+		got, err := r.scan(reverse)
+		require.NoError(t, err, "%s: scan", who)
+		require.Len(t, got, len(sorted), "%s: scan (reverse=%v) entries", who, reverse)
+		for i, e := range got {
+			j := i
+			if reverse {
+				j = len(sorted) - 1 - i
+			}
+			require.Equal(t, sorted[j], string(e[0]), "%s: scan (reverse=%v) entry %d", who, reverse, i)
+			require.True(t, bytes.Equal(m.live[sorted[j]], e[1]), "%s: scan value of %q", who, interopShort(sorted[j]))
+		}
+	}
+
+	for i := -1; i < keys; i += 37 {
+		for _, target := range [][]byte{interopKey(i), interopAbsentKey(i)} {
+			j := sort.SearchStrings(sorted, string(target))
+			k, v, ok, err := r.seek(target)
+			require.NoError(t, err)
+			if j == len(sorted) {
+				require.False(t, ok, "%s: Seek(%q) past the end found %q", who, interopShort(string(target)), k)
+				continue
+			}
+			require.True(t, ok, "%s: Seek(%q)", who, interopShort(string(target)))
+			require.Equal(t, sorted[j], string(k), "%s: Seek(%q)", who, interopShort(string(target)))
+			require.True(t, bytes.Equal(m.live[sorted[j]], v))
+		}
+	}
+}
+
+func interopShort(k string) string {
+	if len(k) > 24 {
+		return fmt.Sprintf("%s...(%d bytes)", k[:24], len(k))
+	}
+	return k
+}
+
+// interopUnflushed writes a few hundred small puts and deletes (far less than a memtable, so
+// that they stay in the log) and returns how many key and value bytes they carry.
+func interopUnflushed(t *testing.T, rng *rand.Rand, w interopWriter, m *interopModel, gen int) int64 {
+	t.Helper()
+	var n int64
+	for j := 0; j < 200; j++ {
+		i := rng.IntN(interopKeys)
+		k := interopKey(i)
+		if j%4 == 3 {
+			require.NoError(t, w.del(k))
+			m.del(k)
+			n += int64(len(k))
+			continue
+		}
+		v := []byte(fmt.Sprintf("unflushed %d/%d", i, gen))
+		require.NoError(t, w.put(k, v))
+		m.put(k, v)
+		n += int64(len(k) + len(v))
+	}
+	return n
+}
+
+// interopNewestLog returns the size of the directory's newest .log file.
+func interopNewestLog(t *testing.T, dir string) (name string, size int64) {
+	t.Helper()
+	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, logs, "no log file in %s", dir)
+	sort.Strings(logs) // fixed-width numbers: the last is the newest
+	fi, err := os.Stat(logs[len(logs)-1])
+	require.NoError(t, err)
+	return filepath.Base(logs[len(logs)-1]), fi.Size()
+}
+
+const (
+	interopKeys        = 3000
+	interopWriteBuffer = 64 << 10 // leveldb's minimum: many flushes from little data
+)
+
+// TestInteropLeveldbDBOpensInStrata: C++ writes a DB with several levels, deletions,
+// overwrites and an unflushed log; Strata opens it, checks it, writes more and closes; C++
+// opens it again and checks everything.
+func TestInteropLeveldbDBOpensInStrata(t *testing.T) {
+	rng := rand.New(rand.NewPCG(interopSeed(t), 0))
+	dir := t.TempDir()
+	m := newInteropModel()
+	copts := cleveldb.Options{CreateIfMissing: true, WriteBufferSize: interopWriteBuffer,
+		Compression: true, BloomBitsPerKey: 10}
+
+	cdb, err := cleveldb.Open(dir, copts)
+	require.NoError(t, err)
+	w := interopCppWriter(cdb)
+	require.NoError(t, w.put(interopKey(-1), []byte("the empty key")))
+	m.put(interopKey(-1), []byte("the empty key"))
+	// Every key once, then everything compacted: the data moves below level 0 (leveldb's
+	// CompactRange ends at the deepest level that holds data, here 1 or 2).
+	for i := 0; i < interopKeys; i++ {
+		k, v := interopKey(i), interopValue(rng, i, 0, true)
+		require.NoError(t, w.put(k, v))
+		m.put(k, v)
+	}
+	require.NoError(t, cdb.CompactRange(nil, nil))
+	// Overwrites and deletions: two or three more memtables; the first is flushed to level 1
+	// (it overlaps level 2 but nothing above), the others to level 0. Fewer than four level-0
+	// files start no compaction.
+	interopWorkload(t, rng, w, m, 800, interopKeys, 1, false)
+	// A CompactRange of a range holding no keys flushes the memtable and compacts nothing;
+	// the writes after it, far less than a memtable, are only in the log when Close returns
+	// (leveldb 1.23 does not flush on close).
+	require.NoError(t, cdb.CompactRange([]byte("zzz"), []byte("zzz")))
+	unflushed := interopUnflushed(t, rng, w, m, 2)
+	// No reads before Close: they could start seek compactions and change the shape.
+	interopRequireLevels(t, "C++", interopLevels(t, cdb.Property))
+	require.NoError(t, cdb.Close())
+	logName, logSize := interopNewestLog(t, dir)
+	t.Logf("C++ left %s of %d bytes holding %d bytes of keys and values", logName, logSize, unflushed)
+	require.GreaterOrEqual(t, logSize, unflushed, "the last writes should be in the log, unflushed")
+
+	// Strata opens it: recovery replays the log; every key is exact.
+	sopts := &db.Options{WriteBufferSize: interopWriteBuffer}
+	sdb, err := db.Open(dir, sopts)
+	require.NoError(t, err)
+	interopRequireModel(t, "Strata reading C++'s DB", interopStrataReader(sdb), m, interopKeys)
+
+	// Strata writes more (flushes and unflushed writes), then closes.
+	interopWorkload(t, rng, interopStrataWriter(sdb), m, 1500, interopKeys, 3, true)
+	require.NoError(t, sdb.CompactRange(interopKey(0), interopKey(interopKeys/3)))
+	interopUnflushed(t, rng, interopStrataWriter(sdb), m, 4)
+	interopRequireModel(t, "Strata after its writes", interopStrataReader(sdb), m, interopKeys)
+	require.NoError(t, sdb.Close())
+
+	// C++ opens what Strata left.
+	cdb, err = cleveldb.Open(dir, cleveldb.Options{BloomBitsPerKey: 10, ParanoidChecks: true, VerifyChecksums: true})
+	require.NoError(t, err)
+	interopRequireModel(t, "C++ reading Strata's writes", interopCppReader(cdb), m, interopKeys)
+	t.Logf("C++ after Strata: table files per level %v", interopLevels(t, cdb.Property))
+	require.NoError(t, cdb.Close())
+}
+
+// TestInteropStrataDBOpensInLeveldb: Strata writes and closes a DB with several levels,
+// deletions, snappy and bloom filters; C++ opens it with every key exact and uses its filters.
+func TestInteropStrataDBOpensInLeveldb(t *testing.T) {
+	rng := rand.New(rand.NewPCG(interopSeed(t), 0))
+	dir := t.TempDir()
+	m := newInteropModel()
+	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
+		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
+	require.NoError(t, err)
+	w := interopStrataWriter(sdb)
+	require.NoError(t, w.put(interopKey(-1), []byte{}))
+	m.put(interopKey(-1), []byte{})
+	for i := 0; i < interopKeys; i++ {
+		k, v := interopKey(i), interopValue(rng, i, 0, true)
+		require.NoError(t, w.put(k, v))
+		m.put(k, v)
+	}
+	require.NoError(t, sdb.CompactRange(nil, nil))
+	interopWorkload(t, rng, w, m, 800, interopKeys, 1, false)
+	require.NoError(t, sdb.CompactRange([]byte("zzz"), []byte("zzz"))) // flushes the memtable
+	unflushed := interopUnflushed(t, rng, w, m, 2)
+	interopRequireLevels(t, "Strata", interopLevels(t, sdb.Property))
+	require.NoError(t, sdb.Close())
+	// C++ must replay Strata's log too.
+	logName, logSize := interopNewestLog(t, dir)
+	t.Logf("Strata left %s of %d bytes holding %d bytes of keys and values", logName, logSize, unflushed)
+	require.GreaterOrEqual(t, logSize, unflushed, "the last writes should be in the log, unflushed")
+
+	cdb, err := cleveldb.Open(dir, cleveldb.Options{BloomBitsPerKey: 10, CountFilter: true,
+		ParanoidChecks: true, VerifyChecksums: true})
+	require.NoError(t, err)
+	// Absent keys first, before C++'s seek compactions rewrite many of Strata's tables: every
+	// Get consults the filter of at least one table, and nearly all say no.
+	calls, neg := interopAbsentGets(t, cdb)
+	require.GreaterOrEqual(t, calls, int64(interopKeys), "C++ must consult the filters")
+	require.Positive(t, neg)
+	require.GreaterOrEqual(t, float64(neg), 0.95*float64(calls), "the filters must rule out absent keys")
+	interopRequireModel(t, "C++ reading Strata's DB", interopCppReader(cdb), m, interopKeys)
+	t.Logf("C++ after reading: table files per level %v", interopLevels(t, cdb.Property))
+	require.NoError(t, cdb.Close())
+}
+
+// interopAbsentGets gets interopKeys absent keys, each between two present ones, with C++ and
+// returns how many filter checks that took and how many said no.
+func interopAbsentGets(t *testing.T, cdb *cleveldb.DB) (calls, negatives int64) {
+	t.Helper()
+	calls0, neg0 := cdb.FilterStats()
+	for i := 0; i < interopKeys; i++ {
+		_, found, err := cdb.Get(interopAbsentKey(i))
+		require.NoError(t, err)
+		require.False(t, found)
+	}
+	calls, negatives = cdb.FilterStats()
+	calls, negatives = calls-calls0, negatives-neg0
+	t.Logf("C++ Get of %d absent keys: %d filter checks, %d ruled out", interopKeys, calls, negatives)
+	return calls, negatives
+}
+
+// interopTables returns the names of the directory's table files.
+func interopTables(t *testing.T, dir string) []string {
+	t.Helper()
+	ts, err := filepath.Glob(filepath.Join(dir, "*.ldb"))
+	require.NoError(t, err)
+	sort.Strings(ts)
+	return ts
+}
+
+// TestInteropLeveldbUsesStrataFilters makes every filter C++ consults one that Strata wrote:
+// Strata's tables in a single level (so each Get reads one table, charges no seek and
+// triggers no compaction) and no log to recover, and C++ writes no table of its own. Each absent key inside the key range asks exactly one filter, and every present key
+// passes its filter.
+func TestInteropLeveldbUsesStrataFilters(t *testing.T) {
+	rng := rand.New(rand.NewPCG(interopSeed(t), 0))
+	dir := t.TempDir()
+	m := newInteropModel()
+	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
+		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
+	require.NoError(t, err)
+	for i := 0; i < interopKeys; i++ {
+		k, v := interopKey(i), interopValue(rng, i, 0, true)
+		require.NoError(t, sdb.Put(k, v, nil))
+		m.put(k, v)
+	}
+	interopWorkload(t, rng, interopStrataWriter(sdb), m, 1000, interopKeys, 1, true)
+	require.NoError(t, sdb.CompactRange(nil, nil))
+	levels := interopLevels(t, sdb.Property)
+	t.Logf("Strata: table files per level %v", levels)
+	nonEmpty := 0
+	for _, n := range levels {
+		if n > 0 {
+			nonEmpty++
+		}
+	}
+	require.Equal(t, 1, nonEmpty, "after CompactRange(nil, nil) one level holds everything")
+	require.NoError(t, sdb.Close())
+	tables := interopTables(t, dir)
+
+	cdb, err := cleveldb.Open(dir, cleveldb.Options{BloomBitsPerKey: 10, CountFilter: true})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cdb.Close()) }()
+	calls, neg := interopAbsentGets(t, cdb)
+	// Keys past the last table or in a gap between two tables of the level skip the filter:
+	// a handful at most. Every other absent key asks exactly one filter.
+	require.LessOrEqual(t, calls, int64(interopKeys))
+	require.GreaterOrEqual(t, calls, int64(interopKeys*9/10), "one filter check per absent key")
+	require.GreaterOrEqual(t, float64(neg), 0.95*float64(calls))
+
+	calls0, neg0 := cdb.FilterStats()
+	for _, k := range m.sortedKeys() {
+		v, found, err := cdb.Get([]byte(k))
+		require.NoError(t, err)
+		require.True(t, found)
+		require.True(t, bytes.Equal(m.live[k], v))
+	}
+	calls, neg = cdb.FilterStats()
+	require.Equal(t, int64(len(m.live)), calls-calls0, "one filter check per present key")
+	require.Zero(t, neg-neg0, "a Strata filter ruled out a present key")
+	// C++ wrote no table (it may have deleted files Strata left obsolete): every filter it
+	// consulted was Strata's.
+	after := interopTables(t, dir)
+	require.NotEmpty(t, after)
+	require.Subset(t, tables, after, "the tables C++ read must be Strata's")
+}
+
+// The lock tests. fcntl locks belong to a process: two opens in one process do not exclude
+// each other at the fcntl level (and closing either releases both), so the holder runs in a
+// child process.
+
+const (
+	interopLockHolderEnv = "STRATA_INTEROP_LOCK_HOLDER" // "strata" or "cleveldb"
+	interopLockDirEnv    = "STRATA_INTEROP_LOCK_DIR"
+	interopLockReady     = "holding the lock"
+)
+
+// TestInteropLockHolder is not a test: it is the child process of TestInteropLock. It opens
+// the DB with the implementation the environment names, writes a key, says so on stdout,
+// holds the DB until stdin closes, and closes it.
+func TestInteropLockHolder(t *testing.T) {
+	impl, dir := os.Getenv(interopLockHolderEnv), os.Getenv(interopLockDirEnv)
+	if impl == "" {
+		t.Skip("the child process of TestInteropLock")
+	}
+	var closeDB func() error
+	switch impl {
+	case "strata":
+		d, err := db.Open(dir, nil)
+		require.NoError(t, err)
+		require.NoError(t, d.Put([]byte("holder"), []byte(impl), nil))
+		closeDB = d.Close
+	case "cleveldb":
+		d, err := cleveldb.Open(dir, cleveldb.Options{CreateIfMissing: true})
+		require.NoError(t, err)
+		require.NoError(t, d.Put([]byte("holder"), []byte(impl), false))
+		closeDB = d.Close
+	default:
+		t.Fatalf("unknown holder %q", impl)
+	}
+	fmt.Println(interopLockReady)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	require.NoError(t, closeDB())
+}
+
+// interopHoldInChild starts a child process that opens dir with impl and holds it; release closes the
+// DB in the child and waits for it to exit.
+func interopHoldInChild(t *testing.T, impl, dir string) (release func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInteropLockHolder$", "-test.count=1")
+	cmd.Env = append(os.Environ(), interopLockHolderEnv+"="+impl, interopLockDirEnv+"="+dir)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := false
+	release = func() {
+		if done {
+			return
+		}
+		done = true
+		stdin.Close()
+		rest, _ := io.ReadAll(stdout)
+		err := cmd.Wait()
+		require.NoError(t, err, "holder: %s%s", rest, stderr.String())
+	}
+	t.Cleanup(release)
+
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		var seen []string
+		for sc.Scan() {
+			if sc.Text() == interopLockReady {
+				ready <- nil
+				return
+			}
+			seen = append(seen, sc.Text())
+		}
+		ready <- fmt.Errorf("holder exited before taking the lock: %s", strings.Join(seen, "\n"))
+	}()
+	select {
+	case err := <-ready:
+		require.NoError(t, err, "stderr: %s", stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("holder did not take the lock in time; stderr: %s", stderr.String())
+	}
+	return release
+}
+
+// TestInteropLock: while Strata holds a DB, C++ leveldb cannot open it, and while C++ holds
+// one, Strata's Open fails with ErrLocked; once the holder closes, the other opens it and sees
+// the holder's write.
+func TestInteropLock(t *testing.T) {
+	if os.Getenv(interopLockHolderEnv) != "" {
+		t.Skip("in the holder process")
+	}
+	t.Run("strata holds, leveldb refused", func(t *testing.T) {
+		dir := t.TempDir()
+		release := interopHoldInChild(t, "strata", dir)
+		_, err := cleveldb.Open(dir, cleveldb.Options{})
+		require.Error(t, err, "C++ leveldb opened a DB that Strata holds")
+		var ce *cleveldb.Error
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, cleveldb.IOError, ce.Code, "%v", err)
+		require.Contains(t, err.Error(), "lock")
+		t.Logf("C++ leveldb: %v", err)
+		release()
+
+		cdb, err := cleveldb.Open(dir, cleveldb.Options{})
+		require.NoError(t, err, "C++ opens it once Strata closed it")
+		v, found, err := cdb.Get([]byte("holder"))
+		require.NoError(t, err)
+		require.True(t, found)
+		require.Equal(t, "strata", string(v))
+		require.NoError(t, cdb.Close())
+	})
+	t.Run("leveldb holds, strata refused", func(t *testing.T) {
+		dir := t.TempDir()
+		release := interopHoldInChild(t, "cleveldb", dir)
+		d, err := db.Open(dir, nil)
+		if err == nil {
+			d.Close()
+		}
+		require.ErrorIs(t, err, db.ErrLocked, "Strata opened a DB that C++ leveldb holds")
+		t.Logf("Strata: %v", err)
+		release()
+
+		d, err = db.Open(dir, nil)
+		require.NoError(t, err, "Strata opens it once C++ closed it")
+		v, err := d.Get([]byte("holder"), nil)
+		require.NoError(t, err)
+		require.Equal(t, "cleveldb", string(v))
+		require.NoError(t, d.Close())
+	})
+}
