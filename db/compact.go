@@ -88,6 +88,9 @@ func (d *DB) runCompactionLocked(c *compaction.Compaction, manual bool) {
 		d.setBgErrLocked(fmt.Errorf("strata: compaction: %w", err))
 		return
 	}
+	// Drop the input Version before looking for obsolete files: while it is referenced, the
+	// inputs count as live and would stay on disk until the next flush or compaction.
+	c.Release()
 	d.deleteObsoleteFilesLocked()
 	d.mu.bgCond.Broadcast()
 }
