@@ -260,6 +260,40 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, d.Close())
 	})
 
+	t.Run("BatchReuse", func(t *testing.T) {
+		d1 := openMem(t, vfs.NewMem(), nil)
+		defer d1.Close()
+		d2 := openMem(t, vfs.NewMem(), nil)
+		defer d2.Close()
+		var b Batch
+		b.Put([]byte("a"), []byte("1"))
+		b.Delete([]byte("b"))
+		require.NoError(t, d1.Write(&b, nil))
+		require.NoError(t, d2.Write(&b, nil), "the same batch to a second DB")
+		require.NoError(t, d1.Put([]byte("a"), []byte("2"), nil))
+		require.NoError(t, d1.Write(&b, nil), "the same batch again, at a new sequence number")
+		b.Reset()
+		require.Zero(t, b.Len())
+		b.Put([]byte("c"), []byte("3"))
+		require.NoError(t, d1.Write(&b, nil))
+		require.Equal(t, kv{"a": "1", "c": "3"}, dump(t, d1, nil))
+		require.Equal(t, kv{"a": "1"}, dump(t, d2, nil))
+	})
+
+	t.Run("CompactRangeRacingClose", func(t *testing.T) {
+		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
+		for i := range 5000 {
+			require.NoError(t, d.Put([]byte{byte(i >> 8), byte(i)}, bytes.Repeat([]byte{'v'}, 200), nil))
+		}
+		done := make(chan error, 1)
+		go func() { done <- d.CompactRange(nil, nil) }()
+		time.Sleep(time.Millisecond)
+		require.NoError(t, d.Close())
+		if err := <-done; err != nil {
+			require.ErrorIs(t, err, ErrClosed, "CompactRange cut short by Close")
+		}
+	})
+
 	t.Run("WritesRacingClose", func(t *testing.T) {
 		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
 		var wg sync.WaitGroup

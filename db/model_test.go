@@ -72,7 +72,8 @@ func (r *modelRun) run(ops int) {
 			t.Logf("the last operations:\n  %s", strings.Join(r.history, "\n  "))
 		}
 	})
-	r.opts = Options{WriteBufferSize: 64 << 10, BlockSize: 1 << 10, BlockRestartInterval: 1 + r.rng.IntN(16)}
+	r.opts = Options{WriteBufferSize: 64 << 10, BlockSize: 1 << 10, BlockRestartInterval: 1 + r.rng.IntN(16),
+		MaxFileSize: 1 << 20, MaxOpenFiles: []int{0, 20}[r.rng.IntN(2)]} // 20: only 10 tables stay open
 	r.fs = vfs.NewMem()
 	r.d = openMem(t, r.fs, &r.opts)
 	r.m = kv{}
@@ -317,6 +318,7 @@ func (r *modelRun) reopen() {
 		o.BloomBitsPerKey = []int{-1, 0, 4, 10}[r.rng.IntN(4)]
 		o.Compression = []Compression{DefaultCompression, NoCompression, SnappyCompression}[r.rng.IntN(3)]
 		o.BlockSize = []int{1 << 10, 4 << 10, 32 << 10}[r.rng.IntN(3)]
+		o.MaxOpenFiles = []int{0, 20}[r.rng.IntN(2)]
 	}
 	r.d = openMem(r.t, r.fs, &r.opts)
 	if r.rng.IntN(2) == 0 {
