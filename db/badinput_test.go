@@ -294,6 +294,32 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 
+	t.Run("ConcurrentClose", func(t *testing.T) {
+		d := openMem(t, vfs.NewMem(), nil)
+		require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() { errs <- d.Close() }()
+		}
+		ok := 0
+		for range 4 {
+			if err := <-errs; err == nil {
+				ok++
+			} else {
+				require.ErrorIs(t, err, ErrClosed)
+			}
+		}
+		require.Equal(t, 1, ok, "exactly one Close succeeds")
+	})
+
+	t.Run("DirIsAFile", func(t *testing.T) {
+		fs := vfs.NewMem()
+		overwrite(t, fs, "/db", []byte("not a directory"))
+		_, err := openMemErr(fs, nil)
+		require.Error(t, err)
+		require.Equal(t, "not a directory", string(readAll(t, fs, "/db")))
+	})
+
 	t.Run("WritesRacingClose", func(t *testing.T) {
 		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
 		var wg sync.WaitGroup
