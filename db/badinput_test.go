@@ -294,6 +294,18 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 
+	t.Run("InvertedCompactRange", func(t *testing.T) {
+		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
+		defer d.Close()
+		for i := range 2000 {
+			require.NoError(t, d.Put([]byte{'k', byte(i >> 8), byte(i)}, bytes.Repeat([]byte{'v'}, 100), nil))
+		}
+		require.NoError(t, d.CompactRange([]byte("z"), []byte("a")))
+		require.NoError(t, d.CompactRange([]byte("k"), []byte("k")))
+		require.NoError(t, d.CompactRange([]byte{}, []byte{}))
+		require.Len(t, dump(t, d, nil), 2000)
+	})
+
 	t.Run("ConcurrentClose", func(t *testing.T) {
 		d := openMem(t, vfs.NewMem(), nil)
 		require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
