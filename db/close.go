@@ -43,6 +43,7 @@ func (d *DB) Close() error {
 	}
 	d.rsMu.Lock()
 	rs := d.rs
+	d.rs = nil // readers that got past the closed check now find nothing and return ErrClosed
 	d.rsMu.Unlock()
 	rs.unref()
 	if err := d.tables.close(); err != nil {

@@ -75,11 +75,14 @@ type readState struct {
 	version *compaction.Version
 }
 
-// loadReadState returns the current read state with a reference the caller must drop with unref.
+// loadReadState returns the current read state with a reference the caller must drop with
+// unref, or nil once Close has released it.
 func (d *DB) loadReadState() *readState {
 	d.rsMu.RLock()
 	rs := d.rs
-	rs.refs.Add(1)
+	if rs != nil {
+		rs.refs.Add(1)
+	}
 	d.rsMu.RUnlock()
 	return rs
 }

@@ -29,12 +29,17 @@ func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
 	}
+	// The read state first, then the sequence number: a Version loaded after the sequence number
+	// was read could come from a compaction that already dropped entries the read needs.
+	rs := d.loadReadState()
+	if rs == nil {
+		return nil, ErrClosed
+	}
+	defer rs.unref()
 	seq, err := d.readSeq(ro)
 	if err != nil {
 		return nil, err
 	}
-	rs := d.loadReadState()
-	defer rs.unref()
 
 	for _, m := range [2]*memtable.MemTable{rs.mem, rs.imm} {
 		if m == nil {
@@ -42,7 +47,7 @@ func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
 		}
 		switch v, res := m.Get(key, seq); res {
 		case memtable.Found:
-			return append([]byte(nil), v...), nil
+			return append([]byte{}, v...), nil
 		case memtable.Deleted:
 			return nil, ErrNotFound
 		}

@@ -28,8 +28,14 @@ func (d *DB) NewIterator(ro *ReadOptions) *Iterator {
 	if d.closed.Load() {
 		return &Iterator{err: ErrClosed}
 	}
+	// The read state before the sequence number, as in Get.
+	rs := d.loadReadState()
+	if rs == nil {
+		return &Iterator{err: ErrClosed}
+	}
 	seq, err := d.readSeq(ro)
 	if err != nil {
+		rs.unref()
 		return &Iterator{err: err}
 	}
 	var lower, upper []byte
@@ -37,7 +43,6 @@ func (d *DB) NewIterator(ro *ReadOptions) *Iterator {
 		// Copied: the caller may reuse its slices while the iterator lives.
 		lower, upper = cloneBound(ro.LowerBound), cloneBound(ro.UpperBound)
 	}
-	rs := d.loadReadState()
 	internal, err := d.newInternalIterator(rs, d.sstableReadOptions(ro))
 	if err != nil {
 		rs.unref()

@@ -26,8 +26,9 @@ func (d *DB) Property(name string) (string, bool) {
 	}
 	switch {
 	case strings.HasPrefix(rest, "num-files-at-level"):
-		level, err := strconv.Atoi(strings.TrimPrefix(rest, "num-files-at-level"))
-		if err != nil || level < 0 || level >= compaction.NumLevels {
+		digits := strings.TrimPrefix(rest, "num-files-at-level")
+		level, err := strconv.Atoi(digits)
+		if err != nil || digits == "" || digits[0] < '0' || digits[0] > '9' || level >= compaction.NumLevels {
 			return "", false
 		}
 		d.mu.Lock()
@@ -41,6 +42,9 @@ func (d *DB) Property(name string) (string, bool) {
 		return d.mu.vs.Current().DebugString(), true
 	case rest == "approximate-memory-usage":
 		rs := d.loadReadState()
+		if rs == nil {
+			return "", false
+		}
 		defer rs.unref()
 		total := d.blocks.Stats().Size + rs.mem.ApproximateMemoryUsage()
 		if rs.imm != nil {
@@ -92,6 +96,9 @@ func (d *DB) ApproximateSizes(ranges []Range) ([]uint64, error) {
 		return nil, ErrClosed
 	}
 	rs := d.loadReadState()
+	if rs == nil {
+		return nil, ErrClosed
+	}
 	defer rs.unref()
 	sizes := make([]uint64, len(ranges))
 	for i, r := range ranges {
