@@ -65,6 +65,7 @@ func (vs *VersionSet) logf(format string, args ...any) {
 // appendVersion makes v current, referenced by the VersionSet, and links it into the list of
 // live versions; the previous current Version loses the VersionSet's reference.
 func (vs *VersionSet) appendVersion(v *Version) {
+	vs.checkInvariants(v) // -tags invariants: panics on a broken tree (invariants_on.go)
 	v.vs = vs
 	v.opts = &vs.opts
 	v.Ref()

@@ -101,6 +101,7 @@ func (d *DB) logAndApplyLocked(edit *compaction.VersionEdit) error {
 	if err := d.mu.vs.LogAndApply(edit, &d.mu.Mutex); err != nil {
 		return err
 	}
+	d.checkEditLocked(edit) // -tags invariants: reads the added tables back (invariants_on.go)
 	d.updateReadStateLocked()
 	return nil
 }
