@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/stratadb/strata/sstable"
+)
+
+var propsCommand = &command{
+	synopsis: "sstdump props [flags] TABLE",
+	summary:  "print a table's layout and statistics",
+	doc: `
+Prints the table's footer, the handles (offset and size) of its index, metaindex and filter
+blocks, its meta blocks, the number of data blocks and entries, key and value bytes, the
+data size decompressed ("raw") and as stored, the compression ratio (raw / stored), the
+smallest and largest key, and the filter policy's name. For a DB's table (internal keys) it
+also counts SETs and DELs and gives the range of sequence numbers.
+
+It reads every data block, one at a time, verifying its checksum; problems it meets are
+reported on stderr (exit status 1), as 'sstdump check' would report them.`,
+	flags: func(fs *flag.FlagSet) func(*env, []string) error {
+		var hex, raw bool
+		fs.BoolVar(&hex, "hex", false, "print keys as hex")
+		fs.BoolVar(&raw, "raw", false, "treat keys as raw bytes even if they parse as internal keys")
+		return func(e *env, args []string) error {
+			if err := needArgs("props", args, 1, 1, "TABLE"); err != nil {
+				return err
+			}
+			return props(e, args[0], bytesFormat{hex: hex}, raw)
+		}
+	},
+}
+
+func props(e *env, path string, bf bytesFormat, raw bool) error {
+	t, f, err := openTableFile(e, path, raw)
+	if err != nil {
+		e.fileError(path, err)
+		return nil
+	}
+	defer f.Close()
+	r := &reporter{path: path, print: func(line string) { e.errorf(exitProblem, "%s", line) }}
+	st := checkTable(t, tableCheckOptions{order: true}, r, nil)
+	r.flushSuppressed()
+
+	var b strings.Builder
+	line := func(name, format string, args ...any) {
+		fmt.Fprintf(&b, "%-19s %s\n", name+":", fmt.Sprintf(format, args...))
+	}
+	handle := func(h sstable.BlockHandle) string { return fmt.Sprintf("offset %d, size %d", h.Offset, h.Size) }
+	line("file", "%s", path)
+	line("size", "%d bytes", t.size)
+	if t.internal {
+		line("keys", "internal keys (user key, sequence number, kind)")
+	} else {
+		line("keys", "raw keys")
+	}
+	line("footer", "metaindex handle %s; index handle %s; magic %#016x", handle(t.metaindexH), handle(t.indexH), sstable.Magic)
+	line("index block", "%s, %s", handle(t.indexH), plural(len(t.index), "entry"))
+	line("metaindex block", "%s, %s", handle(t.metaindexH), plural(len(t.meta), "entry"))
+	for _, m := range t.meta {
+		if m.bad != nil {
+			line("meta block", "%s: bad handle", m.name)
+			continue
+		}
+		line("meta block", "%s: %s", m.name, handle(m.h))
+	}
+	if m, ok := t.filterEntry(); ok {
+		line("filter", "%s", strings.TrimPrefix(m.name, filterMetaPrefix))
+	} else {
+		line("filter", "none")
+	}
+	blocks := fmt.Sprintf("%d (%d snappy-compressed, %d uncompressed", st.blocks, st.snappyBlocks, st.blocks-st.badBlocks-st.snappyBlocks)
+	if st.badBlocks > 0 {
+		blocks += fmt.Sprintf(", %d unreadable", st.badBlocks)
+	}
+	line("data blocks", "%s)", blocks)
+	line("entries", "%d", st.entries)
+	if t.internal {
+		line("kinds", "%d SET, %d DEL", st.sets, st.dels)
+		if st.sets+st.dels > 0 {
+			line("sequence numbers", "%d to %d", st.minSeq, st.maxSeq)
+		}
+	}
+	line("key bytes", "%d", st.keyBytes)
+	line("value bytes", "%d", st.valueBytes)
+	line("raw data size", "%d bytes (data blocks decompressed)", st.rawBytes)
+	line("stored data size", "%d bytes (data blocks as stored, without trailers)", st.storedBytes)
+	if st.storedBytes > 0 {
+		line("compression ratio", "%.3f", float64(st.rawBytes)/float64(st.storedBytes))
+	} else {
+		line("compression ratio", "n/a")
+	}
+	if st.first != nil {
+		line("smallest key", "%s", formatKey(st.first, t.internal, bf))
+		line("largest key", "%s", formatKey(st.last, t.internal, bf))
+	} else {
+		line("smallest key", "none (no entries)")
+		line("largest key", "none (no entries)")
+	}
+	e.out.str(b.String())
+	return nil
+}
