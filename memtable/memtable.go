@@ -52,18 +52,22 @@ func (r Result) String() string {
 
 // MemTable is a skiplist of internal keys. See the package documentation.
 type MemTable struct {
-	cmp  *keys.InternalComparator
-	list *skiplist.List
+	cmp   *keys.InternalComparator
+	list  *skiplist.List
+	index *hashIndex // newest entry of each user key; nil for custom comparators
 }
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.
 func New(user keys.Comparator, capacity int) *MemTable {
 	ic := keys.NewInternalComparator(user)
-	var cmp func(a, b []byte) int // nil selects bytes.Compare in the skiplist, without indirection
-	if !keys.IsBytewise(user) {
-		cmp = user.Compare
+	m := &MemTable{cmp: ic}
+	if keys.IsBytewise(user) {
+		m.list = skiplist.New(skiplist.NewArena(capacity), nil) // nil: bytewise, without indirection
+		m.index = newHashIndex(capacity)
+	} else {
+		m.list = skiplist.New(skiplist.NewArena(capacity), user.Compare)
 	}
-	return &MemTable{cmp: ic, list: skiplist.New(skiplist.NewArena(capacity), cmp)}
+	return m
 }
 
 // EntrySize returns the most arena bytes one entry of these sizes takes, so a caller can make
@@ -83,8 +87,11 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 	if kind == keys.KindDelete {
 		value = nil
 	}
-	switch err := m.list.Add(key, keys.Trailer(seq, kind), value); {
+	switch h, err := m.list.Insert(key, keys.Trailer(seq, kind), value); {
 	case err == nil:
+		if m.index != nil {
+			m.index.insert(m.list, key, h)
+		}
 		return nil
 	case errors.Is(err, skiplist.ErrArenaFull):
 		return ErrFull
@@ -98,7 +105,20 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 func (m *MemTable) Get(key []byte, seq keys.SeqNum) (value []byte, res Result) {
 	var it skiplist.Iterator
 	it.Init(m.list)
-	if !it.SeekGE(key, keys.Trailer(seq, keys.KindMax)) || m.cmp.CompareUser(it.Key(), key) != 0 {
+	if m.index != nil {
+		h := m.index.lookup(m.list, key)
+		if h == 0 {
+			return nil, Absent
+		}
+		// Versions of a key are adjacent, newest first: from the newest, step to the first one
+		// the reader may see. A reader at the latest sequence number takes no step.
+		it.SetHandle(h)
+		for s, _ := keys.SplitTrailer(it.Tag()); s > seq; s, _ = keys.SplitTrailer(it.Tag()) {
+			if !it.Next() || !m.list.SameKey(it.Handle(), key) {
+				return nil, Absent
+			}
+		}
+	} else if !it.SeekGE(key, keys.Trailer(seq, keys.KindMax)) || m.cmp.CompareUser(it.Key(), key) != 0 {
 		return nil, Absent
 	}
 	if _, kind := keys.SplitTrailer(it.Tag()); kind == keys.KindDelete {

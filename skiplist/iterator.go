@@ -74,6 +74,12 @@ func (it *Iterator) SeekLT(key []byte, tag uint64) bool {
 	return it.nd != 0
 }
 
+// SetHandle positions the iterator on entry h, which must belong to its List.
+func (it *Iterator) SetHandle(h Handle) { it.nd = uint32(h) }
+
+// Handle returns the current entry's Handle. Precondition: Valid.
+func (it *Iterator) Handle() Handle { return Handle(it.nd) }
+
 // setOrClear positions the iterator on off, or clears it when off is the head.
 func (it *Iterator) setOrClear(off uint32) {
 	if off == it.list.head {

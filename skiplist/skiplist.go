@@ -33,6 +33,7 @@ func New(arena *Arena, cmp func(a, b []byte) int) *List {
 		panic("skiplist: arena too small for the head node") // NewArena guarantees room
 	}
 	l.head = head // its key is empty and never compared
+	arena.publishSize()
 	l.height.Store(1)
 	return l
 }
@@ -94,21 +95,31 @@ func EntrySize(keyLen, valueLen int) int {
 	return int(maxNodeSize) + cacheLine + lenBytes + keyLen + tagLen + valueLen
 }
 
+// Handle identifies an entry of a List, for indexes kept beside it (see Insert, KeyAt and
+// Iterator.SetHandle). The zero Handle is no entry. A Handle stays valid for the List's life.
+type Handle uint32
+
 // Add inserts (key, tag, value), copying key and value into the arena. It returns ErrExists if
 // an entry with the same key and tag is present and ErrArenaFull if the arena cannot hold the
 // entry; in both cases the list is unchanged. Add must not be called concurrently with itself.
 func (l *List) Add(key []byte, tag uint64, value []byte) error {
+	_, err := l.Insert(key, tag, value)
+	return err
+}
+
+// Insert is Add, returning the new entry's Handle.
+func (l *List) Insert(key []byte, tag uint64, value []byte) (Handle, error) {
 	if uint64(len(key))+uint64(len(value)) > math.MaxUint32 {
-		return ErrArenaFull
+		return 0, ErrArenaFull
 	}
 	if l.findSplice(key, tag) {
-		return ErrExists
+		return 0, ErrExists
 	}
 	height := l.randomHeight()
 	nodeSize := nodeHeaderSize + height*4
 	dataSize := lenBytes + uint64(len(key)) + tagLen + uint64(len(value))
 	if !l.arena.room(nodeSize, dataSize) {
-		return ErrArenaFull
+		return 0, ErrArenaFull
 	}
 	data, _ := l.arena.allocData(dataSize)
 	off, _ := l.arena.allocNode(nodeSize)
@@ -131,10 +142,11 @@ func (l *List) Add(key []byte, tag uint64, value []byte) error {
 	if height > listHeight {
 		l.height.Store(height)
 	}
+	// The node is not yet reachable: plain stores. Publishing it below is what needs atomics.
 	for i := uint32(0); i < height; i++ {
-		n.setNext(int(i), l.splice[i].next)
+		n.tower[i] = l.splice[i].next
 	}
-	n.storePrev(l.splice[0].prev)
+	n.prev = l.splice[0].prev
 	// Publish bottom-up: once the node is on level 0 every reader may find it, and each upper
 	// level only shortcuts to a node already reachable below.
 	for i := uint32(0); i < height; i++ {
@@ -143,8 +155,25 @@ func (l *List) Add(key []byte, tag uint64, value []byte) error {
 	if succ := l.splice[0].next; succ != 0 {
 		l.arena.node(succ).storePrev(off)
 	}
-	l.count.Add(1)
-	return nil
+	l.count.Store(l.count.Load() + 1) // one writer: a store, not a locked add
+	l.arena.publishSize()
+	return Handle(off), nil
+}
+
+// KeyAt returns the key of entry h, without its tag.
+func (l *List) KeyAt(h Handle) []byte { return l.arena.key(l.arena.node(uint32(h))) }
+
+// TagAt returns the tag of entry h.
+func (l *List) TagAt(h Handle) uint64 { return l.arena.tag(l.arena.node(uint32(h))) }
+
+// SameKey reports whether entry h's key is key, comparing the cached prefix in h's header first
+// so that most mismatches never read the key itself. Only meaningful for the bytewise order.
+func (l *List) SameKey(h Handle, key []byte) bool {
+	n := l.arena.node(uint32(h))
+	if int(n.keySize) != len(key) || n.prefix != keyPrefix(key) {
+		return false
+	}
+	return len(key) <= prefixLen || string(l.arena.key(n)[prefixLen:]) == string(key[prefixLen:])
 }
 
 // findSplice fills l.splice with, at each level, the last node before (key, tag) and the first
@@ -164,41 +193,50 @@ func (l *List) seek(key []byte, tag uint64) (prev, next uint32) {
 // search descends from the top level to level 0, at each level moving right while the next node
 // sorts before (key, tag). It returns the last node before the target and the first at or after
 // it, reports whether that one equals the target, and records both per level in splice unless
-// splice is nil. A node found >= the target at one level is not compared again below.
+// splice is nil.
 func (l *List) search(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, next uint32 }) (prev, next uint32, found bool) {
-	base := l.arena.base
-	fast := l.cmp == nil
-	var want [2]uint64
-	if fast {
-		want = keyPrefix(key)
+	if l.cmp == nil {
+		return l.searchBytewise(key, tag, splice)
 	}
+	return l.searchCustom(key, tag, splice)
+}
+
+// searchBytewise is search for the bytewise order: the hot loop of every insert and lookup. It
+// moves right while the next node's 16-byte prefix is below the target's, reading node headers
+// only; such a node sorts before the target whatever its remaining bytes. Only a node whose
+// prefix ties with the target's needs a full comparison, which is rare and kept outside the hot
+// loop, so that the loop's state stays in registers and makes no calls.
+func (l *List) searchBytewise(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, next uint32 }) (prev, next uint32, found bool) {
+	base := l.arena.base
+	w := keyPrefix(key)
+	w0, w1 := w[0], w[1]
 	x := l.head
-	var known uint32 // a node already compared and found >= the target
 	for level := int(l.height.Load()) - 1; level >= 0; level-- {
-		var nx uint32
-		slow := true
-		if fast {
-			x, nx, slow = advance(base, x, level, known, want)
-		} else {
-			nx = (*node)(unsafe.Add(base, x)).next(level)
-		}
-		for slow && nx != 0 && nx != known {
-			// A full comparison: the prefixes tie, a key is short, or the order is not bytewise.
-			c := l.cmpNodeSlow((*node)(unsafe.Add(base, nx)), key, tag)
-			if c >= 0 {
-				found = found || c == 0
-				known = nx
+		nx := (*node)(unsafe.Add(base, x)).next(level)
+		found = false
+		for {
+			for nx != 0 {
+				n := (*node)(unsafe.Add(base, nx))
+				if p := n.prefix[0]; p < w0 || p == w0 && n.prefix[1] < w1 {
+					x, nx = nx, n.next(level)
+					continue
+				}
 				break
 			}
-			x = nx
-			if fast {
-				x, nx, slow = advance(base, x, level, known, want)
-			} else {
-				nx = (*node)(unsafe.Add(base, x)).next(level)
+			if nx == 0 {
+				break
 			}
-		}
-		if !slow && nx != 0 {
-			known = nx // advance stopped at a node whose prefix sorts after the target
+			n := (*node)(unsafe.Add(base, nx))
+			if n.prefix[0] != w0 || n.prefix[1] != w1 {
+				break // the prefix sorts after the target's
+			}
+			c := l.cmpNodeSlow(n, key, tag)
+			if c < 0 {
+				x, nx = nx, n.next(level)
+				continue
+			}
+			found = c == 0
+			break
 		}
 		if splice != nil {
 			splice[level].prev, splice[level].next = x, nx
@@ -208,31 +246,30 @@ func (l *List) search(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, n
 	return x, next, found
 }
 
-// advance is the hot loop of every insert and lookup in the bytewise order. From x it moves right
-// along level while the next node's prefix is below want (the target's prefix): such a node sorts
-// before the target whatever its remaining bytes. It stops at the end of the level or at known,
-// returning slow == true there (no comparison pending; nx is 0 or known); at a node whose prefix
-// is above want (slow == false: that node sorts after the target); or at a node whose prefix ties
-// and so needs a full comparison (slow == true). It reads only node headers and makes no calls,
-// so its state stays in registers.
-func advance(base unsafe.Pointer, x uint32, level int, known uint32, want [2]uint64) (uint32, uint32, bool) {
-	nx := (*node)(unsafe.Add(base, x)).next(level)
-	for nx != 0 && nx != known {
-		n := (*node)(unsafe.Add(base, nx))
-		if p := n.prefix[0]; p != want[0] {
-			if p > want[0] {
-				return x, nx, false
+// searchCustom is search for a caller's compare function. A node found >= the target at one
+// level is not compared again below, which saves calls of the compare function.
+func (l *List) searchCustom(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, next uint32 }) (prev, next uint32, found bool) {
+	base := l.arena.base
+	x := l.head
+	var known uint32 // a node already compared and found >= the target
+	for level := int(l.height.Load()) - 1; level >= 0; level-- {
+		nx := (*node)(unsafe.Add(base, x)).next(level)
+		for nx != 0 && nx != known {
+			c := l.cmpNodeSlow((*node)(unsafe.Add(base, nx)), key, tag)
+			if c >= 0 {
+				found = found || c == 0
+				known = nx
+				break
 			}
-		} else if p := n.prefix[1]; p != want[1] {
-			if p > want[1] {
-				return x, nx, false
-			}
-		} else {
-			return x, nx, true
+			x = nx
+			nx = (*node)(unsafe.Add(base, x)).next(level)
 		}
-		x, nx = nx, n.next(level)
+		if splice != nil {
+			splice[level].prev, splice[level].next = x, nx
+		}
+		next = nx
 	}
-	return x, nx, true
+	return x, next, found
 }
 
 // Contains reports whether an entry with exactly this key and tag is present.

@@ -290,3 +290,30 @@ func TestCmpNodeMatchesBytesCompare(t *testing.T) {
 		require.Equal(t, want, sign(l.cmpNode(n, k, tag)), "%x#%d vs %x#%d", l.arena.key(n), l.arena.tag(n), k, tag)
 	}
 }
+
+func TestHandles(t *testing.T) {
+	l := New(NewArena(1<<16), nil)
+	long := []byte("0123456789abcdefXYZ")
+	h1, err := l.Insert([]byte("short"), 7, []byte("v1"))
+	require.NoError(t, err)
+	h2, err := l.Insert(long, 9, []byte("v2"))
+	require.NoError(t, err)
+	require.NotZero(t, h1)
+	require.NotEqual(t, h1, h2)
+	require.Equal(t, "short", string(l.KeyAt(h1)))
+	require.Equal(t, uint64(9), l.TagAt(h2))
+	require.True(t, l.SameKey(h1, []byte("short")))
+	require.False(t, l.SameKey(h1, []byte("short\x00")), "a zero-padded key is a different key")
+	require.False(t, l.SameKey(h1, []byte("shore")))
+	require.True(t, l.SameKey(h2, long))
+	require.False(t, l.SameKey(h2, []byte("0123456789abcdefXYW")), "differs past the prefix")
+	require.False(t, l.SameKey(h2, long[:16]))
+	var it Iterator
+	it.Init(l)
+	it.SetHandle(h1)
+	require.Equal(t, "v1", string(it.Value()))
+	require.False(t, it.Next())
+	it.SetHandle(h2)
+	require.True(t, it.Next())
+	require.Equal(t, "short", string(it.Key()))
+}
