@@ -33,7 +33,7 @@ func TestHashIndexAgreesWithSearch(t *testing.T) {
 	seq := keys.SeqNum(0)
 	var n int
 	for ; ; n++ {
-		k := binary.BigEndian.AppendUint32(nil, uint32(n%5000)) // 4-byte keys, many versions
+		k := binary.BigEndian.AppendUint32(nil, uint32(n%12000)) // 4-byte keys, some with several versions
 		kind := keys.KindSet
 		if n%7 == 0 {
 			kind = keys.KindDelete
@@ -45,7 +45,7 @@ func TestHashIndexAgreesWithSearch(t *testing.T) {
 		}
 	}
 	require.Greater(t, len(m.index.tab.Load().slots), startSlots, "the index grew")
-	for k := 0; k < 5001; k++ {
+	for k := 0; k < 12001; k++ {
 		key := binary.BigEndian.AppendUint32(nil, uint32(k))
 		for _, s := range []keys.SeqNum{0, 1, seq / 3, seq / 2, seq - 5, seq, keys.MaxSeqNum} {
 			v1, r1 := m.Get(key, s)
