@@ -5,18 +5,21 @@ import (
 )
 
 // Compaction is one unit of compaction work: files of Level and Level+1 merged into new files at
-// Level+1, cut where they would overlap too much of Level+2 (the grandparents). It holds a
-// reference to the Version it was picked from until Release.
+// Level+1 (the output level), cut where they would overlap too much of the level below the output
+// (the grandparents). A rewrite (RewriteRange) is the exception: files of Level merged into new
+// files at Level itself. A Compaction holds a reference to the Version it was picked from until
+// Release.
 type Compaction struct {
 	Level        int
-	Inputs       [2][]*FileMetadata // files of Level and of Level+1
-	Grandparents []*FileMetadata    // files of Level+2 overlapping the inputs' range
+	Inputs       [2][]*FileMetadata // files of Level and of Level+1 (none for a rewrite)
+	Grandparents []*FileMetadata    // files of OutputLevel()+1 overlapping the inputs' range
 	Seek         bool               // picked because a file was searched too often
 	Edit         VersionEdit        // the compact pointer now; the result is added by the runner
 
-	version *Version
-	opts    *Options
-	icmp    *keys.InternalComparator
+	outputLevel int
+	version     *Version
+	opts        *Options
+	icmp        *keys.InternalComparator
 
 	// ShouldStopBefore's walk over the grandparents.
 	gpIndex    int
@@ -28,8 +31,11 @@ type Compaction struct {
 
 func newCompaction(v *Version, level int) *Compaction {
 	v.Ref()
-	return &Compaction{Level: level, version: v, opts: v.opts, icmp: v.icmp}
+	return &Compaction{Level: level, outputLevel: level + 1, version: v, opts: v.opts, icmp: v.icmp}
 }
+
+// OutputLevel returns the level the compaction writes to: Level+1, or Level for a rewrite.
+func (c *Compaction) OutputLevel() int { return c.outputLevel }
 
 // Release drops the reference to the input Version.
 func (c *Compaction) Release() {
@@ -46,7 +52,7 @@ func (c *Compaction) InputBytes() uint64 { return totalSize(c.Inputs[0]) + total
 // editing the MANIFEST alone: nothing at Level+1 overlaps it, and it does not overlap so much of
 // Level+2 that its own later compaction would be expensive.
 func (c *Compaction) IsTrivialMove() bool {
-	return len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
+	return c.outputLevel == c.Level+1 && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
 		int64(totalSize(c.Grandparents)) <= c.opts.MaxGrandparentOverlapBytes()
 }
 
@@ -59,11 +65,11 @@ func (c *Compaction) AddInputDeletions(edit *VersionEdit) {
 	}
 }
 
-// IsBaseLevelForKey reports whether no level below Level+1 can hold userKey, so that a deletion
-// marker for it has nothing left to shadow and may be dropped. Calls must come in increasing
-// key order (the compaction's output order): each level is walked once.
+// IsBaseLevelForKey reports whether no level below the output level can hold userKey, so that a
+// deletion marker for it has nothing left to shadow and may be dropped. Calls must come in
+// increasing key order (the compaction's output order): each level is walked once.
 func (c *Compaction) IsBaseLevelForKey(userKey []byte) bool {
-	for level := c.Level + 2; level < NumLevels; level++ {
+	for level := c.outputLevel + 1; level < NumLevels; level++ {
 		files := c.version.Levels[level]
 		for c.levelPtrs[level] < len(files) {
 			f := files[c.levelPtrs[level]]
@@ -80,8 +86,8 @@ func (c *Compaction) IsBaseLevelForKey(userKey []byte) bool {
 }
 
 // ShouldStopBefore reports whether the output file being written should end before the
-// internal key ikey, because it already overlaps more than MaxGrandparentOverlapBytes of
-// Level+2: a file that overlaps that much makes its own later compaction expensive. It must be
+// internal key ikey, because it already overlaps more than MaxGrandparentOverlapBytes of the
+// level below the output: a file that overlaps that much makes its own later compaction expensive. It must be
 // called for every key, in order.
 func (c *Compaction) ShouldStopBefore(ikey []byte) bool {
 	for c.gpIndex < len(c.Grandparents) && c.icmp.Compare(ikey, c.Grandparents[c.gpIndex].Largest) > 0 {
@@ -157,6 +163,44 @@ func (vs *VersionSet) CompactRange(level int, begin, end []byte) *Compaction {
 	c := newCompaction(v, level)
 	c.Inputs[0] = inputs
 	vs.setupOtherInputs(c)
+	return c
+}
+
+// RewriteRange returns a compaction that rewrites in place, at level, files of level that overlap
+// the user-key range [begin, end] (nil = unbounded) and are numbered below before: the first
+// such run of adjacent files, about one target file size of them, plus any file that continues
+// the run's last user key. It returns nil when there are none. CompactRange uses it on the
+// deepest level it reaches, which no compaction from above rewrites: without it, deleted and
+// overwritten entries that sit there together (a flushed memtable placed deep, versions a
+// released snapshot kept) would keep taking space. Files numbered from before on are the ones
+// this CompactRange already wrote. level must be 1 or deeper.
+func (vs *VersionSet) RewriteRange(level int, begin, end []byte, before uint64) *Compaction {
+	v := vs.current
+	files := v.Overlaps(level, begin, end)
+	for len(files) > 0 && files[0].Num >= before {
+		files = files[1:]
+	}
+	var run []*FileMetadata
+	var total int64
+	for _, f := range files {
+		if f.Num >= before || (len(run) > 0 && total >= vs.opts.TargetFileSize) {
+			break
+		}
+		run = append(run, f)
+		total += int64(f.Size)
+	}
+	if len(run) == 0 {
+		return nil
+	}
+	c := newCompaction(v, level)
+	c.outputLevel = level
+	// A file that starts with the user key the run ends with must come along, or dropping a
+	// deletion of that key could uncover an older entry of it in the file left behind.
+	c.Inputs[0] = vs.addBoundaryInputs(v.Levels[level], append([]*FileMetadata(nil), run...))
+	if level+1 < NumLevels {
+		smallest, largest := vs.userRange(c.Inputs[0])
+		c.Grandparents = v.Overlaps(level+1, smallest, largest)
+	}
 	return c
 }
 

@@ -152,6 +152,10 @@ func TestPickerDataDriven(t *testing.T) {
 			case "compact-range":
 				return show(vs.CompactRange(intArg(t, td, "level"), keyArg(td, "start"), keyArg(td, "end")), true)
 
+			case "rewrite-range":
+				before := uint64(intArg(t, td, "before"))
+				return show(vs.RewriteRange(intArg(t, td, "level"), keyArg(td, "start"), keyArg(td, "end"), before), true)
+
 			case "should-stop":
 				if last == nil {
 					td.Fatalf(t, "no compaction to ask")
@@ -216,7 +220,7 @@ func compactionString(c *Compaction, manual bool) string {
 	var b strings.Builder
 	switch score, _ := c.version.CompactionScore(); {
 	case manual:
-		fmt.Fprintf(&b, "L%d -> L%d (manual)\n", c.Level, c.Level+1)
+		fmt.Fprintf(&b, "L%d -> L%d (manual)\n", c.Level, c.OutputLevel())
 	case c.Seek:
 		fmt.Fprintf(&b, "L%d -> L%d (seek)\n", c.Level, c.Level+1)
 	default:

@@ -22,6 +22,10 @@ type manualCompaction struct {
 	level      int
 	begin, end []byte // user keys; nil is unbounded; begin advances as steps complete
 	done       bool
+	// rewrite asks for an in-place rewrite of level's files numbered below before (see
+	// compaction.VersionSet.RewriteRange) instead of a compaction into the next level.
+	rewrite bool
+	before  uint64
 }
 
 // needsCompactionLocked reports whether a compaction is due.
@@ -48,7 +52,12 @@ func (d *DB) compactLocked() {
 
 // manualStepLocked compacts the next part of a CompactRange level.
 func (d *DB) manualStepLocked(m *manualCompaction) {
-	c := d.mu.vs.CompactRange(m.level, m.begin, m.end)
+	var c *compaction.Compaction
+	if m.rewrite {
+		c = d.mu.vs.RewriteRange(m.level, m.begin, m.end, m.before)
+	} else {
+		c = d.mu.vs.CompactRange(m.level, m.begin, m.end)
+	}
 	if c == nil {
 		m.done = true
 		d.mu.bgCond.Broadcast()
@@ -106,7 +115,7 @@ func (d *DB) logAndApplyLocked(edit *compaction.VersionEdit) error {
 	return nil
 }
 
-// doCompactionWorkLocked merges c's inputs into new tables at c.Level+1, dropping what no
+// doCompactionWorkLocked merges c's inputs into new tables at c.OutputLevel(), dropping what no
 // reader can see any more (compaction.Dropper), cutting outputs at the target file size and
 // where they would overlap too much of the level below, and installs them in place of the inputs
 // with one VersionEdit. d.mu is released while it works.
@@ -116,8 +125,9 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 	if s, ok := d.mu.snapshots.oldest(); ok {
 		smallestSnapshot = s
 	}
-	d.info.Printf("compacting %d@%d + %d@%d files (%d bytes)%s", len(c.Inputs[0]), c.Level,
-		len(c.Inputs[1]), c.Level+1, c.InputBytes(), map[bool]string{true: ", seek-triggered"}[c.Seek])
+	outLevel := c.OutputLevel()
+	d.info.Printf("compacting %d@%d + %d@%d files (%d bytes) to level %d%s", len(c.Inputs[0]), c.Level,
+		len(c.Inputs[1]), c.Level+1, c.InputBytes(), outLevel, map[bool]string{true: ", seek-triggered"}[c.Seek])
 	target := uint64(d.vopts.TargetFileSize)
 	var (
 		outputs []*compaction.FileMetadata
@@ -196,18 +206,18 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 	for _, m := range outputs {
 		written += m.Size
 	}
-	d.mu.stats.levels[c.Level+1].add(time.Since(start), c.InputBytes(), written)
+	d.mu.stats.levels[outLevel].add(time.Since(start), c.InputBytes(), written)
 	if err != nil {
 		return err
 	}
 	c.AddInputDeletions(&c.Edit)
 	for _, m := range outputs {
-		c.Edit.AddFile(c.Level+1, m)
+		c.Edit.AddFile(outLevel, m)
 	}
 	if err := d.logAndApplyLocked(&c.Edit); err != nil {
 		return err
 	}
-	d.info.Printf("compacted to level %d: %d files, %d bytes, in %v", c.Level+1, len(outputs), written, time.Since(start))
+	d.info.Printf("compacted to level %d: %d files, %d bytes, in %v", outLevel, len(outputs), written, time.Since(start))
 	return nil
 }
 
@@ -236,9 +246,10 @@ func (d *DB) newCompactionInputIter(c *compaction.Compaction, sro sstable.ReadOp
 }
 
 // CompactRange compacts the keys in [start, limit] (nil is unbounded on that side) down the
-// tree: the memtable is flushed, then every level from 0 to the deepest level holding keys in the
-// range is compacted into the next, so that afterwards overwritten and deleted data in the range
-// takes no space (unless a snapshot still needs it). It returns when done.
+// tree: the memtable is flushed, every level from 0 to the deepest level holding keys in the
+// range is compacted into the next, and the files of that deepest level that no step rewrote are
+// rewritten in place, so that afterwards overwritten and deleted data in the range takes no space
+// (unless a snapshot still needs it). It returns when done.
 func (d *DB) CompactRange(start, limit []byte) error {
 	if d.closed.Load() {
 		return ErrClosed
@@ -247,6 +258,7 @@ func (d *DB) CompactRange(start, limit []byte) error {
 		return err
 	}
 	d.mu.Lock()
+	before := d.mu.vs.NewFileNumber() // every file this call writes is numbered above it
 	v := d.mu.vs.Current()
 	maxLevel := 1
 	for level := 1; level < compaction.NumLevels; level++ {
@@ -256,16 +268,15 @@ func (d *DB) CompactRange(start, limit []byte) error {
 	}
 	d.mu.Unlock()
 	for level := 0; level < maxLevel; level++ {
-		if err := d.manualCompaction(level, start, limit); err != nil {
+		if err := d.manualCompaction(&manualCompaction{level: level, begin: start, end: limit}); err != nil {
 			return err
 		}
 	}
-	return nil
+	return d.manualCompaction(&manualCompaction{level: maxLevel, begin: start, end: limit, rewrite: true, before: before})
 }
 
-// manualCompaction queues a CompactRange step for one level and waits for it.
-func (d *DB) manualCompaction(level int, start, limit []byte) error {
-	m := &manualCompaction{level: level, begin: start, end: limit}
+// manualCompaction queues a CompactRange step and waits for it.
+func (d *DB) manualCompaction(m *manualCompaction) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for d.mu.manual != nil && !d.mu.closing && d.mu.bgErr == nil {
