@@ -21,17 +21,20 @@ type Compaction struct {
 	opts        *Options
 	icmp        *keys.InternalComparator
 
-	// ShouldStopBefore's walk over the grandparents.
+	// ShouldStopBefore's walk over the grandparents, and its limit (computed once: it is asked
+	// for every key the compaction writes).
 	gpIndex    int
 	seenKey    bool
 	overlapped int64
+	gpLimit    int64
 	// IsBaseLevelForKey's position in each deeper level.
 	levelPtrs [NumLevels]int
 }
 
 func newCompaction(v *Version, level int) *Compaction {
 	v.Ref()
-	return &Compaction{Level: level, outputLevel: level + 1, version: v, opts: v.opts, icmp: v.icmp}
+	return &Compaction{Level: level, outputLevel: level + 1, version: v, opts: v.opts, icmp: v.icmp,
+		gpLimit: v.opts.MaxGrandparentOverlapBytes()}
 }
 
 // OutputLevel returns the level the compaction writes to: Level+1, or Level for a rewrite.
@@ -53,7 +56,7 @@ func (c *Compaction) InputBytes() uint64 { return totalSize(c.Inputs[0]) + total
 // Level+2 that its own later compaction would be expensive.
 func (c *Compaction) IsTrivialMove() bool {
 	return c.outputLevel == c.Level+1 && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
-		int64(totalSize(c.Grandparents)) <= c.opts.MaxGrandparentOverlapBytes()
+		int64(totalSize(c.Grandparents)) <= c.gpLimit
 }
 
 // AddInputDeletions records in edit the removal of every input file.
@@ -97,7 +100,7 @@ func (c *Compaction) ShouldStopBefore(ikey []byte) bool {
 		c.gpIndex++
 	}
 	c.seenKey = true
-	if c.overlapped > c.opts.MaxGrandparentOverlapBytes() {
+	if c.overlapped > c.gpLimit {
 		c.overlapped = 0
 		return true
 	}

@@ -19,9 +19,13 @@ type List struct {
 	head   uint32
 	height atomic.Uint32 // height of the tallest node; only the writer raises it
 	count  atomic.Int64
-	rnd    uint64                                 // xorshift state for tower heights; writer only
-	randH  func() uint32                          // overrides randomHeight in tests
-	splice [MaxHeight]struct{ prev, next uint32 } // writer's scratch for Add
+	rnd    uint64        // xorshift state for tower heights; writer only
+	randH  func() uint32 // overrides randomHeight in tests
+	// splice is the writer's scratch for Add: per level, the node before the insert position
+	// and the node after it. After an insert it describes the position just after the new
+	// entry, which is where the next entry of an ascending run goes (see spliceFits).
+	splice    [MaxHeight]struct{ prev, next uint32 }
+	spliceSet bool
 }
 
 // New returns an empty list that allocates from arena and orders keys with cmp (nil for
@@ -112,8 +116,12 @@ func (l *List) Insert(key []byte, tag uint64, value []byte) (Handle, error) {
 	if uint64(len(key))+uint64(len(value)) > math.MaxUint32 {
 		return 0, ErrArenaFull
 	}
-	if l.findSplice(key, tag) {
-		return 0, ErrExists
+	if !l.spliceFits(key, tag) {
+		found := l.findSplice(key, tag)
+		l.spliceSet = true
+		if found {
+			return 0, ErrExists
+		}
 	}
 	height := l.randomHeight()
 	nodeSize := nodeHeaderSize + height*4
@@ -155,6 +163,11 @@ func (l *List) Insert(key []byte, tag uint64, value []byte) (Handle, error) {
 	if succ := l.splice[0].next; succ != 0 {
 		l.arena.node(succ).storePrev(off)
 	}
+	// The position just after the new entry: the entry precedes it at its levels, the rest of
+	// the splice is unchanged.
+	for i := uint32(0); i < height; i++ {
+		l.splice[i].prev = off
+	}
 	l.count.Store(l.count.Load() + 1) // one writer: a store, not a locked add
 	l.arena.publishSize()
 	return Handle(off), nil
@@ -174,6 +187,24 @@ func (l *List) SameKey(h Handle, key []byte) bool {
 		return false
 	}
 	return len(key) <= prefixLen || string(l.arena.key(n)[prefixLen:]) == string(key[prefixLen:])
+}
+
+// spliceFits reports whether (key, tag) sorts strictly between the level-0 neighbours recorded
+// in l.splice, in which case the whole splice is right for it: at every level the recorded
+// predecessor sorts at or before the level-0 one and the recorded successor at or after the
+// level-0 one. Keys added in ascending order (sequential loads, sorted batches) then skip the
+// search: two comparisons with nodes in cache instead of a walk from the top.
+func (l *List) spliceFits(key []byte, tag uint64) bool {
+	if !l.spliceSet {
+		return false
+	}
+	if p := l.splice[0].prev; p != l.head && l.cmpNode(l.arena.node(p), key, tag) >= 0 {
+		return false
+	}
+	if nx := l.splice[0].next; nx != 0 && l.cmpNode(l.arena.node(nx), key, tag) <= 0 {
+		return false
+	}
+	return true
 }
 
 // findSplice fills l.splice with, at each level, the last node before (key, tag) and the first
