@@ -1,0 +1,110 @@
+// Command amp measures the write and space amplification of Strata, goleveldb, pebble and
+// (built with -tags cleveldb) C++ leveldb 1.23 on one workload (issue 5, item 8):
+//
+//	cd bench && go run -tags cleveldb ./cmd/amp --out ../docs/benchmarks.md
+//
+// Each engine, in a fresh directory and a process of its own, with the settings every bench/
+// comparison uses: fill --num keys (db_bench's 16-byte keys, in a random order) with 100-byte
+// values (db_bench's generator: snappy keeps half of each), compact everything, overwrite every
+// key twice (each pass in a new random order), compact everything again, close.
+//
+//   - Write amplification: the bytes the process handed to write(2) from opening the DB to
+//     closing it (wchar of /proc/self/io: the WAL, tables, MANIFEST, LOG, everything, counted
+//     the same way for Go and C++), over the bytes of keys and values put (3 x num x 116).
+//   - Space amplification: the bytes of live tables after the second compaction over the bytes
+//     after the first; the table bytes themselves are reported too.
+//
+// With --out it rewrites its section of the Markdown file ("amp-full" at --num 1000000 and
+// above, "amp-smoke" below).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/stratadb/strata/bench/internal/engine"
+	"github.com/stratadb/strata/bench/internal/report"
+)
+
+type config struct {
+	num              int
+	valueSize        int
+	compressionRatio float64
+	engines          string
+	dir              string
+	out              string
+	section          string
+	jsonOut          string
+
+	child     bool
+	engine    string
+	childDir  string
+	setFlags  []string
+	engineSet []*engine.Engine
+}
+
+func parseFlags(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("amp", flag.ContinueOnError)
+	fs.IntVar(&c.num, "num", 1_000_000, "number of keys")
+	fs.IntVar(&c.valueSize, "value_size", 100, "bytes per value")
+	fs.Float64Var(&c.compressionRatio, "compression_ratio", 0.5, "fraction of each value snappy keeps")
+	fs.StringVar(&c.engines, "engines", "all", "comma-separated engines: "+strings.Join(engine.Names(), ","))
+	fs.StringVar(&c.dir, "dir", os.TempDir(), "directory under which each engine gets a fresh directory")
+	fs.StringVar(&c.out, "out", "", "Markdown file whose section to rewrite with the results (e.g. ../docs/benchmarks.md)")
+	fs.StringVar(&c.section, "section", "", "section of --out to rewrite: full or smoke (default: full at --num 1000000 and above)")
+	fs.StringVar(&c.jsonOut, "json", "", "write the results and the machine to this JSON file")
+	fs.BoolVar(&c.child, "child", false, "internal: measure one engine and print a JSON line")
+	fs.StringVar(&c.engine, "engine", "", "internal: the engine of a -child run")
+	fs.StringVar(&c.childDir, "child_dir", "", "internal: the DB directory of a -child run")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "child" && f.Name != "engine" && f.Name != "child_dir" {
+			c.setFlags = append(c.setFlags, "--"+f.Name+" "+report.ShellQuote(f.Value.String()))
+		}
+	})
+	if c.num < 1 || c.valueSize < 0 {
+		return nil, fmt.Errorf("--num must be positive and --value_size not negative")
+	}
+	var err error
+	if c.engineSet, err = engine.ParseList(c.engines); err != nil {
+		return nil, err
+	}
+	if c.section == "" {
+		c.section = "smoke"
+		if c.num >= 1_000_000 {
+			c.section = "full"
+		}
+	}
+	if c.section != "full" && c.section != "smoke" {
+		return nil, fmt.Errorf("--section must be full or smoke")
+	}
+	return c, nil
+}
+
+func main() {
+	c, err := parseFlags(os.Args[1:])
+	if err == flag.ErrHelp {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "amp:", err)
+		os.Exit(2)
+	}
+	if c.child {
+		err = runChild(c)
+	} else {
+		err = runParent(c)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "amp:", err)
+		os.Exit(1)
+	}
+}

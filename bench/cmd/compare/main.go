@@ -1,0 +1,128 @@
+// Command compare runs leveldb db_bench's workloads on Strata, goleveldb, pebble and (built
+// with -tags cleveldb) C++ leveldb 1.23, with identical settings, and reports the median
+// micros/op of each engine on each workload and its ratio to Strata's:
+//
+//	cd bench && go run -tags cleveldb ./cmd/compare --out ../docs/benchmarks.md
+//
+// Each engine runs the whole sequence of workloads (see workload.Plan) in a fresh directory and
+// a process of its own; the engines take turns within each round, the first engine of a round
+// rotating from round to round, over --rounds rounds. Between two runs the parent syncs dirty
+// pages to disk, so no engine pays for another's writeback. With --out it rewrites its section
+// of the Markdown file (the "full" section at --num 1000000 and above, the "smoke" one below)
+// with the table, the machine and the command, and draws the chart as SVG beside the file.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/stratadb/strata/bench/internal/engine"
+	"github.com/stratadb/strata/bench/internal/report"
+	"github.com/stratadb/strata/bench/internal/workload"
+)
+
+type config struct {
+	num, reads       int
+	valueSize        int
+	compressionRatio float64
+	workloads        string
+	engines          string
+	rounds           int
+	dir              string
+	out              string
+	chart            string
+	section          string
+	jsonOut          string
+
+	// Child mode: run one engine's sequence and print results as JSON lines.
+	child     bool
+	engine    string
+	childDir  string
+	setFlags  []string // the flags given on the command line, to print how to reproduce
+	specs     []workload.Spec
+	engineSet []*engine.Engine
+}
+
+func parseFlags(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.IntVar(&c.num, "num", 1_000_000, "number of keys (db_bench's --num)")
+	fs.IntVar(&c.reads, "reads", -1, "read operations per read workload (negative: --num)")
+	fs.IntVar(&c.valueSize, "value_size", 100, "bytes per value")
+	fs.Float64Var(&c.compressionRatio, "compression_ratio", 0.5, "fraction of each value snappy keeps")
+	fs.StringVar(&c.workloads, "workloads", workload.DefaultList,
+		"comma-separated workloads in order; NAME/threads=N runs NAME in N goroutines")
+	fs.StringVar(&c.engines, "engines", "all", "comma-separated engines: "+strings.Join(engine.Names(), ","))
+	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every engine once, interleaved")
+	fs.StringVar(&c.dir, "dir", os.TempDir(), "directory under which each run gets a fresh directory")
+	fs.StringVar(&c.out, "out", "", "Markdown file whose section to rewrite with the results (e.g. ../docs/benchmarks.md)")
+	fs.StringVar(&c.chart, "chart", "", "SVG chart to write (default: benchmarks.svg, or benchmarks-smoke.svg for the smoke section, beside --out)")
+	fs.StringVar(&c.section, "section", "", "section of --out to rewrite: full or smoke (default: full at --num 1000000 and above)")
+	fs.StringVar(&c.jsonOut, "json", "", "write every round's results, the machine and the settings to this JSON file")
+	fs.BoolVar(&c.child, "child", false, "internal: run one engine's sequence and print JSON lines")
+	fs.StringVar(&c.engine, "engine", "", "internal: the engine of a -child run")
+	fs.StringVar(&c.childDir, "child_dir", "", "internal: the DB directory of a -child run")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "child" && f.Name != "engine" && f.Name != "child_dir" {
+			c.setFlags = append(c.setFlags, "--"+f.Name+" "+report.ShellQuote(f.Value.String()))
+		}
+	})
+	if c.num < 1000 {
+		return nil, fmt.Errorf("--num must be at least 1000 (fillsync and fill100K write --num/1000 entries)")
+	}
+	if c.reads < 0 {
+		c.reads = c.num
+	}
+	if c.rounds < 1 {
+		return nil, fmt.Errorf("--rounds must be at least 1")
+	}
+	var err error
+	if c.specs, err = workload.ParseSpecs(c.workloads); err != nil {
+		return nil, err
+	}
+	if c.engineSet, err = engine.ParseList(c.engines); err != nil {
+		return nil, err
+	}
+	if c.section == "" {
+		c.section = "smoke"
+		if c.num >= 1_000_000 {
+			c.section = "full"
+		}
+	}
+	if c.section != "full" && c.section != "smoke" {
+		return nil, fmt.Errorf("--section must be full or smoke")
+	}
+	return c, nil
+}
+
+func (c *config) workloadConfig() workload.Config {
+	return workload.Config{Num: c.num, Reads: c.reads, ValueSize: c.valueSize, CompressionRatio: c.compressionRatio}
+}
+
+func main() {
+	c, err := parseFlags(os.Args[1:])
+	if err == flag.ErrHelp {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(2)
+	}
+	if c.child {
+		err = runChild(c)
+	} else {
+		err = runParent(c, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}

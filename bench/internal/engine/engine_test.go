@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestConformance runs one sequence of operations against every engine in this binary and checks
+// the contract in the package comment, so the workloads may rely on it for all of them.
+func TestConformance(t *testing.T) {
+	for _, e := range All() {
+		t.Run("engine="+e.Name, func(t *testing.T) { testConformance(t, e) })
+	}
+}
+
+func key(i int) []byte   { return fmt.Appendf(nil, "%016d", i) }
+func value(i int) []byte { return bytes.Repeat(fmt.Appendf(nil, "v%07d.", i), 12) } // 108 bytes
+
+func testConformance(t *testing.T, e *Engine) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s := DefaultSettings()
+	s.WriteBufferSize = 64 << 10 // several flushes and tables at this size
+	d, err := e.Open(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	for i := 0; i < n; i++ {
+		if err := d.Put(key(i), value(i), i%1000 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Even keys are deleted, half one by one, half in batches; the batch is reused.
+	b := d.NewBatch()
+	for i := 0; i < n; i += 2 {
+		if i < n/2 {
+			if err := d.Delete(key(i), false); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		b.Delete(key(i))
+		if b.Len() == 100 {
+			if err := d.Write(b, false); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset()
+		}
+	}
+	b.Put(key(n), value(n))
+	if err := d.Write(b, true); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if b.Len() != 0 {
+		t.Fatalf("Len after Reset = %d", b.Len())
+	}
+
+	check := func(when string) {
+		t.Helper()
+		for _, i := range []int{0, 1, 2, 3, n / 2, n/2 + 1, n - 1, n} {
+			v, found, err := d.Get(key(i))
+			want := i%2 == 1 || i == n
+			if err != nil || found != want || (want && !bytes.Equal(v, value(i))) {
+				t.Fatalf("%s: Get(%d) = %q, %v, %v; want found=%v", when, i, v, found, err, want)
+			}
+		}
+		if _, found, err := d.Get([]byte("absent")); found || err != nil {
+			t.Fatalf("%s: Get(absent) = %v, %v", when, found, err)
+		}
+		it, err := d.NewIterator()
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := 0
+		prev := []byte(nil)
+		for ok := it.First(); ok; ok = it.Next() {
+			if prev != nil && bytes.Compare(prev, it.Key()) >= 0 {
+				t.Fatalf("%s: keys out of order: %q then %q", when, prev, it.Key())
+			}
+			prev = append(prev[:0], it.Key()...)
+			count++
+		}
+		if want := n/2 + 1; count != want {
+			t.Fatalf("%s: forward scan saw %d keys, want %d", when, count, want)
+		}
+		count = 0
+		for ok := it.Last(); ok; ok = it.Prev() {
+			count++
+		}
+		if want := n/2 + 1; count != want {
+			t.Fatalf("%s: backward scan saw %d keys, want %d", when, count, want)
+		}
+		if !it.Seek(key(10)) || !bytes.Equal(it.Key(), key(11)) || !bytes.Equal(it.Value(), value(11)) {
+			t.Fatalf("%s: Seek(10) at %q", when, it.Key())
+		}
+		if !it.Prev() || !bytes.Equal(it.Key(), key(9)) {
+			t.Fatalf("%s: Prev after Seek at %q", when, it.Key())
+		}
+		if it.Seek(key(n + 1)) {
+			t.Fatalf("%s: Seek past the end is valid at %q", when, it.Key())
+		}
+		if err := it.Error(); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("before compaction")
+
+	// Concurrent writers and readers.
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 2*n + g; i < 3*n; i += 4 {
+				if err := d.Put(key(i), value(i), false); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, found, err := d.Get(key(i)); !found || err != nil {
+					t.Errorf("Get(%d) after Put: %v, %v", i, found, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wb := d.NewBatch()
+	for i := 2 * n; i < 3*n; i++ {
+		wb.Delete(key(i))
+	}
+	if err := d.Write(wb, false); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := d.CompactAll(); err != nil {
+		t.Fatal(err)
+	}
+	check("after compaction")
+	size, err := d.TableBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// n/2+1 live entries of 124 bytes (310 KB), whose repetitive values snappy shrinks to a few
+	// bytes each: tens of KB of tables, whatever the engine.
+	if size < 10_000 || size > 1_000_000 {
+		t.Errorf("TableBytes after compaction = %d", size)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk := tableFileBytes(t, dir); onDisk < size {
+		t.Errorf("TableBytes %d, but only %d bytes of table files on disk", size, onDisk)
+	} else {
+		t.Logf("TableBytes %d, table files on disk after Close %d", size, onDisk)
+	}
+
+	d, err = e.Open(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after reopen")
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tableFileBytes(t *testing.T, dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".ldb") || strings.HasSuffix(e.Name(), ".sst") {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += fi.Size()
+		}
+	}
+	return total
+}
+
+func TestParseList(t *testing.T) {
+	all, err := ParseList("")
+	if err != nil || len(all) < 3 || all[0].Name != "strata" {
+		t.Fatalf("ParseList(\"\") = %v, %v", all, err)
+	}
+	two, err := ParseList("goleveldb, strata,goleveldb")
+	if err != nil || len(two) != 2 || two[0].Name != "goleveldb" || two[1].Name != "strata" {
+		t.Fatalf("ParseList = %v, %v", two, err)
+	}
+	if _, err := ParseList("rocksdb"); err == nil {
+		t.Fatal("ParseList(rocksdb) succeeded")
+	}
+}
