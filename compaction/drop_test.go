@@ -22,6 +22,8 @@ import (
 //	    none, the newest sequence number) is SEQ over the entries, which must come in internal-key
 //	    order, and print each with "keep" or "drop". An entry written raw:BYTES is those bytes,
 //	    too short to be an internal key; one written bad:KEY#SEQ is KEY with an unknown kind (7).
+//	drop flush snapshot=SEQ|max
+//	    the same for a memtable flush (NewFlushDropper); max is keys.MaxSeqNum, as in recovery
 func TestDropperDataDriven(t *testing.T) {
 	datadriven.Walk(t, "testdata/drop", func(t *testing.T, path string) {
 		vs := newVersionSet(nil, testDir, testICmp, nil)
@@ -38,9 +40,18 @@ func TestDropperDataDriven(t *testing.T) {
 				return "(empty)"
 
 			case "drop":
-				c := newCompaction(vs.current, intArg(t, td, "level"))
-				defer c.Release()
-				d := NewDropper(c, keys.SeqNum(intArg(t, td, "snapshot")))
+				var d *Dropper
+				if td.HasArg("flush") {
+					snap := keys.MaxSeqNum
+					if s, _ := td.Arg("snapshot"); s != "max" {
+						snap = keys.SeqNum(intArg(t, td, "snapshot"))
+					}
+					d = NewFlushDropper(testICmp, snap)
+				} else {
+					c := newCompaction(vs.current, intArg(t, td, "level"))
+					defer c.Release()
+					d = NewDropper(c, keys.SeqNum(intArg(t, td, "snapshot")))
+				}
 				var b strings.Builder
 				var prev []byte
 				for _, line := range strings.Split(td.Input, "\n") {

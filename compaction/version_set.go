@@ -113,6 +113,10 @@ func (vs *VersionSet) NewFileNumber() uint64 {
 	return n
 }
 
+// PeekFileNumber returns the number NewFileNumber will hand out next, without taking it: every
+// file made from now on is numbered at or above it.
+func (vs *VersionSet) PeekFileNumber() uint64 { return vs.nextFileNum }
+
 // ReuseFileNumber gives back file number n if it is the last one handed out and nothing was
 // created under it (the DB calls it when creating a new log fails).
 func (vs *VersionSet) ReuseFileNumber(n uint64) {

@@ -121,10 +121,7 @@ func (d *DB) logAndApplyLocked(edit *compaction.VersionEdit) error {
 // with one VersionEdit. d.mu is released while it works.
 func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 	start := time.Now()
-	smallestSnapshot := keys.SeqNum(d.lastSeq.Load())
-	if s, ok := d.mu.snapshots.oldest(); ok {
-		smallestSnapshot = s
-	}
+	smallestSnapshot := d.smallestSnapshotLocked()
 	outLevel := c.OutputLevel()
 	d.info.Printf("compacting %d@%d + %d@%d files (%d bytes) to level %d%s", len(c.Inputs[0]), c.Level,
 		len(c.Inputs[1]), c.Level+1, c.InputBytes(), outLevel, map[bool]string{true: ", seek-triggered"}[c.Seek])
@@ -245,6 +242,16 @@ func (d *DB) newCompactionInputIter(c *compaction.Compaction, sro sstable.ReadOp
 	return iterator.NewMerging(d.icmp.Compare, its...)
 }
 
+// smallestSnapshotLocked returns the sequence number of the oldest live snapshot, or the last
+// sequence number when there is none: an entry shadowed by a newer one at or below it can never
+// be read again.
+func (d *DB) smallestSnapshotLocked() keys.SeqNum {
+	if s, ok := d.mu.snapshots.oldest(); ok {
+		return s
+	}
+	return keys.SeqNum(d.lastSeq.Load())
+}
+
 // CompactRange compacts the keys in [start, limit] (nil is unbounded on that side) down the
 // tree: the memtable is flushed, every level from 0 to the deepest level holding keys in the
 // range is compacted into the next, and the files of that deepest level that no step rewrote are
@@ -254,11 +261,16 @@ func (d *DB) CompactRange(start, limit []byte) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	// Every file this call writes, its flush included, is numbered from before on. The flush
+	// leaves out the overwritten entries no snapshot needs (writeLevel0TableLocked), so what it
+	// writes has nothing for the in-place rewrite to drop but deletion markers.
+	d.mu.Lock()
+	before := d.mu.vs.PeekFileNumber()
+	d.mu.Unlock()
 	if err := d.flushMemTable(); err != nil {
 		return err
 	}
 	d.mu.Lock()
-	before := d.mu.vs.NewFileNumber() // every file this call writes is numbered above it
 	v := d.mu.vs.Current()
 	maxLevel := 1
 	for level := 1; level < compaction.NumLevels; level++ {

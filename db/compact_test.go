@@ -64,3 +64,58 @@ func TestCompactionKeepsData(t *testing.T) {
 	t.Log("after CompactRange:\n" + sst)
 	require.NoError(t, d.Close())
 }
+
+// TestFlushDropsOverwrites overwrites the same keys many times within one memtable: the flush
+// (at CompactRange, and the one recovery makes on reopening) writes only the newest version of
+// each key, except what a live snapshot still reads, and never loses the newest.
+func TestFlushDropsOverwrites(t *testing.T) {
+	fs := vfs.NewMem()
+	d := openMem(t, fs, &Options{WriteBufferSize: 8 << 20, Compression: NoCompression})
+	put := func(round int) {
+		for i := range 100 {
+			require.NoError(t, d.Put(fmt.Appendf(nil, "k%03d", i), fmt.Appendf(nil, "v%02d-%0500d", round, i), nil))
+		}
+	}
+	tableBytes := func() uint64 {
+		size, err := d.ApproximateSizes([]Range{{Start: []byte("k"), Limit: []byte("l")}})
+		require.NoError(t, err)
+		return size[0]
+	}
+	check := func(round int, ro *ReadOptions) {
+		t.Helper()
+		got := dump(t, d, ro)
+		require.Len(t, got, 100)
+		for k, v := range got {
+			require.Equal(t, fmt.Sprintf("v%02d", round), v[:3], "key %s", k)
+		}
+	}
+	for round := range 10 {
+		put(round)
+	}
+	s := d.NewSnapshot() // reads round 9
+	for round := 10; round < 20; round++ {
+		put(round)
+	}
+	require.NoError(t, d.CompactRange(nil, nil))
+	// Round 9 (the snapshot's) survives, and so do the rounds after it: the rule knows only the
+	// oldest snapshot, and cannot tell that no other reads rounds 10 to 18. Rounds 0 to 8 go.
+	require.InDelta(t, 11*100*520, float64(tableBytes()), 40_000)
+	check(19, nil)
+	check(9, &ReadOptions{Snapshot: s})
+	s.Release()
+	require.NoError(t, d.CompactRange(nil, nil)) // the in-place rewrite drops the rest
+	require.InDelta(t, 100*520, float64(tableBytes()), 10_000)
+	check(19, nil)
+
+	// Recovery: twenty rounds in the log only, then a reopen flushes them to a table.
+	for round := 20; round < 40; round++ {
+		put(round)
+	}
+	require.NoError(t, d.Close())
+	d = openMem(t, fs, &Options{WriteBufferSize: 8 << 20, Compression: NoCompression})
+	defer d.Close()
+	check(39, nil)
+	require.NoError(t, d.CompactRange(nil, nil))
+	require.InDelta(t, 100*520, float64(tableBytes()), 10_000)
+	check(39, nil)
+}

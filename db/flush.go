@@ -72,15 +72,20 @@ func (d *DB) flushLocked() {
 
 // writeLevel0TableLocked writes the entries of it (a memtable) to a new table and adds it to
 // edit, at the level base's shape allows (deeper than 0 when nothing overlaps; base nil means
-// level 0, as during recovery). It returns the table's metadata, or nil when there were no
+// level 0, as during recovery). Entries overwritten within the memtable that no snapshot can
+// read are left out (compaction.NewFlushDropper); deletion markers are all kept. It returns the table's metadata, or nil when there were no
 // entries. The table's number stays in pendingOutputs until the caller removes it. d.mu is
 // released while the table is written.
 func (d *DB) writeLevel0TableLocked(it iterator.Iterator, base *compaction.Version, edit *compaction.VersionEdit) (*compaction.FileMetadata, error) {
 	num := d.mu.vs.NewFileNumber()
 	d.mu.pendingOutputs[num] = struct{}{}
+	smallestSnapshot := keys.MaxSeqNum // recovery: no reader exists yet
+	if base != nil {
+		smallestSnapshot = d.smallestSnapshotLocked()
+	}
 	d.mu.Unlock()
 	start := time.Now()
-	meta, err := d.buildTable(num, it)
+	meta, err := d.buildTable(num, it, compaction.NewFlushDropper(d.icmp, smallestSnapshot))
 	d.mu.Lock()
 	if err != nil || meta == nil {
 		delete(d.mu.pendingOutputs, num)
@@ -113,9 +118,9 @@ func (d *DB) tableWriterOptions() sstable.WriterOptions {
 	}
 }
 
-// buildTable writes every entry of it to table num and closes it (see tableOutput.finish). An
-// empty iteration writes no table and returns nil.
-func (d *DB) buildTable(num uint64, it iterator.Iterator) (meta *compaction.FileMetadata, err error) {
+// buildTable writes the entries of it that dropper (nil: none) does not drop to table num and
+// closes it (see tableOutput.finish). An empty iteration writes no table and returns nil.
+func (d *DB) buildTable(num uint64, it iterator.Iterator, dropper *compaction.Dropper) (meta *compaction.FileMetadata, err error) {
 	defer func() {
 		if cerr := it.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -129,6 +134,9 @@ func (d *DB) buildTable(num uint64, it iterator.Iterator) (meta *compaction.File
 		return nil, err
 	}
 	for ok := true; ok && err == nil; ok = it.Next() {
+		if dropper != nil && dropper.Drop(it.Key()) {
+			continue
+		}
 		err = out.add(it.Key(), it.Value())
 	}
 	if err == nil {

@@ -434,7 +434,7 @@ func (r *repairer) convertLog(num uint64) error {
 		}
 		tnum := r.newFileNumber()
 		n := mem.Len()
-		meta, err := d.buildTable(tnum, mem.NewIterator())
+		meta, err := d.buildTable(tnum, mem.NewIterator(), nil)
 		d.tables.evict(tnum)
 		mem = nil
 		if err != nil || meta == nil {
