@@ -76,6 +76,8 @@ func (d *DB) openDir() error {
 		if err := fs.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 			return fmt.Errorf("strata: create %s: %w", dir, err)
 		}
+	} else if err != nil {
+		return fmt.Errorf("strata: open %s: %w", dir, err)
 	}
 	lock, err := fs.Lock(filepath.Join(dir, filenames.LockName))
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/batch"
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/memtable"
@@ -29,6 +31,9 @@ func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) erro
 		}
 	}
 	sort.Slice(logs, func(i, j int) bool { return logs[i] < logs[j] })
+	if err := d.checkLogNamedLocked(logs); err != nil {
+		return err
+	}
 	maxSeq := vs.LastSequence()
 	for _, num := range logs {
 		vs.MarkFileNumberUsed(num)
@@ -40,6 +45,25 @@ func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) erro
 	}
 	vs.SetLastSequence(maxSeq)
 	return nil
+}
+
+// checkLogNamedLocked fails with ErrCorruption when the log the MANIFEST names as current is
+// missing while a newer log exists (logs are the logs to replay, sorted). The named log is
+// deleted only after an edit retiring it is synced, and its successor is created before that
+// edit: so this state means the MANIFEST lost edits that were acted on (damage cut it short at
+// a record boundary, which reads like a clean end), and opening its older Version would silently
+// lose the writes those edits had flushed, and then delete the tables that hold them. Repair
+// recovers such a DB. (Log number 0, as leveldb's repair writes, names no log; and Strata's
+// Repair names a number no log has yet, with no newer log beside it.)
+func (d *DB) checkLogNamedLocked(logs []uint64) error {
+	named := d.mu.vs.LogNumber()
+	if named == 0 || len(logs) == 0 || slices.Contains(logs, named) || logs[len(logs)-1] < named {
+		return nil
+	}
+	manifest := filenames.Path(d.dir, filenames.Manifest, d.mu.vs.ManifestFileNumber())
+	return fmt.Errorf("strata: open %s: %w", d.dir, dberr.Corruptf(manifest, dberr.NoOffset,
+		"names log %06d as current, which is missing while the newer %s exists: edits were lost from the MANIFEST; Repair recovers the DB",
+		named, filenames.Name(filenames.Log, logs[len(logs)-1])))
 }
 
 // replayLogLocked replays one log and returns the newest sequence number it held. Damage is

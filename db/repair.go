@@ -129,10 +129,12 @@ type repairer struct {
 	named     map[uint64]*compaction.FileMetadata // the tables of the newest readable MANIFEST
 	namedBy   uint64                              // that MANIFEST
 	compacted map[uint64]uint64                   // tables an intact edit removed from the tree -> its MANIFEST
-	// tree is named when it is exact: CURRENT names namedBy and it was read without damage. Every
-	// table numbered below treeNext that it does not name was then replaced or abandoned.
-	tree     map[uint64]*compaction.FileMetadata
-	treeNext uint64
+	// tree is named when it is exact: CURRENT names namedBy and it was read without damage
+	// (though edits at its end may be missing). Every table numbered below treeFirst (the next
+	// file number of namedBy's first record, written when the DB opened it) that it does not
+	// name predates it and was replaced or abandoned before then.
+	tree      map[uint64]*compaction.FileMetadata
+	treeFirst uint64
 
 	archive []string // names to move to lost/ once the new MANIFEST is current
 	remove  []string // names to delete once the new MANIFEST is current
@@ -265,7 +267,7 @@ func (r *repairer) readManifests() error {
 		named   map[uint64]*compaction.FileMetadata
 		namedBy uint64
 		clean   bool   // namedBy was read without damage
-		next    uint64 // the next file number namedBy records last
+		first   uint64 // the next file number namedBy records first
 	)
 	for _, num := range r.manifests {
 		path := filenames.Path(r.dir, filenames.Manifest, num)
@@ -279,7 +281,7 @@ func (r *repairer) readManifests() error {
 		var (
 			e                 compaction.VersionEdit
 			records, badEdits int
-			lastNext          uint64
+			firstNext         uint64
 			live              = make(map[uint64]*compaction.FileMetadata)
 		)
 		for {
@@ -308,7 +310,10 @@ func (r *repairer) readManifests() error {
 				r.prevLogs[e.PrevLogNum] = true
 			}
 			if e.HasNextFileNum {
-				r.next, lastNext = max(r.next, e.NextFileNum), e.NextFileNum
+				r.next = max(r.next, e.NextFileNum)
+				if firstNext == 0 {
+					firstNext = e.NextFileNum
+				}
 			}
 			if e.HasLastSeq {
 				r.lastSeq = max(r.lastSeq, e.LastSeq)
@@ -327,12 +332,12 @@ func (r *repairer) readManifests() error {
 			num, records, badEdits, damaged, len(live))
 		// The tables named are those of the MANIFEST CURRENT names, else of the newest one.
 		if records > 0 && namedBy != current {
-			named, namedBy, clean, next = live, num, damaged+badEdits == 0, lastNext
+			named, namedBy, clean, first = live, num, damaged+badEdits == 0, firstNext
 		}
 	}
 	r.named, r.namedBy = named, namedBy
 	if namedBy != 0 && namedBy == current && clean {
-		r.tree, r.treeNext = named, next
+		r.tree, r.treeFirst = named, first
 	}
 	r.logNum = max(r.logNum, r.flushed)
 	return nil
@@ -372,11 +377,17 @@ func (r *repairer) reportMissing() {
 
 // setAsideStale removes from the tables to scan those that are no longer part of the tree:
 // an intact MANIFEST edit removed them (a compaction merged them into other tables), or the
-// exact tree does not name them although the DB made them before its last edit (replaced, or
-// the output of work a crash cut short, whose inputs are still in the tree). The DB would have
-// deleted them had it not stopped first. They hold old versions, or keys deleted since whose
-// deletions compaction has dropped: naming them again could bring those keys back. Tables
-// numbered past the last edit (the work of an interrupted Repair, say) are kept.
+// exact tree does not name them although they are older than its MANIFEST (replaced, or the
+// output of work a crash cut short, before the DB last opened). The DB would have deleted them
+// had it not stopped first. They hold old versions, or keys deleted since whose deletions
+// compaction has dropped: naming them again could bring those keys back.
+//
+// Unnamed tables made while the MANIFEST was current are kept: the output of a flush or a
+// compaction whose edit the damage cut off the MANIFEST's end (the log or inputs it replaced are
+// gone, so it holds the only copy), or of one a crash cut short (a merge of tables still in the
+// tree, so keeping it adds no entry they lack; the crash ended that DB's run, so no later
+// compaction can have dropped a deletion it still shadows). So are tables numbered past every
+// edit (the work of an interrupted Repair, say).
 func (r *repairer) setAsideStale() {
 	r.tables = slices.DeleteFunc(r.tables, func(t *repairTable) bool {
 		m, removed := r.compacted[t.num]
@@ -384,8 +395,8 @@ func (r *repairer) setAsideStale() {
 		switch {
 		case removed:
 			r.logf("table #%d: not used: MANIFEST-%06d records it as compacted into other tables; it goes to lost/", t.num, m)
-		case r.tree != nil && !named && t.num < r.treeNext:
-			r.logf("table #%d: not used: MANIFEST-%06d, intact and current, does not name it; it goes to lost/", t.num, r.namedBy)
+		case r.tree != nil && !named && t.num < r.treeFirst:
+			r.logf("table #%d: not used: MANIFEST-%06d, intact and current, does not name it, and it is older than that MANIFEST; it goes to lost/", t.num, r.namedBy)
 		default:
 			return false
 		}

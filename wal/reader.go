@@ -264,7 +264,15 @@ func (r *Reader) readFragment() (fragment, fragKind, error) {
 		return fragment{off: off, dropped: dropped}, fragCorrupt, err
 	}
 	if typ == zeroType && length == 0 {
-		// Zeroed or preallocated space. Like leveldb, skip the rest of the block silently.
+		// Zeroed or preallocated space. Like leveldb, skip the rest of the block silently, but
+		// only when all of it is zero: a zero header with data behind it in its block is not
+		// unwritten space but damage (a zeroed sector, say), and skipping it silently would drop
+		// the records behind it, even in strict mode.
+		if dropped := len(r.block) - r.pos; !allZero(r.block[r.pos+headerSize:]) {
+			r.pos = len(r.block)
+			err := dberr.Corruptf(r.file, off, "zeroed record header with data behind it in its block")
+			return fragment{off: off, dropped: dropped}, fragCorrupt, err
+		}
 		r.pos = len(r.block)
 		return fragment{off: off}, fragZero, nil
 	}
@@ -280,4 +288,14 @@ func (r *Reader) readFragment() (fragment, fragKind, error) {
 	data := r.block[r.pos+headerSize : end : end]
 	r.pos = end
 	return fragment{typ: typ, data: data, off: off}, fragOK, nil
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
