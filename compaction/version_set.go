@@ -345,10 +345,11 @@ func (vs *VersionSet) writeEdit(newManifest uint64, snapshot, edit *VersionEdit)
 			return err
 		}
 	}
-	if newManifest == 0 && len(edit.NewFiles) > 0 {
-		// The tables the edit adds were created in the directory; their entries must be durable
-		// before a durable edit names them. (A new MANIFEST gets the same from the directory
-		// sync below, before CURRENT names it.)
+	if newManifest == 0 && (len(edit.NewFiles) > 0 || edit.HasLogNum) {
+		// The tables the edit adds, and the log it names, were created in the directory; their
+		// entries must be durable before a durable edit names them. (The DB does not sync the
+		// directory when it switches logs.) A new MANIFEST gets the same from the directory sync
+		// below, before CURRENT names it.
 		if err := vs.fs.SyncDir(vs.dir); err != nil {
 			return fmt.Errorf("compaction: syncing directory %s: %w", vs.dir, err)
 		}

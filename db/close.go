@@ -36,6 +36,12 @@ func (d *DB) Close() error {
 	if err := d.mu.logF.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("strata: close log: %w", err))
 	}
+	if prev := d.mu.prevLog; prev != nil { // a flush failed: its log is still needed
+		d.mu.prevLog = nil
+		if err := prev.close(); err != nil {
+			errs = append(errs, fmt.Errorf("strata: close log: %w", err))
+		}
+	}
 	d.mu.Unlock()
 
 	if err := d.mu.vs.Close(); err != nil {

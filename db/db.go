@@ -50,7 +50,10 @@ type DB struct {
 		logNum uint64             // the log mem's writes go to
 		logF   vfs.File
 		log    *wal.Writer
-		vs     *compaction.VersionSet
+		// logDirSynced: the directory entry of the log mem's writes go to is durable.
+		logDirSynced bool
+		prevLog      *retiredLog // imm's log, until imm's flush is in the MANIFEST; else nil
+		vs           *compaction.VersionSet
 
 		writers   []*writer // the commit queue; writers[0] leads
 		snapshots snapshotList

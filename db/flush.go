@@ -64,6 +64,13 @@ func (d *DB) flushLocked() {
 	d.mu.imm = nil
 	d.immPending.Store(false)
 	d.updateReadStateLocked()
+	if prev := d.mu.prevLog; prev != nil {
+		// Its writes are in the table now, and the MANIFEST names the next log as current.
+		d.mu.prevLog = nil
+		if err := prev.close(); err != nil {
+			d.info.Printf("closing obsolete log %s: %v", filenames.Name(filenames.Log, prev.num), err)
+		}
+	}
 	d.mu.stats.flushes++
 	d.mu.stats.flushTime += time.Since(start)
 	d.deleteObsoleteFilesLocked()

@@ -165,7 +165,8 @@ func (d *DB) recover() error {
 		return fmt.Errorf("strata: create log %s: %w", logName, err)
 	}
 	d.mu.logF, d.mu.log, d.mu.logNum = f, wal.NewWriter(f), num
-	edit.SetLogNum(num) // LogAndApply syncs the directory, with the new log's entry, before CURRENT
+	d.mu.logDirSynced = true // once LogAndApply returns
+	edit.SetLogNum(num)      // LogAndApply syncs the directory, with the new log's entry, before CURRENT
 	edit.SetPrevLogNum(0)
 	if err := vs.LogAndApply(&edit, &d.mu.Mutex); err != nil {
 		return err

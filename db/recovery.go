@@ -20,7 +20,9 @@ import (
 // its previous log number), writing what they hold to level-0 tables that it adds to edit. Like
 // C++ leveldb it replays every batch, including those whose sequence numbers are at or below the
 // MANIFEST's last sequence (leveldb records its newest sequence at each flush, so such batches
-// are normal), and raises the last sequence to the newest it saw.
+// are normal), and raises the last sequence to the newest it saw. When a power loss took the
+// unsynced end of a log but kept writes of a later one, it stops before the later logs, so that
+// the DB holds a prefix of the writes (see retiredLog and replayLogLocked).
 func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) error {
 	vs := d.mu.vs
 	var logs []uint64
@@ -34,14 +36,36 @@ func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) erro
 	if err := d.checkLogNamedLocked(logs); err != nil {
 		return err
 	}
-	maxSeq := vs.LastSequence()
 	for _, num := range logs {
 		vs.MarkFileNumberUsed(num)
-		seq, err := d.replayLogLocked(num, edit)
+	}
+	maxSeq := vs.LastSequence()
+	var end keys.SeqNum // the newest sequence number of the logs replayed so far
+	for i, num := range logs {
+		res, err := d.replayLogLocked(num, edit, end)
 		if err != nil {
 			return err
 		}
-		maxSeq = max(maxSeq, seq)
+		if res.gap {
+			d.info.Printf("log #%d and %d later logs not replayed: it starts past sequence %d, where the "+
+				"log before ended; the writes in between, never synced, were lost with the end of that "+
+				"log in a crash, so the writes after them are left out too, keeping a prefix of the "+
+				"writes (none of them was acknowledged as synced)", num, len(logs)-i-1, end)
+			break
+		}
+		maxSeq = max(maxSeq, res.newest)
+		if res.newest != 0 {
+			end = res.newest
+		}
+		if later := len(logs) - i - 1; later > 0 && (res.torn || !res.wrote) {
+			// A log switch happens only after a write to the old log completed, so a log followed
+			// by another one held at least one whole write and no cut one: a crash took its
+			// unsynced end (all of it, if it has no write left).
+			d.info.Printf("log #%d lost its end in a crash (%s), so the writes of the %d later logs, "+
+				"which came after, are not replayed, keeping a prefix of the writes (none of them was "+
+				"acknowledged as synced)", num, map[bool]string{true: "cut short", false: "no write left"}[res.torn], later)
+			break
+		}
 	}
 	vs.SetLastSequence(maxSeq)
 	return nil
@@ -66,15 +90,30 @@ func (d *DB) checkLogNamedLocked(logs []uint64) error {
 		named, filenames.Name(filenames.Log, logs[len(logs)-1])))
 }
 
-// replayLogLocked replays one log and returns the newest sequence number it held. Damage is
+// logReplay is what replayLogLocked found in a log.
+type logReplay struct {
+	newest keys.SeqNum // the newest sequence number replayed, 0 if none
+	wrote  bool        // a write (a batch with entries) was replayed
+	torn   bool        // the log ended in a record cut short
+	gap    bool        // nothing was replayed: the log starts past where the one before ended
+}
+
+// replayLogLocked replays one log and reports the newest sequence number it held. Damage is
 // fatal with ParanoidChecks; otherwise the damaged records are skipped and reported in the LOG,
 // as leveldb does. A torn tail (a record cut short by a crash while it was appended, so never
 // acknowledged) ends the log quietly.
-func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit) (keys.SeqNum, error) {
+//
+// after is the newest sequence number of the log replayed before this one (0 for the first).
+// Writes take consecutive sequence numbers, and a log switch starts the next log where the
+// last ended, so when this log's first write starts past after+1, writes between them are
+// missing: the unsynced end of the previous log, lost in a crash that kept this log's writes
+// (the switch does not sync the retired log; see retiredLog). Then it replays nothing and
+// returns gap, and the caller replays no later log, so that the DB holds a prefix of the writes.
+func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after keys.SeqNum) (res logReplay, _ error) {
 	name := filenames.Path(d.dir, filenames.Log, num)
 	f, err := d.fs.Open(name)
 	if err != nil {
-		return 0, fmt.Errorf("strata: open log: %w", err)
+		return res, fmt.Errorf("strata: open log: %w", err)
 	}
 	defer f.Close()
 	r := wal.NewReader(f, name)
@@ -104,29 +143,36 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit) (keys.Seq
 		}
 		if errors.Is(err, wal.ErrTornTail) {
 			d.info.Printf("%s: %v (a write cut short by a crash; it was never acknowledged)", name, err)
+			res.torn = true
 			break
 		}
 		if err != nil {
-			return 0, err
+			return res, err
 		}
 		if err := batch.Validate(rec, name, r.Offset()); err != nil {
 			if paranoid {
-				return 0, err
+				return res, err
 			}
 			d.info.Printf("%s: skipping a damaged batch: %v", name, err)
 			continue
 		}
 		repr := batch.Repr(rec)
+		if !res.wrote && repr.Count() > 0 {
+			if after != 0 && repr.Seq() > after+1 {
+				return logReplay{gap: true}, nil
+			}
+			res.wrote = true
+		}
 		if bound := arenaBound(repr); mem == nil || mem.Available() < bound {
 			if err := flush(); err != nil {
-				return 0, err
+				return res, err
 			}
 			mem = memtable.New(d.opts.Comparator, d.memCapacity(bound))
 		}
 		if err := batch.Apply(rec, name, r.Offset(), func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
 			return mem.Add(seq, kind, key, value)
 		}); err != nil {
-			return 0, err
+			return res, err
 		}
 		records++
 		if repr.Count() > 0 {
@@ -134,13 +180,14 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit) (keys.Seq
 		}
 		if mem.ApproximateMemoryUsage() > d.opts.WriteBufferSize {
 			if err := flush(); err != nil {
-				return 0, err
+				return res, err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return 0, err
+		return res, err
 	}
 	d.info.Printf("replayed log #%d: %d records, newest sequence %d", num, records, maxSeq)
-	return maxSeq, nil
+	res.newest = maxSeq
+	return res, nil
 }

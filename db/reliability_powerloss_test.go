@@ -203,7 +203,9 @@ func plCheck(t *testing.T, ops []crashOp, fs *vfs.MemFS, lo, hi int, what string
 	got := dump(t, d, &ReadOptions{VerifyChecksums: true})
 	require.NoError(t, d.Close())
 	if relMatchPrefix(nil, ops, got, lo, hi) < 0 {
-		t.Logf("%s: no prefix of the workload in [%d, %d] matches; the directory:\n%s", what, lo, hi, before)
+		info, _ := plRead(fs, "/db/LOG")
+		old, _ := plRead(fs, "/db/LOG.old")
+		t.Logf("%s: no prefix of the workload in [%d, %d] matches; the directory:\n%s\nLOG.old:\n%s\nLOG:\n%s", what, lo, hi, before, old, info)
 		requireSame(t, relModel(nil, ops[:lo]), got, "%s: compared with the first %d writes (the last synced one included)", what, lo)
 		require.FailNow(t, "no prefix matches", what)
 	}

@@ -193,11 +193,24 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 	}
 	group.SetSeq(first)
 	mem, log, logNum := d.mu.mem, d.mu.log, d.mu.logNum
+	prev, dirSynced := d.mu.prevLog, d.mu.logDirSynced
 
 	d.mu.Unlock()
 	err := log.AddRecord(group)
 	if err == nil && sync {
-		err = log.Sync()
+		// Durable in order: the retired log (the writes before this log), this log's directory
+		// entry, then this log up to the group.
+		if prev != nil {
+			if err = prev.sync(); err != nil {
+				logNum = prev.num
+			}
+		}
+		if err == nil && !dirSynced {
+			err = d.fs.SyncDir(d.dir)
+		}
+		if err == nil {
+			err = log.Sync()
+		}
 	}
 	if err == nil && count > 0 {
 		err = batch.Apply(group, "write group", 0, func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
@@ -210,6 +223,9 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 		err = fmt.Errorf("strata: write to log %s: %w", filenames.Name(filenames.Log, logNum), err)
 		d.setBgErrLocked(err)
 		return err
+	}
+	if sync {
+		d.mu.logDirSynced = true // only a leader switches logs, so this is still the same log
 	}
 	if count > 0 {
 		lastSeq := first + count - 1
@@ -270,40 +286,24 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 }
 
 // rotateLocked makes the memtable immutable, starts a new log and memtable for later writes,
-// and wakes the background goroutine to flush.
+// and wakes the background goroutine to flush. It neither syncs the old log nor the directory
+// (with the new log's entry): the next synced write does both first (writeGroupLocked), and
+// the flush of the old memtable syncs the directory before its MANIFEST edit names the new log
+// (see retiredLog). So writers do not wait for the disk here. C++ leveldb does not sync the old
+// log at all, so there a synced write to the new log can become durable while unsynced writes
+// before it, in the old log, are lost.
 func (d *DB) rotateLocked(need int) error {
-	// Sync the old log before leaving it. Its unsynced writes stay needed until the flush of the
-	// memtable holding them is in the MANIFEST; without this, a synced write to the new log could
-	// return while earlier unsynced writes were not durable, and a power loss would keep the
-	// synced write and lose those before it (C++ leveldb has this hole). One fsync per memtable.
-	if err := d.mu.log.Sync(); err != nil {
-		err = fmt.Errorf("strata: sync log %s before switching logs: %w", filenames.Name(filenames.Log, d.mu.logNum), err)
-		d.setBgErrLocked(err)
-		return err
-	}
 	num := d.mu.vs.NewFileNumber()
 	name := filenames.Path(d.dir, filenames.Log, num)
 	f, err := d.fs.Create(name)
-	if err == nil {
-		// The new log's directory entry must be durable before a synced write to it returns.
-		err = d.fs.SyncDir(d.dir)
-		if err != nil {
-			f.Close()
-			d.fs.Remove(name)
-		}
-	}
 	if err != nil {
 		d.mu.vs.ReuseFileNumber(num)
 		err = fmt.Errorf("strata: new log %s: %w", name, err)
 		d.info.Printf("%v", err)
 		return err
 	}
-	if err := d.mu.logF.Close(); err != nil {
-		// Everything written to the old log was handed to the OS already; a failed close may mean
-		// it never reached the disk, so stop taking writes we cannot vouch for.
-		d.setBgErrLocked(fmt.Errorf("strata: close log %06d: %w", d.mu.logNum, err))
-	}
-	d.mu.logF, d.mu.log, d.mu.logNum = f, wal.NewWriter(f), num
+	d.mu.prevLog = &retiredLog{f: d.mu.logF, num: d.mu.logNum}
+	d.mu.logF, d.mu.log, d.mu.logNum, d.mu.logDirSynced = f, wal.NewWriter(f), num, false
 	d.mu.imm = d.mu.mem
 	d.immPending.Store(true)
 	d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(need))
