@@ -121,9 +121,11 @@ func (d *DB) setBgErrLocked(err error) {
 }
 
 // memCapacity is the arena size of a new memtable that must hold at least need bytes of entries.
-// The memtable is flushed once its usage passes WriteBufferSize, checked before each write group,
-// so the arena needs room for one more group on top (groups are capped at maxGroupBytes unless a
-// single batch is larger).
+// The memtable is flushed once its Size (entries counted as leveldb counts them) passes
+// WriteBufferSize, checked before each write group. The arena takes more per entry than that
+// count (about 1.2 times for 100-byte values, 1.5 for tiny ones), and needs room for one more
+// group on top (groups are capped at maxGroupBytes unless a single batch is larger). Should it
+// fill first anyway, the memtable is flushed then.
 func (d *DB) memCapacity(need int) int {
-	return max(d.opts.WriteBufferSize+d.opts.WriteBufferSize/4+2*maxGroupBytes, need+4096)
+	return max(d.opts.WriteBufferSize+d.opts.WriteBufferSize/2+2*maxGroupBytes, need+4096)
 }

@@ -37,8 +37,10 @@ func (c Compression) String() string {
 // Options configure a DB. The zero value of every field selects leveldb's default; a nil
 // *Options means all defaults.
 type Options struct {
-	// WriteBufferSize is how many bytes the memtable holds before it is flushed to a table.
-	// Default 4 MiB.
+	// WriteBufferSize is how many bytes the memtable holds before it is flushed to a table,
+	// counted as leveldb counts them (keys, values and a small per-entry overhead), so that a
+	// memtable holds as many entries as leveldb's; its memory is up to 1.5 times that. Default
+	// 4 MiB.
 	WriteBufferSize int
 	// BlockCacheSize is the byte budget of the cache of uncompressed table blocks. Default 8 MiB.
 	BlockCacheSize int

@@ -178,7 +178,7 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 		if repr.Count() > 0 {
 			maxSeq = max(maxSeq, repr.Seq()+keys.SeqNum(repr.Count())-1)
 		}
-		if mem.ApproximateMemoryUsage() > d.opts.WriteBufferSize {
+		if mem.Size() > d.opts.WriteBufferSize {
 			if err := flush(); err != nil {
 				return res, err
 			}

@@ -493,7 +493,7 @@ func (r *repairer) convertLog(num uint64) error {
 			last := repr.Seq() + keys.SeqNum(repr.Count()) - 1
 			memSeq, r.lastSeq = max(memSeq, last), max(r.lastSeq, last)
 		}
-		if mem.ApproximateMemoryUsage() > d.opts.WriteBufferSize {
+		if mem.Size() > d.opts.WriteBufferSize {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -260,7 +260,7 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 			d.mu.Lock()
 			d.mu.stats.stallSlowdown += time.Since(start)
 			allowDelay = false
-		case !force && mem.ApproximateMemoryUsage() <= d.opts.WriteBufferSize && mem.Available() >= need:
+		case !force && mem.Size() <= d.opts.WriteBufferSize && mem.Available() >= need:
 			return nil
 		case force && mem.Empty():
 			return nil

@@ -17,7 +17,9 @@ package memtable
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/skiplist"
@@ -54,7 +56,8 @@ func (r Result) String() string {
 type MemTable struct {
 	cmp   *keys.InternalComparator
 	list  *skiplist.List
-	index *hashIndex // newest entry of each user key; nil for custom comparators
+	index *hashIndex   // newest entry of each user key; nil for custom comparators
+	size  atomic.Int64 // see Size; written by the one writer only
 }
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.
@@ -92,6 +95,7 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 		if m.index != nil {
 			m.index.insert(m.list, key, h)
 		}
+		m.size.Store(m.size.Load() + int64(leveldbEntrySize(len(key), len(value))))
 		return nil
 	case errors.Is(err, skiplist.ErrArenaFull):
 		return ErrFull
@@ -126,6 +130,24 @@ func (m *MemTable) Get(key []byte, seq keys.SeqNum) (value []byte, res Result) {
 	}
 	return it.Value(), Found
 }
+
+// leveldbNodeBytes is what a leveldb skiplist node adds to an entry's encoding: a key pointer and,
+// at branching 1/4, 4/3 next pointers on average.
+const leveldbNodeBytes = 8 + 8*4/3
+
+// leveldbEntrySize is what one entry costs leveldb's memtable: the encoded entry (varint lengths,
+// internal key, value) and its node.
+func leveldbEntrySize(keyLen, valueLen int) int {
+	ikey := keyLen + keys.TrailerLen
+	return coding.VarintLen(uint64(ikey)) + ikey + coding.VarintLen(uint64(valueLen)) + valueLen + leveldbNodeBytes
+}
+
+// Size returns the write-buffer bytes the entries take, counted as leveldb counts its memtable:
+// each entry's encoding plus a node of average height. The DB compares it with WriteBufferSize,
+// so that a memtable is flushed holding as many entries as leveldb's would with the same
+// setting, and tables, compactions and write amplification come out alike. The arena holds
+// somewhat more (wider nodes, kept within cache lines); ApproximateMemoryUsage reports that.
+func (m *MemTable) Size() int { return int(m.size.Load()) }
 
 // ApproximateMemoryUsage returns the bytes of arena in use: nodes, keys and values.
 func (m *MemTable) ApproximateMemoryUsage() int { return m.list.Arena().Size() }

@@ -110,6 +110,21 @@ func TestApproximateMemoryUsageGrows(t *testing.T) {
 	require.LessOrEqual(t, after-before, EntrySize(100, 1000))
 }
 
+// TestSizeCountsAsLeveldb: Size counts each entry as leveldb's memtable does (encoding plus an
+// average node), whatever the arena takes; a deletion counts no value, and a failed Add nothing.
+func TestSizeCountsAsLeveldb(t *testing.T) {
+	m := New(keys.Bytewise, 1<<20)
+	require.Zero(t, m.Size())
+	require.NoError(t, m.Add(1, keys.KindSet, make([]byte, 16), make([]byte, 100)))
+	// 1 + 24 + 1 + 100 encoded, and a node of 8 + 8*4/3 bytes.
+	require.Equal(t, 126+18, m.Size())
+	require.NoError(t, m.Add(2, keys.KindDelete, make([]byte, 200), []byte("ignored")))
+	require.Equal(t, 126+18+(2+208+1+18), m.Size())
+	require.Error(t, m.Add(2, keys.KindDelete, make([]byte, 200), nil), "the same entry twice")
+	require.Equal(t, 126+18+229, m.Size())
+	require.Greater(t, m.ApproximateMemoryUsage(), m.Size(), "the arena takes more than leveldb would")
+}
+
 func TestIteratorInternalKeys(t *testing.T) {
 	m := New(keys.Bytewise, 1<<16)
 	require.NoError(t, m.Add(3, keys.KindSet, []byte("b"), []byte("b3")))
