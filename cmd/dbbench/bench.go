@@ -13,6 +13,7 @@ import (
 	"github.com/golang/snappy"
 
 	"github.com/stratadb/strata/db"
+	"github.com/stratadb/strata/internal/benchgen"
 	"github.com/stratadb/strata/internal/crc"
 )
 
@@ -32,9 +33,9 @@ type runner struct {
 // thread is one goroutine of a benchmark.
 type thread struct {
 	id    int
-	rng   *rng
+	rng   *benchgen.RNG
 	s     *stats
-	gen   *valueGenerator
+	gen   *benchgen.ValueGenerator
 	key   []byte
 	batch db.Batch
 }
@@ -176,7 +177,7 @@ func (r *runner) runOne(name string) error {
 			p = newProgress(name)
 		}
 		r.threadsStarted++
-		threads[i] = &thread{id: i, rng: newRNG(uint32(1000 + r.threadsStarted)), gen: newValueGenerator(r.c.compressionRatio)}
+		threads[i] = &thread{id: i, rng: benchgen.NewRNG(uint32(1000 + r.threadsStarted)), gen: benchgen.NewValueGenerator(r.c.compressionRatio)}
 		all[i] = newStats(r.c.histogram, p)
 		threads[i].s = all[i]
 	}
@@ -258,10 +259,10 @@ func (r *runner) write(t *thread, random bool, num, valueSize, perBatch int, syn
 		for j := 0; j < perBatch && i+j < num; j++ {
 			k := i + j
 			if random {
-				k = t.rng.uniform(r.c.num)
+				k = t.rng.Uniform(r.c.num)
 			}
-			t.key = formatKey(t.key[:0], k)
-			v := t.gen.generate(valueSize)
+			t.key = benchgen.FormatKey(t.key[:0], k)
+			v := t.gen.Generate(valueSize)
 			t.batch.Put(t.key, v)
 			t.s.bytes += int64(len(t.key) + len(v))
 		}
@@ -294,7 +295,7 @@ func (r *runner) readSeq(t *thread, reverse bool) {
 func (r *runner) readRandom(t *thread, space int, missing bool) {
 	found := 0
 	for i := 0; i < r.c.reads; i++ {
-		t.key = formatKey(t.key[:0], t.rng.uniform(space))
+		t.key = benchgen.FormatKey(t.key[:0], t.rng.Uniform(space))
 		if missing {
 			t.key = t.key[:len(t.key)-1]
 		}
@@ -314,7 +315,7 @@ func (r *runner) readRandom(t *thread, space int, missing bool) {
 func (r *runner) seekRandom(t *thread) {
 	found := 0
 	for i := 0; i < r.c.reads; i++ {
-		t.key = formatKey(t.key[:0], t.rng.uniform(r.c.num))
+		t.key = benchgen.FormatKey(t.key[:0], t.rng.Uniform(r.c.num))
 		it := r.db.NewIterator(nil)
 		if it.Seek(t.key) && string(it.Key()) == string(t.key) {
 			found++
@@ -329,9 +330,9 @@ func (r *runner) delete(t *thread, random bool) {
 	for i := 0; i < r.c.num; i++ {
 		k := i
 		if random {
-			k = t.rng.uniform(r.c.num)
+			k = t.rng.Uniform(r.c.num)
 		}
-		t.key = formatKey(t.key[:0], k)
+		t.key = benchgen.FormatKey(t.key[:0], k)
 		r.check(r.db.Delete(t.key, nil))
 		t.s.finishedOps(1)
 	}
@@ -354,7 +355,7 @@ func crc32c(t *thread) {
 }
 
 func snappyComp(t *thread) {
-	input := t.gen.generate(4096)
+	input := t.gen.Generate(4096)
 	var out []byte
 	var produced int64
 	for t.s.bytes < 1<<30 {
@@ -367,7 +368,7 @@ func snappyComp(t *thread) {
 }
 
 func snappyUncomp(t *thread) {
-	input := t.gen.generate(4096)
+	input := t.gen.Generate(4096)
 	compressed := snappy.Encode(nil, input)
 	out := make([]byte, len(input))
 	for t.s.bytes < 1<<30 {

@@ -8,27 +8,29 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/benchgen"
 )
 
 func TestFormatKey(t *testing.T) {
-	require.Equal(t, "0000000000000000", string(formatKey(nil, 0)))
-	require.Equal(t, "0000000000123456", string(formatKey(nil, 123456)))
-	require.Equal(t, "x9999999999999999", string(formatKey([]byte("x"), 9999999999999999)))
+	require.Equal(t, "0000000000000000", string(benchgen.FormatKey(nil, 0)))
+	require.Equal(t, "0000000000123456", string(benchgen.FormatKey(nil, 123456)))
+	require.Equal(t, "x9999999999999999", string(benchgen.FormatKey([]byte("x"), 9999999999999999)))
 }
 
 // The generator follows db_bench's: Park-Miller with the same seeds, printable random pieces
 // repeated so that snappy keeps about the requested fraction.
 func TestGenerator(t *testing.T) {
-	r := newRNG(301)
-	require.Equal(t, uint32(301*16807), r.next())
-	g := newValueGenerator(0.5)
-	v := g.generate(100)
+	r := benchgen.NewRNG(301)
+	require.Equal(t, uint32(301*16807), r.Next())
+	g := benchgen.NewValueGenerator(0.5)
+	v := g.Generate(100)
 	require.Len(t, v, 100)
 	require.Equal(t, v[:50], v[50:], "half the value is random, repeated")
 	for _, c := range v {
 		require.True(t, c >= ' ' && c < ' '+95)
 	}
-	require.Len(t, g.generate(3<<20), 3<<20, "values larger than the buffer are built")
+	require.Len(t, g.Generate(3<<20), 3<<20, "values larger than the buffer are built")
 }
 
 var lineRE = regexp.MustCompile(`^[a-zA-Z0-9]+ +: +[0-9]+\.[0-9]{3} micros/op;`)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stratadb/strata/bench/internal/child"
 	"github.com/stratadb/strata/bench/internal/engine"
-	"github.com/stratadb/strata/bench/internal/workload"
+	"github.com/stratadb/strata/internal/benchgen"
 )
 
 // phase is one part of the workload: what the process wrote during it and how long it took.
@@ -76,9 +76,9 @@ func measure(c *config, e *engine.Engine, dir string) (result, error) {
 	// The orders are drawn before the measurement starts: they cost time, not writes.
 	orders := make([][]int32, len(passSeeds))
 	for i, s := range passSeeds {
-		orders[i] = workload.Permutation(c.num, s)
+		orders[i] = benchgen.Permutation(c.num, s)
 	}
-	gen := workload.NewValueGenerator(c.compressionRatio)
+	gen := benchgen.NewValueGenerator(c.compressionRatio)
 	res := result{Engine: e.Name, Num: c.num}
 
 	begin, err := wchar()
@@ -104,7 +104,7 @@ func measure(c *config, e *engine.Engine, dir string) (result, error) {
 	var key []byte
 	put := func(order []int32) error {
 		for _, k := range order {
-			key = workload.FormatKey(key[:0], int(k))
+			key = benchgen.FormatKey(key[:0], int(k))
 			v := gen.Generate(c.valueSize)
 			if err := d.Put(key, v, false); err != nil {
 				return err

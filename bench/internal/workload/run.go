@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/bench/internal/engine"
+	"github.com/stratadb/strata/internal/benchgen"
 )
 
 // Config are db_bench's flags that shape the workloads.
@@ -107,8 +108,8 @@ func (r Result) Line() string {
 
 // thread is one goroutine of a step.
 type thread struct {
-	rng     *rng
-	gen     *ValueGenerator
+	rng     *benchgen.RNG
+	gen     *benchgen.ValueGenerator
 	key     []byte
 	batch   engine.Batch
 	start   time.Time
@@ -147,8 +148,8 @@ func (r *Runner) Run(step Step) (Result, error) {
 	for i := range threads {
 		r.threadsStarted++
 		threads[i] = &thread{
-			rng:   newRNG(uint32(1000 + r.threadsStarted)),
-			gen:   NewValueGenerator(r.cfg.CompressionRatio),
+			rng:   benchgen.NewRNG(uint32(1000 + r.threadsStarted)),
+			gen:   benchgen.NewValueGenerator(r.cfg.CompressionRatio),
 			batch: r.db.NewBatch(),
 		}
 	}
@@ -238,9 +239,9 @@ func (r *Runner) write(t *thread, random bool, num, valueSize, perBatch int, syn
 		for j := 0; j < perBatch && i+j < num; j++ {
 			k := i + j
 			if random {
-				k = t.rng.uniform(r.cfg.Num)
+				k = t.rng.Uniform(r.cfg.Num)
 			}
-			t.key = FormatKey(t.key[:0], k)
+			t.key = benchgen.FormatKey(t.key[:0], k)
 			v := t.gen.Generate(valueSize)
 			t.batch.Put(t.key, v)
 			t.bytes += int64(len(t.key) + len(v))
@@ -281,7 +282,7 @@ func (r *Runner) readSeq(t *thread, reverse bool) error {
 func (r *Runner) readRandom(t *thread, space int, missing bool) error {
 	found := 0
 	for i := 0; i < r.cfg.Reads; i++ {
-		t.key = FormatKey(t.key[:0], t.rng.uniform(space))
+		t.key = benchgen.FormatKey(t.key[:0], t.rng.Uniform(space))
 		if missing {
 			t.key = t.key[:len(t.key)-1]
 		}
@@ -303,7 +304,7 @@ func (r *Runner) readRandom(t *thread, space int, missing bool) error {
 func (r *Runner) seekRandom(t *thread) error {
 	found := 0
 	for i := 0; i < r.cfg.Reads; i++ {
-		t.key = FormatKey(t.key[:0], t.rng.uniform(r.cfg.Num))
+		t.key = benchgen.FormatKey(t.key[:0], t.rng.Uniform(r.cfg.Num))
 		it, err := r.db.NewIterator()
 		if err != nil {
 			return err
@@ -324,9 +325,9 @@ func (r *Runner) delete(t *thread, random bool) error {
 	for i := 0; i < r.cfg.Num; i++ {
 		k := i
 		if random {
-			k = t.rng.uniform(r.cfg.Num)
+			k = t.rng.Uniform(r.cfg.Num)
 		}
-		t.key = FormatKey(t.key[:0], k)
+		t.key = benchgen.FormatKey(t.key[:0], k)
 		if err := r.db.Delete(t.key, false); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/bench/internal/engine"
+	"github.com/stratadb/strata/internal/benchgen"
 )
 
 func TestPlan(t *testing.T) {
@@ -39,23 +40,23 @@ func TestPlan(t *testing.T) {
 // TestGenerator pins the generator to db_bench's: the same first key numbers for seed 1001 and
 // a value that repeats its first half.
 func TestGenerator(t *testing.T) {
-	r := newRNG(1001)
+	r := benchgen.NewRNG(1001)
 	var got []int
 	for i := 0; i < 3; i++ {
-		got = append(got, r.uniform(1000000))
+		got = append(got, r.Uniform(1000000))
 	}
 	// Seed 1000+1: 1001 * 16807 = 16823807 is below 2^31-1, so the first draw is 16823807.
 	if got[0] != 823807 {
 		t.Errorf("first key %d, want 823807", got[0])
 	}
-	v := NewValueGenerator(0.5).Generate(100)
+	v := benchgen.NewValueGenerator(0.5).Generate(100)
 	if string(v[:50]) != string(v[50:]) {
 		t.Errorf("value does not repeat its first half: %q", v)
 	}
-	if k := string(FormatKey(nil, 42)); k != "0000000000000042" {
-		t.Errorf("FormatKey(42) = %q", k)
+	if k := string(benchgen.FormatKey(nil, 42)); k != "0000000000000042" {
+		t.Errorf("benchgen.FormatKey(42) = %q", k)
 	}
-	p := Permutation(1000, 7)
+	p := benchgen.Permutation(1000, 7)
 	s := slices.Clone(p)
 	slices.Sort(s)
 	for i, v := range s {

@@ -1,22 +1,26 @@
-package workload
+// Package benchgen holds leveldb db_bench's keys, values and random numbers, shared by
+// cmd/dbbench and the bench module's comparison, so that Strata's own dbbench and every engine
+// compared in bench/ see the same keys and values in the same order for the same seeds.
+//
+// Invariant: for a given seed, RNG draws the sequence C++ db_bench's Random draws, and a
+// ValueGenerator hands out the bytes its RandomGenerator does.
+package benchgen
 
-// The key format, the random numbers and the values are db_bench's, and the same as
-// cmd/dbbench's, so that every engine here and Strata's own dbbench see the same keys and
-// values in the same order for the same seeds.
-
-// rng is db_bench's random number generator: Park-Miller's minimal standard generator,
+// RNG is db_bench's random number generator: Park-Miller's minimal standard generator,
 // seed = seed * 16807 mod (2^31 - 1).
-type rng struct{ seed uint32 }
+type RNG struct{ seed uint32 }
 
-func newRNG(seed uint32) *rng {
+// NewRNG returns a generator seeded as db_bench seeds one (0 and 2^31-1 become 1).
+func NewRNG(seed uint32) *RNG {
 	seed &= 0x7fffffff
 	if seed == 0 || seed == 2147483647 {
 		seed = 1
 	}
-	return &rng{seed: seed}
+	return &RNG{seed: seed}
 }
 
-func (r *rng) next() uint32 {
+// Next returns the next number of the sequence.
+func (r *RNG) Next() uint32 {
 	const m = 2147483647
 	const a = 16807
 	product := uint64(r.seed) * a
@@ -27,8 +31,8 @@ func (r *rng) next() uint32 {
 	return r.seed
 }
 
-// uniform returns a value in [0, n).
-func (r *rng) uniform(n int) int { return int(r.next() % uint32(n)) }
+// Uniform returns a value in [0, n).
+func (r *RNG) Uniform(n int) int { return int(r.Next() % uint32(n)) }
 
 // Permutation returns 0..n-1 shuffled (Fisher-Yates) by db_bench's generator seeded with seed.
 func Permutation(n int, seed uint32) []int32 {
@@ -36,9 +40,9 @@ func Permutation(n int, seed uint32) []int32 {
 	for i := range p {
 		p[i] = int32(i)
 	}
-	r := newRNG(seed)
+	r := NewRNG(seed)
 	for i := n - 1; i > 0; i-- {
-		j := r.uniform(i + 1)
+		j := r.Uniform(i + 1)
 		p[i], p[j] = p[j], p[i]
 	}
 	return p
@@ -55,7 +59,7 @@ type ValueGenerator struct {
 
 // NewValueGenerator returns a generator of values that compress to ratio of their size.
 func NewValueGenerator(ratio float64) *ValueGenerator {
-	r := newRNG(301)
+	r := NewRNG(301)
 	g := &ValueGenerator{}
 	for len(g.data) < 1<<20 {
 		g.data = append(g.data, compressibleString(r, ratio, 100)...)
@@ -63,11 +67,11 @@ func NewValueGenerator(ratio float64) *ValueGenerator {
 	return g
 }
 
-func compressibleString(r *rng, ratio float64, n int) []byte {
+func compressibleString(r *RNG, ratio float64, n int) []byte {
 	raw := max(int(float64(n)*ratio), 1)
 	random := make([]byte, raw)
 	for i := range random {
-		random[i] = byte(' ' + r.uniform(95))
+		random[i] = byte(' ' + r.Uniform(95))
 	}
 	out := make([]byte, 0, n+raw)
 	for len(out) < n {
