@@ -95,28 +95,11 @@ func parseKeyArg(s string, isHex bool) ([]byte, error) {
 		}
 		return b, nil
 	}
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			out = append(out, s[i])
-			continue
-		}
-		switch {
-		case i+1 < len(s) && s[i+1] == '\\':
-			out = append(out, '\\')
-			i++
-		case i+3 < len(s) && s[i+1] == 'x':
-			v, err := strconv.ParseUint(s[i+2:i+4], 16, 8)
-			if err != nil {
-				return nil, fmt.Errorf("bad escape in %q", s)
-			}
-			out = append(out, byte(v))
-			i += 3
-		default:
-			return nil, fmt.Errorf("bad escape in %q (use \\\\ or \\xNN)", s)
-		}
+	b, err := keys.UnescapeUserKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("bad escape in %q (use \\\\ or \\xNN)", s)
 	}
-	return out, nil
+	return b, nil
 }
 
 // openFile opens a regular file read-only and returns it with its size. Directories, pipes

@@ -56,7 +56,7 @@ func ParseDebug(s string) (ParsedKey, error) {
 	if hash < 0 {
 		return ParsedKey{}, fmt.Errorf("keys: %q lacks #seq,KIND", s)
 	}
-	user, err := parseUserKey(s[:hash])
+	user, err := UnescapeUserKey(s[:hash])
 	if err != nil {
 		return ParsedKey{}, err
 	}
@@ -80,7 +80,9 @@ func ParseDebug(s string) (ParsedKey, error) {
 	return ParsedKey{UserKey: user, Seq: SeqNum(seq), Kind: kind}, nil
 }
 
-func parseUserKey(s string) ([]byte, error) {
+// UnescapeUserKey turns a user key written as FormatUserKey writes it (\\ for a backslash,
+// \xNN for any other byte not printed as itself) back into its bytes.
+func UnescapeUserKey(s string) ([]byte, error) {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] != '\\' {
