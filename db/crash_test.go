@@ -233,7 +233,7 @@ func checkCrashPoint(t *testing.T, ops []crashOp, p crashPoint, opts Options) kv
 		}
 	}
 	require.NoError(t, d.Close())
-	if prefix := matchPrefix(ops, got, p.lo, p.hi); prefix < 0 {
+	if prefix := relMatchPrefix(nil, ops, got, p.lo, p.hi); prefix < 0 {
 		t.Logf("crash %s: no prefix of the workload in [%d, %d] matches the recovered DB; the directory:\n%s",
 			p.what, p.lo, p.hi, before)
 		want := kv{}
@@ -244,55 +244,6 @@ func checkCrashPoint(t *testing.T, ops []crashOp, p crashPoint, opts Options) kv
 		require.FailNow(t, "no prefix matches", "crash %s", p.what)
 	}
 	return got
-}
-
-// matchPrefix returns a p in [lo, hi] such that the first p writes of ops give exactly got, or
-// -1. It applies the writes one at a time, keeping count of the keys where the model and got
-// differ.
-func matchPrefix(ops []crashOp, got kv, lo, hi int) int {
-	m := kv{}
-	for _, op := range ops[:lo] {
-		op.applyModel(m)
-	}
-	same := func(k string) bool {
-		mv, mok := m[k]
-		gv, gok := got[k]
-		return mok == gok && mv == gv
-	}
-	diff := 0
-	for k := range m {
-		if !same(k) {
-			diff++
-		}
-	}
-	for k := range got {
-		if _, ok := m[k]; !ok {
-			diff++
-		}
-	}
-	for p := lo; ; p++ {
-		if diff == 0 {
-			return p
-		}
-		if p >= hi {
-			return -1
-		}
-		touched := map[string]bool{}
-		for _, e := range ops[p].ents {
-			touched[e.key] = true
-		}
-		for k := range touched {
-			if !same(k) {
-				diff--
-			}
-		}
-		ops[p].applyModel(m)
-		for k := range touched {
-			if !same(k) {
-				diff++
-			}
-		}
-	}
 }
 
 // checkCrashDuringRecovery opens the crash state p again, takes a crash clone at every sync of
@@ -369,7 +320,7 @@ func TestProcessKill(t *testing.T) {
 			require.NoError(t, err, "run %d: reopen after a kill at file operation %d of %d:\n%s", run, killAt, total, mem)
 			got := dump(t, d2, nil)
 			require.NoError(t, d2.Close())
-			if matchPrefix(ops, got, acked, min(acked+1, len(ops))) < 0 {
+			if relMatchPrefix(nil, ops, got, acked, min(acked+1, len(ops))) < 0 {
 				want := kv{}
 				for _, op := range ops[:acked] {
 					op.applyModel(want)

@@ -133,8 +133,8 @@ func relModel(base kv, ops []crashOp) kv {
 }
 
 // relMatchPrefix returns a p in [lo, hi] such that base with the first p writes of ops applied
-// is exactly got, or -1. Like matchPrefix, it applies one write at a time and keeps count of the
-// keys where the model and got differ.
+// is exactly got, or -1 (base nil: an empty DB). It applies one write at a time and keeps count
+// of the keys where the model and got differ.
 func relMatchPrefix(base kv, ops []crashOp, got kv, lo, hi int) int {
 	m := relModel(base, ops[:lo])
 	same := func(k string) bool {
