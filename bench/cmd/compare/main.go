@@ -70,11 +70,7 @@ func parseFlags(args []string) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "child" && f.Name != "engine" && f.Name != "child_dir" {
-			c.setFlags = append(c.setFlags, "--"+f.Name+" "+report.ShellQuote(f.Value.String()))
-		}
-	})
+	c.setFlags = report.SetFlags(fs)
 	if c.num < 1000 {
 		return nil, fmt.Errorf("--num must be at least 1000 (fillsync and fill100K write --num/1000 entries)")
 	}
@@ -91,14 +87,8 @@ func parseFlags(args []string) (*config, error) {
 	if c.engineSet, err = engine.ParseList(c.engines); err != nil {
 		return nil, err
 	}
-	if c.section == "" {
-		c.section = "smoke"
-		if c.num >= 1_000_000 {
-			c.section = "full"
-		}
-	}
-	if c.section != "full" && c.section != "smoke" {
-		return nil, fmt.Errorf("--section must be full or smoke")
+	if c.section, err = report.ResolveSection(c.section, c.num); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ package report
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -116,6 +117,34 @@ func (t *Table) Text() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// SetFlags returns the flags set on fs's command line as --name value, quoted for a shell, for
+// the command a report prints; the internal flags of a child run (child, engine, child_dir) are
+// left out.
+func SetFlags(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "child" && f.Name != "engine" && f.Name != "child_dir" {
+			out = append(out, "--"+f.Name+" "+ShellQuote(f.Value.String()))
+		}
+	})
+	return out
+}
+
+// ResolveSection checks a --section flag, whose empty default means "full" at num 1,000,000
+// and above and "smoke" below, so that a quick check never overwrites the full figures.
+func ResolveSection(section string, num int) (string, error) {
+	if section == "" {
+		section = "smoke"
+		if num >= 1_000_000 {
+			section = "full"
+		}
+	}
+	if section != "full" && section != "smoke" {
+		return "", fmt.Errorf("--section must be full or smoke")
+	}
+	return section, nil
 }
 
 // ShellQuote quotes s for a POSIX shell when it needs quoting, for commands printed to be
