@@ -315,7 +315,7 @@ func TestCorruptionSweep(t *testing.T) {
 	}
 	t.Logf("%d damages (%v); ParanoidChecks: Open refused %d (ErrCorruption), %d reads right, %d reads "+
 		"ErrCorruption, %d logs ended at a torn tail; without: Open refused %d, %d logs lost records "+
-		"in the damaged region (%d of them reported in the LOG: all but cuts at a record boundary); Repair: %d repaired, %d with everything, "+
+		"in the damaged region (%d of them reported in the LOG: all but cuts, or zeroing to the end, at a record boundary); Repair: %d repaired, %d with everything, "+
 		"%d of %d keys read exactly right after it; no panic, no hang, no wrong value",
 		st.cases, st.byKind, st.paranoidRefused, st.rightReads, st.corruptReads, st.tailLost, st.plainRefused,
 		st.recordsDropped, st.logReported, st.repaired, st.repairExact, st.keysExact, st.keysAfterRepair)
@@ -413,9 +413,12 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 				}
 			}
 			require.NoError(t, d.Close())
-			// A cut at a record boundary is a clean end of the log, nothing to report; any other
-			// loss is reported.
-			if dropped && !(m.op == "truncate" && slices.Contains(b.recStart, m.off)) {
+			// A cut at a record boundary is a clean end of the log, nothing to report, and so is
+			// zeroing from a record boundary to the end of the file (it reads as space allocated
+			// but never written); any other loss is reported.
+			cleanEnd := slices.Contains(b.recStart, m.off) &&
+				(m.op == "truncate" || m.op == "zero" && m.off+m.n >= b.logSize)
+			if dropped && !cleanEnd {
 				info, err := plRead(fs2, filepath.Join(csDir, filenames.InfoLogName+".old"))
 				if err != nil {
 					info, err = plRead(fs2, filepath.Join(csDir, filenames.InfoLogName))
