@@ -24,8 +24,11 @@ type List struct {
 	// splice is the writer's scratch for Add: per level, the node before the insert position
 	// and the node after it. After an insert it describes the position just after the new
 	// entry, which is where the next entry of an ascending run goes (see spliceFits).
-	splice    [MaxHeight]struct{ prev, next uint32 }
-	spliceSet bool
+	splice [MaxHeight]struct{ prev, next uint32 }
+	// ascending reports that the last search-placed insert went in right after the entry added
+	// before it, so the next insert is worth trying at the splice (see spliceFits). Random
+	// inserts leave it false and skip that try, whose two comparisons would almost always fail.
+	ascending bool
 }
 
 // New returns an empty list that allocates from arena and orders keys with cmp (nil for
@@ -117,8 +120,9 @@ func (l *List) Insert(key []byte, tag uint64, value []byte) (Handle, error) {
 		return 0, ErrArenaFull
 	}
 	if !l.spliceFits(key, tag) {
+		last := l.splice[0].prev // the entry added last, or 0 before the first search
 		found := l.findSplice(key, tag)
-		l.spliceSet = true
+		l.ascending = l.splice[0].prev == last
 		if found {
 			return 0, ErrExists
 		}
@@ -195,7 +199,7 @@ func (l *List) SameKey(h Handle, key []byte) bool {
 // level-0 one. Keys added in ascending order (sequential loads, sorted batches) then skip the
 // search: two comparisons with nodes in cache instead of a walk from the top.
 func (l *List) spliceFits(key []byte, tag uint64) bool {
-	if !l.spliceSet {
+	if !l.ascending {
 		return false
 	}
 	if p := l.splice[0].prev; p != l.head && l.cmpNode(l.arena.node(p), key, tag) >= 0 {
