@@ -5,6 +5,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/stratadb/strata/internal/release"
+
 	"github.com/stratadb/strata/skiplist"
 )
 
@@ -84,12 +86,12 @@ func (x *hashIndex) insert(l *skiplist.List, key []byte, handle skiplist.Handle)
 				i = t.home(h) - 1 // probe the new table from the start
 				continue
 			}
-			atomic.StoreUint64(&t.slots[i], uint64(h)<<32|uint64(handle))
+			release.Store64(&t.slots[i], uint64(h)<<32|uint64(handle))
 			x.count++
 			return
 		}
 		if uint32(s>>32) == h && l.SameKey(skiplist.Handle(s), key) {
-			atomic.StoreUint64(&t.slots[i], uint64(h)<<32|uint64(handle))
+			release.Store64(&t.slots[i], uint64(h)<<32|uint64(handle))
 			return
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/release"
 	"github.com/stratadb/strata/skiplist"
 )
 
@@ -56,8 +57,8 @@ func (r Result) String() string {
 type MemTable struct {
 	cmp   *keys.InternalComparator
 	list  *skiplist.List
-	index *hashIndex   // newest entry of each user key; nil for custom comparators
-	size  atomic.Int64 // see Size; written by the one writer only
+	index *hashIndex // newest entry of each user key; nil for custom comparators
+	size  uint64     // see Size; written by the one writer only, read atomically
 }
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.
@@ -95,7 +96,7 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 		if m.index != nil {
 			m.index.insert(m.list, key, h)
 		}
-		m.size.Store(m.size.Load() + int64(leveldbEntrySize(len(key), len(value))))
+		release.Store64(&m.size, m.size+uint64(leveldbEntrySize(len(key), len(value))))
 		return nil
 	case errors.Is(err, skiplist.ErrArenaFull):
 		return ErrFull
@@ -147,7 +148,7 @@ func leveldbEntrySize(keyLen, valueLen int) int {
 // so that a memtable is flushed holding as many entries as leveldb's would with the same
 // setting, and tables, compactions and write amplification come out alike. The arena holds
 // somewhat more (wider nodes, kept within cache lines); ApproximateMemoryUsage reports that.
-func (m *MemTable) Size() int { return int(m.size.Load()) }
+func (m *MemTable) Size() int { return int(atomic.LoadUint64(&m.size)) }
 
 // ApproximateMemoryUsage returns the bytes of arena in use: nodes, keys and values.
 func (m *MemTable) ApproximateMemoryUsage() int { return m.list.Arena().Size() }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/stratadb/strata/internal/release"
 )
 
 // ErrArenaFull is returned by Add when the arena cannot hold the new entry.
@@ -31,7 +33,7 @@ type Arena struct {
 	base unsafe.Pointer // &buf[0]
 	low  uint32         // next free byte for nodes; only the writer changes it
 	high uint32         // data occupies [high, end); only the writer changes it
-	used atomic.Uint32  // bytes allocated, published for Size by publishSize
+	used uint32         // bytes allocated, published for Size by publishSize; read atomically
 	end  uint32         // end of usable space; buf has maxNodeSize more so a node cast near it stays in buf
 }
 
@@ -48,11 +50,11 @@ func NewArena(capacity int) *Arena {
 }
 
 // Size returns the number of bytes allocated so far (as of the last completed Add).
-func (a *Arena) Size() int { return int(a.used.Load()) }
+func (a *Arena) Size() int { return int(atomic.LoadUint32(&a.used)) }
 
-// publishSize makes the writer's allocations visible to Size: one atomic store per Add rather
-// than one per allocation (each is a locked instruction on amd64).
-func (a *Arena) publishSize() { a.used.Store((a.low - arenaStart) + (a.end - a.high)) }
+// publishSize makes the writer's allocations visible to Size: one store per Add rather than one
+// per allocation.
+func (a *Arena) publishSize() { release.Store32(&a.used, (a.low-arenaStart)+(a.end-a.high)) }
 
 // Capacity returns the number of bytes the arena can hold.
 func (a *Arena) Capacity() int { return int(a.end - arenaStart) }

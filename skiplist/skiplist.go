@@ -7,6 +7,8 @@ import (
 	"math"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/stratadb/strata/internal/release"
 )
 
 // ErrExists is returned by Add when an entry with the same key and tag is already present.
@@ -18,7 +20,7 @@ type List struct {
 	cmp    func(a, b []byte) int // nil means bytes.Compare, called directly
 	head   uint32
 	height atomic.Uint32 // height of the tallest node; only the writer raises it
-	count  atomic.Int64
+	count  uint64        // entries; only the writer changes it, readers load it atomically
 	rnd    uint64        // xorshift state for tower heights; writer only
 	randH  func() uint32 // overrides randomHeight in tests
 	// splice is the writer's scratch for Add: per level, the node before the insert position
@@ -49,7 +51,7 @@ func New(arena *Arena, cmp func(a, b []byte) int) *List {
 func (l *List) Arena() *Arena { return l.arena }
 
 // Len returns the number of entries.
-func (l *List) Len() int { return int(l.count.Load()) }
+func (l *List) Len() int { return int(atomic.LoadUint64(&l.count)) }
 
 // Height returns the height of the tallest tower, for tests and statistics.
 func (l *List) Height() int { return int(l.height.Load()) }
@@ -172,7 +174,7 @@ func (l *List) Insert(key []byte, tag uint64, value []byte) (Handle, error) {
 	for i := uint32(0); i < height; i++ {
 		l.splice[i].prev = off
 	}
-	l.count.Store(l.count.Load() + 1) // one writer: a store, not a locked add
+	release.Store64(&l.count, l.count+1) // one writer: a store, not a locked add
 	l.arena.publishSize()
 	return Handle(off), nil
 }
