@@ -55,10 +55,12 @@ func (r Result) String() string {
 
 // MemTable is a skiplist of internal keys. See the package documentation.
 type MemTable struct {
+	// size is what Size returns; written by the one writer only, read atomically. First, so that
+	// it is 8-byte aligned for atomic access on 32-bit platforms too.
+	size  uint64
 	cmp   *keys.InternalComparator
 	list  *skiplist.List
 	index *hashIndex // newest entry of each user key; nil for custom comparators
-	size  uint64     // see Size; written by the one writer only, read atomically
 }
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.

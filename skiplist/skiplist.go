@@ -16,11 +16,13 @@ var ErrExists = errors.New("skiplist: entry exists")
 
 // List is the skiplist. See the package documentation for its contract.
 type List struct {
+	// count is the number of entries; only the writer changes it, readers load it atomically.
+	// First, so that it is 8-byte aligned for atomic access on 32-bit platforms too.
+	count  uint64
 	arena  *Arena
 	cmp    func(a, b []byte) int // nil means bytes.Compare, called directly
 	head   uint32
 	height atomic.Uint32 // height of the tallest node; only the writer raises it
-	count  uint64        // entries; only the writer changes it, readers load it atomically
 	rnd    uint64        // xorshift state for tower heights; writer only
 	randH  func() uint32 // overrides randomHeight in tests
 	// splice is the writer's scratch for Add: per level, the node before the insert position
