@@ -105,3 +105,11 @@ func (o *Options) MaxGrandparentOverlapBytes() int64 {
 func (o *Options) ExpandedCompactionByteSizeLimit() int64 {
 	return 25 * normalizedOptions(o).TargetFileSize
 }
+
+// MaxRangeStepBytes bounds the input of one step of CompactRange that merges several levels in
+// one pass (VersionSet.CompactRange): 100 target files, 200 MiB by default. Such a step keeps all
+// its inputs on disk until it ends, beside its outputs; a range holding more is first compacted
+// level by level, whose steps are small and free their inputs as they go.
+func (o *Options) MaxRangeStepBytes() int64 {
+	return 100 * normalizedOptions(o).TargetFileSize
+}

@@ -1,20 +1,28 @@
 package compaction
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/stratadb/strata/internal/keys"
 )
 
 // Compaction is one unit of compaction work: files of Level and Level+1 merged into new files at
 // Level+1 (the output level), cut where they would overlap too much of the level below the output
-// (the grandparents). A rewrite (RewriteRange) is the exception: files of Level merged into new
-// files at Level itself. A Compaction holds a reference to the Version it was picked from until
-// Release.
+// (the grandparents). A step of CompactRange may merge more levels at once: the files of Level
+// to OutputLevel() into new files at OutputLevel() (see VersionSet.CompactRange). A Compaction
+// holds a reference to the Version it was picked from until Release.
 type Compaction struct {
 	Level        int
-	Inputs       [2][]*FileMetadata // files of Level and of Level+1 (none for a rewrite)
-	Grandparents []*FileMetadata    // files of OutputLevel()+1 overlapping the inputs' range
-	Seek         bool               // picked because a file was searched too often
-	Edit         VersionEdit        // the compact pointer now; the result is added by the runner
+	Inputs       [][]*FileMetadata // Inputs[i]: the files of Level+i, for each level to the output
+	Grandparents []*FileMetadata   // files of OutputLevel()+1 overlapping the inputs' range
+	Seek         bool              // picked because a file was searched too often
+	Edit         VersionEdit       // the compact pointer now; the result is added by the runner
+	// Last and Resume are for a step of CompactRange: Last reports that the range needs no
+	// further step; otherwise the next step starts from the user key Resume (nil: from the
+	// range's unbounded start).
+	Last   bool
+	Resume []byte
 
 	outputLevel int
 	version     *Version
@@ -33,11 +41,12 @@ type Compaction struct {
 
 func newCompaction(v *Version, level int) *Compaction {
 	v.Ref()
-	return &Compaction{Level: level, outputLevel: level + 1, version: v, opts: v.opts, icmp: v.icmp,
-		gpLimit: v.opts.MaxGrandparentOverlapBytes()}
+	return &Compaction{Level: level, Inputs: make([][]*FileMetadata, 2), outputLevel: level + 1,
+		version: v, opts: v.opts, icmp: v.icmp, gpLimit: v.opts.MaxGrandparentOverlapBytes()}
 }
 
-// OutputLevel returns the level the compaction writes to: Level+1, or Level for a rewrite.
+// OutputLevel returns the level the compaction writes to: Level+1, or deeper for a step of
+// CompactRange that merges several levels.
 func (c *Compaction) OutputLevel() int { return c.outputLevel }
 
 // Release drops the reference to the input Version.
@@ -49,7 +58,26 @@ func (c *Compaction) Release() {
 }
 
 // InputBytes returns the total size of the input files.
-func (c *Compaction) InputBytes() uint64 { return totalSize(c.Inputs[0]) + totalSize(c.Inputs[1]) }
+func (c *Compaction) InputBytes() uint64 {
+	var n uint64
+	for _, files := range c.Inputs {
+		n += totalSize(files)
+	}
+	return n
+}
+
+// String describes the inputs for the info log, such as "4@0 + 5@1 files".
+func (c *Compaction) String() string {
+	var b strings.Builder
+	for i, files := range c.Inputs {
+		if i > 0 {
+			b.WriteString(" + ")
+		}
+		fmt.Fprintf(&b, "%d@%d", len(files), c.Level+i)
+	}
+	b.WriteString(" files")
+	return b.String()
+}
 
 // IsTrivialMove reports whether the compaction can move its single input file down a level by
 // editing the MANIFEST alone: nothing at Level+1 overlaps it, and it does not overlap so much of
@@ -143,16 +171,113 @@ func (vs *VersionSet) PickCompaction() *Compaction {
 	return c
 }
 
-// CompactRange returns a compaction of the files of level overlapping the user-key range
-// [begin, end] (nil = unbounded), or nil when there are none. Above level 0 it takes at most
-// about one target file size of inputs, so a huge range is compacted in steps; the caller repeats
-// from the largest key compacted.
-func (vs *VersionSet) CompactRange(level int, begin, end []byte) *Compaction {
+// CompactRange returns the next step of compacting the user-key range [begin, end] (nil is
+// unbounded) down to level bottom, the deepest level holding keys in the range, so that the
+// range's overwritten and deleted entries stop taking space. It returns nil when no step is left.
+//
+// A step merges, in one pass, the files of every level from 0 to bottom that overlap its range
+// into new files at bottom. Merging level by level instead, as leveldb does, writes the range's
+// data once per level it passes: level 0 into 1, then all of 1 into 2, and so on. The range is
+// cut into steps along bottom's files, about half of MaxRangeStepBytes of them at a time; files
+// numbered from before on are this CompactRange's own outputs and mark no new step. Each level's
+// inputs widen the range for the levels below it, so an entry never moves below an older entry
+// of its key: any file a step leaves behind at level L lies outside every key taken from above L.
+//
+// A step holds all its inputs until it ends. When one would take more than MaxRangeStepBytes
+// (wide level-0 files pull every file below them into it), the step is instead the old kind: the
+// topmost level holding files in the range compacted into the next (at most one target file size
+// of inputs above level 0), after which the range is asked again from the same begin.
+//
+// The step's Last reports that nothing of the range is left after it; otherwise the next call
+// starts from Resume.
+func (vs *VersionSet) CompactRange(bottom int, begin, end []byte, before uint64) *Compaction {
+	v := vs.current
+	// The step's range: up to half a step's bytes of bottom's files, ending at a file boundary.
+	stepEnd, last := end, true
+	var total int64
+	chunk := 0
+	for _, f := range v.Overlaps(bottom, begin, end) {
+		if f.Num >= before {
+			continue
+		}
+		if total >= vs.opts.MaxRangeStepBytes()/2 {
+			last = false
+			break
+		}
+		total += int64(f.Size)
+		stepEnd = f.LargestUser()
+		chunk++
+	}
+	if last {
+		stepEnd = end
+	}
+	inputs := make([][]*FileMetadata, bottom+1)
+	lo, hi := begin, stepEnd
+	found := false
+	for level := 0; level <= bottom; level++ {
+		in := vs.addBoundaryInputs(v.Levels[level], v.OverlappingInputs(level, lo, hi))
+		inputs[level] = in
+		if len(in) == 0 {
+			continue
+		}
+		found = true
+		smallest, largest := vs.userRange(in)
+		if lo != nil && vs.icmp.CompareUser(smallest, lo) < 0 {
+			lo = smallest
+		}
+		if hi != nil && vs.icmp.CompareUser(largest, hi) > 0 {
+			hi = largest
+		}
+	}
+	if !found || chunk == 0 && bottomOnly(inputs) {
+		return nil // with no file older than the call, bottom's inputs are its own outputs
+	}
+	top := 0
+	for len(inputs[top]) == 0 {
+		top++
+	}
+	var size int64
+	for _, in := range inputs {
+		size += int64(totalSize(in))
+	}
+	if size > vs.opts.MaxRangeStepBytes() && top < bottom {
+		c := vs.compactLevelRange(top, begin, end)
+		c.Resume = begin
+		return c
+	}
+	c := newCompaction(v, top)
+	c.Inputs = inputs[top:]
+	c.outputLevel = bottom
+	if bottom+1 < NumLevels {
+		smallest, largest := vs.internalRange(c.Inputs...)
+		c.Grandparents = v.Overlaps(bottom+1, keys.UserKey(smallest), keys.UserKey(largest))
+	}
+	c.Last = last
+	if !last {
+		_, largest := vs.internalRange(c.Inputs...)
+		c.Resume = keys.UserKey(largest)
+	}
+	return c
+}
+
+// bottomOnly reports whether only the last level of inputs has files.
+func bottomOnly(inputs [][]*FileMetadata) bool {
+	for _, in := range inputs[:len(inputs)-1] {
+		if len(in) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compactLevelRange returns a compaction of the files of level overlapping the user-key range
+// [begin, end] (nil = unbounded) into level+1, with what they need at level+1; level must hold
+// some. Above level 0 it takes at most about one target file size of inputs, so that a huge
+// range does not make one huge compaction. Level 0 is never cut: its overlapping files must move
+// together, or an older entry could land below a newer one left behind.
+func (vs *VersionSet) compactLevelRange(level int, begin, end []byte) *Compaction {
 	v := vs.current
 	inputs := v.OverlappingInputs(level, begin, end)
-	if len(inputs) == 0 {
-		return nil
-	}
 	if level > 0 {
 		var total int64
 		for i, f := range inputs {
@@ -166,44 +291,6 @@ func (vs *VersionSet) CompactRange(level int, begin, end []byte) *Compaction {
 	c := newCompaction(v, level)
 	c.Inputs[0] = inputs
 	vs.setupOtherInputs(c)
-	return c
-}
-
-// RewriteRange returns a compaction that rewrites in place, at level, files of level that overlap
-// the user-key range [begin, end] (nil = unbounded) and are numbered below before: the first
-// such run of adjacent files, about one target file size of them, plus any file that continues
-// the run's last user key. It returns nil when there are none. CompactRange uses it on the
-// deepest level it reaches, which no compaction from above rewrites: without it, deleted and
-// overwritten entries that sit there together (a flushed memtable placed deep, versions a
-// released snapshot kept) would keep taking space. Files numbered from before on are the ones
-// this CompactRange already wrote. level must be 1 or deeper.
-func (vs *VersionSet) RewriteRange(level int, begin, end []byte, before uint64) *Compaction {
-	v := vs.current
-	files := v.Overlaps(level, begin, end)
-	for len(files) > 0 && files[0].Num >= before {
-		files = files[1:]
-	}
-	var run []*FileMetadata
-	var total int64
-	for _, f := range files {
-		if f.Num >= before || (len(run) > 0 && total >= vs.opts.TargetFileSize) {
-			break
-		}
-		run = append(run, f)
-		total += int64(f.Size)
-	}
-	if len(run) == 0 {
-		return nil
-	}
-	c := newCompaction(v, level)
-	c.outputLevel = level
-	// A file that starts with the user key the run ends with must come along, or dropping a
-	// deletion of that key could uncover an older entry of it in the file left behind.
-	c.Inputs[0] = vs.addBoundaryInputs(v.Levels[level], append([]*FileMetadata(nil), run...))
-	if level+1 < NumLevels {
-		smallest, largest := vs.userRange(c.Inputs[0])
-		c.Grandparents = v.Overlaps(level+1, smallest, largest)
-	}
 	return c
 }
 

@@ -28,8 +28,9 @@ import (
 //	pick [advance]
 //	    print PickCompaction's compaction, or "no compaction"; with advance, record its new
 //	    compact pointer as installing it would
-//	compact-range level=N [start=KEY] [end=KEY]
-//	    print VersionSet.CompactRange's compaction, or "no compaction"
+//	compact-range bottom=N [start=KEY] [end=KEY] [before=NUM]
+//	    print VersionSet.CompactRange's step, or "no compaction" (before defaults to past every
+//	    file)
 //	should-stop
 //	a#5,SET
 //	    feed the keys, in order, to ShouldStopBefore of the last compaction printed (its walk
@@ -39,10 +40,14 @@ import (
 //
 //	L1 -> L2 (size, score 1.50)                  (or "seek", or "manual" for CompactRange)
 //	inputs[0]: 000012:[a#5,SET-f#9,DEL]          (the files of L1)
-//	inputs[1]: 000020:[a#3,SET-c#3,SET]          (the files of L2)
+//	inputs[1]: 000020:[a#3,SET-c#3,SET]          (the files of L2; a step of CompactRange
+//	                                              may go on with inputs[2] and deeper)
 //	grandparents: 000030:[...] (2000 bytes)      (the files of L3 in the compaction's range)
 //	trivial-move: no
 //	pointer: L1 f#9,DEL                           (where the next size compaction of L1 starts)
+//	next: last                                    (CompactRange only: "last", or "from KEY",
+//	                                              where the next step starts; "from start"
+//	                                              for the range's unbounded start)
 func TestPickerDataDriven(t *testing.T) {
 	datadriven.Walk(t, "testdata/picker", func(t *testing.T, path string) {
 		var vs *VersionSet
@@ -150,11 +155,11 @@ func TestPickerDataDriven(t *testing.T) {
 				return out
 
 			case "compact-range":
-				return show(vs.CompactRange(intArg(t, td, "level"), keyArg(td, "start"), keyArg(td, "end")), true)
-
-			case "rewrite-range":
-				before := uint64(intArg(t, td, "before"))
-				return show(vs.RewriteRange(intArg(t, td, "level"), keyArg(td, "start"), keyArg(td, "end"), before), true)
+				before := uint64(1 << 62)
+				if td.HasArg("before") {
+					before = uint64(intArg(t, td, "before"))
+				}
+				return show(vs.CompactRange(intArg(t, td, "bottom"), keyArg(td, "start"), keyArg(td, "end"), before), true)
 
 			case "should-stop":
 				if last == nil {
@@ -226,12 +231,22 @@ func compactionString(c *Compaction, manual bool) string {
 	default:
 		fmt.Fprintf(&b, "L%d -> L%d (size, score %.2f)\n", c.Level, c.Level+1, score)
 	}
-	fmt.Fprintf(&b, "inputs[0]: %s\n", fileList(c.Inputs[0]))
-	fmt.Fprintf(&b, "inputs[1]: %s\n", fileList(c.Inputs[1]))
+	for i, files := range c.Inputs {
+		fmt.Fprintf(&b, "inputs[%d]: %s\n", i, fileList(files))
+	}
 	fmt.Fprintf(&b, "grandparents: %s (%d bytes)\n", fileList(c.Grandparents), totalSize(c.Grandparents))
 	fmt.Fprintf(&b, "trivial-move: %s\n", map[bool]string{true: "yes", false: "no"}[c.IsTrivialMove()])
 	for _, cp := range c.Edit.CompactPointers {
 		fmt.Fprintf(&b, "pointer: L%d %s\n", cp.Level, keys.FormatInternalKey(cp.Key))
+	}
+	switch {
+	case !manual:
+	case c.Last:
+		b.WriteString("next: last\n")
+	case c.Resume == nil:
+		b.WriteString("next: from start\n")
+	default:
+		fmt.Fprintf(&b, "next: from %s\n", c.Resume)
 	}
 	return b.String()
 }

@@ -17,15 +17,13 @@ import (
 // flushes it before going on, as leveldb does, so a long compaction never stalls writes behind
 // a full memtable. Readers never wait for any of this: they hold their own Version.
 
-// manualCompaction is a CompactRange step queued for the background goroutine.
+// manualCompaction is a CompactRange queued for the background goroutine, which runs it in
+// steps (compaction.VersionSet.CompactRange).
 type manualCompaction struct {
-	level      int
+	bottom     int    // the deepest level holding keys in the range
 	begin, end []byte // user keys; nil is unbounded; begin advances as steps complete
+	before     uint64 // files numbered from here on were written by this CompactRange
 	done       bool
-	// rewrite asks for an in-place rewrite of level's files numbered below before (see
-	// compaction.VersionSet.RewriteRange) instead of a compaction into the next level.
-	rewrite bool
-	before  uint64
 }
 
 // needsCompactionLocked reports whether a compaction is due.
@@ -50,14 +48,9 @@ func (d *DB) compactLocked() {
 	d.runCompactionLocked(c, false)
 }
 
-// manualStepLocked compacts the next part of a CompactRange level.
+// manualStepLocked runs the next step of a CompactRange.
 func (d *DB) manualStepLocked(m *manualCompaction) {
-	var c *compaction.Compaction
-	if m.rewrite {
-		c = d.mu.vs.RewriteRange(m.level, m.begin, m.end, m.before)
-	} else {
-		c = d.mu.vs.CompactRange(m.level, m.begin, m.end)
-	}
+	c := d.mu.vs.CompactRange(m.bottom, m.begin, m.end, m.before)
 	if c == nil {
 		m.done = true
 		d.mu.bgCond.Broadcast()
@@ -65,17 +58,13 @@ func (d *DB) manualStepLocked(m *manualCompaction) {
 	}
 	defer c.Release()
 	d.runCompactionLocked(c, true)
-	// Go on after the largest key compacted at this level; the files there moved down.
-	var largest []byte
-	for _, f := range c.Inputs[0] {
-		if largest == nil || d.icmp.Compare(f.Largest, largest) > 0 {
-			largest = f.Largest
-		}
-	}
-	if m.end != nil && d.icmp.CompareUser(keys.UserKey(largest), m.end) >= 0 {
+	if c.Last {
 		m.done = true
 	} else {
-		m.begin = append([]byte(nil), keys.UserKey(largest)...)
+		m.begin = append([]byte(nil), c.Resume...)
+		if c.Resume == nil {
+			m.begin = nil
+		}
 	}
 	d.mu.bgCond.Broadcast()
 }
@@ -123,8 +112,8 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 	start := time.Now()
 	smallestSnapshot := d.smallestSnapshotLocked()
 	outLevel := c.OutputLevel()
-	d.info.Printf("compacting %d@%d + %d@%d files (%d bytes) to level %d%s", len(c.Inputs[0]), c.Level,
-		len(c.Inputs[1]), c.Level+1, c.InputBytes(), outLevel, map[bool]string{true: ", seek-triggered"}[c.Seek])
+	d.info.Printf("compacting %s (%d bytes) to level %d%s", c, c.InputBytes(), outLevel,
+		map[bool]string{true: ", seek-triggered"}[c.Seek])
 	target := uint64(d.vopts.TargetFileSize)
 	var (
 		outputs []*compaction.FileMetadata
@@ -253,17 +242,18 @@ func (d *DB) smallestSnapshotLocked() keys.SeqNum {
 }
 
 // CompactRange compacts the keys in [start, limit] (nil is unbounded on that side) down the
-// tree: the memtable is flushed, every level from 0 to the deepest level holding keys in the
-// range is compacted into the next, and the files of that deepest level that no step rewrote are
-// rewritten in place, so that afterwards overwritten and deleted data in the range takes no space
-// (unless a snapshot still needs it). It returns when done.
+// tree: the memtable is flushed, and the files of every level holding keys in the range are
+// merged into the deepest such level, so that afterwards overwritten and deleted data in the
+// range takes no space (unless a snapshot still needs it). The merge takes all levels in one
+// pass, a slice of the range at a time, rather than level by level as leveldb does, so each
+// entry is written once (compaction.VersionSet.CompactRange). It returns when done.
 func (d *DB) CompactRange(start, limit []byte) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	// Every file this call writes, its flush included, is numbered from before on. The flush
-	// leaves out the overwritten entries no snapshot needs (writeLevel0TableLocked), so what it
-	// writes has nothing for the in-place rewrite to drop but deletion markers.
+	// leaves out the overwritten entries no snapshot needs (writeLevel0TableLocked), so should
+	// it land on the deepest level, beside no file of the range, it needs no rewrite.
 	d.mu.Lock()
 	before := d.mu.vs.PeekFileNumber()
 	d.mu.Unlock()
@@ -279,12 +269,7 @@ func (d *DB) CompactRange(start, limit []byte) error {
 		}
 	}
 	d.mu.Unlock()
-	for level := 0; level < maxLevel; level++ {
-		if err := d.manualCompaction(&manualCompaction{level: level, begin: start, end: limit}); err != nil {
-			return err
-		}
-	}
-	return d.manualCompaction(&manualCompaction{level: maxLevel, begin: start, end: limit, rewrite: true, before: before})
+	return d.manualCompaction(&manualCompaction{bottom: maxLevel, begin: start, end: limit, before: before})
 }
 
 // manualCompaction queues a CompactRange step and waits for it.
