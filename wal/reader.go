@@ -30,6 +30,12 @@ type Reader struct {
 	rec  []byte // reassembly buffer for fragmented records
 	last int64  // offset of the last record returned
 	err  error  // sticky: the error that ended reading
+
+	// zeroOff and zeroLen describe zeroed space skipped since the last fragment read (zeroLen
+	// 0: none). At the end of the log it is space allocated but never written; anything read
+	// after it makes it damage (see Next).
+	zeroOff int64
+	zeroLen int
 }
 
 // NewReader returns a Reader of the log in r. file names the log in errors.
@@ -115,7 +121,23 @@ func (r *Reader) Next() ([]byte, error) {
 					return nil, err
 				}
 			}
+			if r.zeroLen == 0 {
+				r.zeroOff = f.off
+			}
+			r.zeroLen += f.dropped
 			continue
+		}
+		if r.zeroLen > 0 {
+			// Zeroed blocks with records after them are not unwritten space at the end of the
+			// log but damage (a zeroed or lost sector, say): the records they held are gone, and
+			// replaying the ones after them without them would apply a write without the writes
+			// before it.
+			err := dberr.Corruptf(r.file, r.zeroOff, "%d zeroed bytes with records after them (at offset %d)", r.zeroLen, f.off)
+			dropped := r.zeroLen
+			r.zeroLen = 0
+			if err := r.corrupt(r.zeroOff, dropped, err); err != nil {
+				return nil, err
+			}
 		}
 
 		switch f.typ {
@@ -197,7 +219,7 @@ type fragment struct {
 	typ     byte
 	data    []byte // aliases the block buffer
 	off     int64  // file offset of the header
-	dropped int    // fragCorrupt only: bytes skipped from off on
+	dropped int    // fragCorrupt and fragZero only: bytes skipped from off on
 }
 
 // fragKind says what readFragment found.
@@ -273,8 +295,9 @@ func (r *Reader) readFragment() (fragment, fragKind, error) {
 			err := dberr.Corruptf(r.file, off, "zeroed record header with data behind it in its block")
 			return fragment{off: off, dropped: dropped}, fragCorrupt, err
 		}
+		dropped := len(r.block) - r.pos
 		r.pos = len(r.block)
-		return fragment{off: off}, fragZero, nil
+		return fragment{off: off, dropped: dropped}, fragZero, nil
 	}
 	want := crc.Unmask(coding.Fixed32(h))
 	if got := crc.Value(r.block[r.pos+headerSize-1 : end]); got != want {
