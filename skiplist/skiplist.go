@@ -40,7 +40,7 @@ type List struct {
 // bytes.Compare). The arena should be fresh; New takes its first bytes for the head node.
 func New(arena *Arena, cmp func(a, b []byte) int) *List {
 	l := &List{arena: arena, cmp: cmp, rnd: 0x9e3779b97f4a7c15}
-	head, ok := arena.allocNode(maxNodeSize)
+	head, ok := arena.allocNode(maxNodeSize, MaxHeight)
 	if !ok {
 		panic("skiplist: arena too small for the head node") // NewArena guarantees room
 	}
@@ -139,7 +139,7 @@ func (l *List) Insert(key []byte, tag uint64, value []byte) (Handle, error) {
 		return 0, ErrArenaFull
 	}
 	data, _ := l.arena.allocData(dataSize)
-	off, _ := l.arena.allocNode(nodeSize)
+	off, _ := l.arena.allocNode(nodeSize, height)
 	n := l.arena.node(off)
 	if l.cmp == nil {
 		n.prefix = keyPrefix(key)

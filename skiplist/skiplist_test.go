@@ -317,3 +317,41 @@ func TestHandles(t *testing.T) {
 	require.True(t, it.Next())
 	require.Equal(t, "short", string(it.Key()))
 }
+
+// TestTallNodesPacked checks where nodes go: taller than one level into the tall region while it
+// has room, the others after it; once the region is full, tall nodes go with the others and the
+// list stays whole.
+func TestTallNodesPacked(t *testing.T) {
+	a := NewArena(1 << 16)
+	l := New(a, nil)
+	var want []entry
+	tall, short, spilled := 0, 0, 0
+	for i := 0; ; i++ {
+		h := uint32(1 + i%2)
+		l.randH = func() uint32 { return h }
+		e := entry{fmt.Sprintf("key%05d", (i*7919)%100000), 0, "v"}
+		handle, err := l.Insert([]byte(e.key), 0, []byte(e.value))
+		if err != nil {
+			require.ErrorIs(t, err, ErrArenaFull)
+			break
+		}
+		want = append(want, e)
+		inTall := uint32(handle) < a.tallEnd
+		switch {
+		case h == 1:
+			require.False(t, inTall, "a node of height 1 in the tall region")
+			short++
+		case inTall:
+			tall++
+		default:
+			require.Greater(t, a.tallLow+nodeHeaderSize+8, a.tallEnd, "a tall node outside the tall region while it had room")
+			spilled++
+		}
+	}
+	require.Positive(t, tall)
+	require.Positive(t, short)
+	require.Positive(t, spilled, "the tall region never filled; the test needs smaller entries")
+	require.LessOrEqual(t, a.Size(), a.Capacity())
+	sort.Slice(want, func(i, j int) bool { return want[i].key < want[j].key })
+	require.Equal(t, want, collectForward(l))
+}
