@@ -2,6 +2,7 @@ package memtable
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -58,6 +59,13 @@ func newHashTable(n int) *hashTable {
 		shift--
 	}
 	return &hashTable{slots: make([]uint64, n), shift: shift}
+}
+
+// homeSlot returns the address of the slot an insert of key starts from, for
+// skiplist.List.InsertWarming. Writer only.
+func (x *hashIndex) homeSlot(key []byte) unsafe.Pointer {
+	t := x.tab.Load()
+	return unsafe.Pointer(&t.slots[t.home(keyHash(key))])
 }
 
 func keyHash(key []byte) uint32 {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
@@ -93,7 +94,11 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 	if kind == keys.KindDelete {
 		value = nil
 	}
-	switch h, err := m.list.Insert(key, keys.Trailer(seq, kind), value); {
+	var slot unsafe.Pointer
+	if m.index != nil {
+		slot = m.index.homeSlot(key)
+	}
+	switch h, err := m.list.InsertWarming(key, keys.Trailer(seq, kind), value, slot); {
 	case err == nil:
 		if m.index != nil {
 			m.index.insert(m.list, key, h)
