@@ -61,11 +61,11 @@ func newHashTable(n int) *hashTable {
 	return &hashTable{slots: make([]uint64, n), shift: shift}
 }
 
-// homeSlot returns the address of the slot an insert of key starts from, for
+// homeSlot returns the address of the slot an insert of the key with hash h starts from, for
 // skiplist.List.InsertWarming. Writer only.
-func (x *hashIndex) homeSlot(key []byte) unsafe.Pointer {
+func (x *hashIndex) homeSlot(h uint32) unsafe.Pointer {
 	t := x.tab.Load()
-	return unsafe.Pointer(&t.slots[t.home(keyHash(key))])
+	return unsafe.Pointer(&t.slots[t.home(h)])
 }
 
 func keyHash(key []byte) uint32 {
@@ -80,9 +80,8 @@ func keyHash(key []byte) uint32 {
 // over the table, so rebuilding needs only the stored hash.
 func (t *hashTable) home(h uint32) uint32 { return (h * 0x9e3779b9) >> t.shift }
 
-// insert records handle, the newest entry of key. Writer only.
-func (x *hashIndex) insert(l *skiplist.List, key []byte, handle skiplist.Handle) {
-	h := keyHash(key)
+// insert records handle, the newest entry of key, whose keyHash is h. Writer only.
+func (x *hashIndex) insert(l *skiplist.List, key []byte, h uint32, handle skiplist.Handle) {
 	t := x.tab.Load()
 	mask := uint32(len(t.slots) - 1)
 	for i := t.home(h); ; i = (i + 1) & mask {

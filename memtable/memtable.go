@@ -94,14 +94,18 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 	if kind == keys.KindDelete {
 		value = nil
 	}
-	var slot unsafe.Pointer
+	var (
+		hash uint32
+		slot unsafe.Pointer
+	)
 	if m.index != nil {
-		slot = m.index.homeSlot(key)
+		hash = keyHash(key)
+		slot = m.index.homeSlot(hash)
 	}
 	switch h, err := m.list.InsertWarming(key, keys.Trailer(seq, kind), value, slot); {
 	case err == nil:
 		if m.index != nil {
-			m.index.insert(m.list, key, h)
+			m.index.insert(m.list, key, hash, h)
 		}
 		release.Store64(&m.size, m.size+uint64(leveldbEntrySize(len(key), len(value))))
 		return nil
