@@ -6,8 +6,6 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"github.com/stratadb/strata/internal/release"
-
 	"github.com/stratadb/strata/skiplist"
 )
 
@@ -93,12 +91,12 @@ func (x *hashIndex) insert(l *skiplist.List, key []byte, h uint32, handle skipli
 				i = t.home(h) - 1 // probe the new table from the start
 				continue
 			}
-			release.Store64(&t.slots[i], uint64(h)<<32|uint64(handle))
+			skiplist.Publish64(&t.slots[i], uint64(h)<<32|uint64(handle))
 			x.count++
 			return
 		}
 		if uint32(s>>32) == h && l.SameKey(skiplist.Handle(s), key) {
-			release.Store64(&t.slots[i], uint64(h)<<32|uint64(handle))
+			skiplist.Publish64(&t.slots[i], uint64(h)<<32|uint64(handle))
 			return
 		}
 	}

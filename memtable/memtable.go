@@ -23,7 +23,6 @@ import (
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/release"
 	"github.com/stratadb/strata/skiplist"
 )
 
@@ -107,7 +106,7 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 		if m.index != nil {
 			m.index.insert(m.list, key, hash, h)
 		}
-		release.Store64(&m.size, m.size+uint64(leveldbEntrySize(len(key), len(value))))
+		skiplist.Publish64(&m.size, m.size+uint64(leveldbEntrySize(len(key), len(value))))
 		return nil
 	case errors.Is(err, skiplist.ErrArenaFull):
 		return ErrFull

@@ -5,8 +5,6 @@ import (
 	"math"
 	"sync/atomic"
 	"unsafe"
-
-	"github.com/stratadb/strata/internal/release"
 )
 
 // ErrArenaFull is returned by Add when the arena cannot hold the new entry.
@@ -77,7 +75,7 @@ func (a *Arena) Size() int { return int(atomic.LoadUint32(&a.used)) }
 
 // publishSize makes the writer's allocations visible to Size: one store per Add rather than one
 // per allocation.
-func (a *Arena) publishSize() { release.Store32(&a.used, a.spent) }
+func (a *Arena) publishSize() { publish32(&a.used, a.spent) }
 
 // Capacity returns the number of bytes the arena can hold.
 func (a *Arena) Capacity() int { return int(a.capacity) }

@@ -7,9 +7,11 @@
 // attaches no meaning to the tag.
 //
 // Concurrency: one writer (Add) and any number of concurrent readers (iterators, Contains)
-// without locks. The writer fully builds a node in the arena, then publishes it with atomic
-// stores of the links, bottom level first; readers follow links with atomic loads, so a reader
-// sees a node only after all its bytes are in place. Callers must serialise writers themselves.
+// without locks. The writer fully builds a node in the arena, then publishes it with release
+// stores of the links (Publish64 and its 32-bit twin: a plain MOV on amd64, sync/atomic
+// elsewhere and under the race detector), bottom level first; readers follow links with atomic
+// loads, so a reader sees a node only after all its bytes are in place. Callers must serialise
+// writers themselves.
 //
 // Invariants:
 //  1. At every level the links visit nodes in strictly increasing order; level 0 links every

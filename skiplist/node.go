@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 	"unsafe"
-
-	"github.com/stratadb/strata/internal/release"
 )
 
 // MaxHeight is the tallest tower a node can have. With branching 1/4, twelve levels index
@@ -59,11 +57,11 @@ const lenBytes = 4
 
 func (n *node) next(level int) uint32 { return atomic.LoadUint32(&n.tower[level]) }
 
-func (n *node) setNext(level int, off uint32) { release.Store32(&n.tower[level], off) }
+func (n *node) setNext(level int, off uint32) { publish32(&n.tower[level], off) }
 
 func (n *node) loadPrev() uint32 { return atomic.LoadUint32(&n.prev) }
 
-func (n *node) storePrev(off uint32) { release.Store32(&n.prev, off) }
+func (n *node) storePrev(off uint32) { publish32(&n.prev, off) }
 
 // key returns the node's key without its tag.
 func (a *Arena) key(n *node) []byte { return a.bytes(n.keyOff, n.keySize) }

@@ -7,9 +7,6 @@ import (
 	"math"
 	"sync/atomic"
 	"unsafe"
-
-	"github.com/stratadb/strata/internal/prefetch"
-	"github.com/stratadb/strata/internal/release"
 )
 
 // ErrExists is returned by Add when an entry with the same key and tag is already present.
@@ -143,7 +140,7 @@ func (l *List) InsertWarming(key []byte, tag uint64, value []byte, warm unsafe.P
 		}
 	}
 	if warm != nil {
-		prefetch.Line(warm)
+		prefetchLine(warm)
 	}
 	height := l.randomHeight()
 	nodeSize := nodeHeaderSize + height*4
@@ -190,7 +187,7 @@ func (l *List) InsertWarming(key []byte, tag uint64, value []byte, warm unsafe.P
 	for i := uint32(0); i < height; i++ {
 		l.splice[i].prev = off
 	}
-	release.Store64(&l.count, l.count+1) // one writer: a store, not a locked add
+	Publish64(&l.count, l.count+1) // one writer: a store, not a locked add
 	l.arena.publishSize()
 	return Handle(off), nil
 }

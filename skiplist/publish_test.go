@@ -1,4 +1,4 @@
-package release
+package skiplist
 
 import (
 	"sync"
@@ -6,18 +6,18 @@ import (
 	"testing"
 )
 
-func TestStore(t *testing.T) {
+func TestPublish(t *testing.T) {
 	var a uint32
 	var b uint64
-	Store32(&a, 0xdeadbeef)
-	Store64(&b, 0x0123456789abcdef)
+	publish32(&a, 0xdeadbeef)
+	Publish64(&b, 0x0123456789abcdef)
 	if a != 0xdeadbeef || b != 0x0123456789abcdef {
 		t.Fatalf("stored %#x and %#x", a, b)
 	}
 }
 
 // TestPublication has one writer fill a slot and then publish its index; readers that observe
-// the index must observe the slot's contents. A Store that let the slot's writes drift past it
+// the index must observe the slot's contents. A store that let the slot's writes drift past it
 // would show here as a reader seeing a published index with an unwritten slot.
 func TestPublication(t *testing.T) {
 	const n = 1 << 16
@@ -42,7 +42,7 @@ func TestPublication(t *testing.T) {
 	}
 	for i := uint32(1); i <= n; i++ {
 		slots[i-1] = uint64(i) * 3
-		Store32(&published, i)
+		publish32(&published, i)
 	}
 	wg.Wait()
 	if bad.Load() != 0 {
