@@ -326,7 +326,7 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("DirIsAFile", func(t *testing.T) {
 		fs := vfs.NewMem()
-		overwrite(t, fs, "/db", []byte("not a directory"))
+		writeTestFile(t, fs, "/db", []byte("not a directory"))
 		_, err := openMemErr(fs, nil)
 		require.Error(t, err)
 		require.Equal(t, "not a directory", string(readAll(t, fs, "/db")))

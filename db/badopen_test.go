@@ -78,16 +78,6 @@ func readAll(t *testing.T, fs vfs.FS, name string) []byte {
 	return b
 }
 
-func overwrite(t *testing.T, fs vfs.FS, name string, data []byte) {
-	t.Helper()
-	f, err := fs.Create(name)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
-}
-
 func TestBadOpen(t *testing.T) {
 	t.Run("MissingCurrent", func(t *testing.T) {
 		fs := newBadOpenDB(t)
@@ -111,7 +101,7 @@ func TestBadOpen(t *testing.T) {
 
 	t.Run("EmptyCurrent", func(t *testing.T) {
 		fs := newBadOpenDB(t)
-		overwrite(t, fs, "/db/CURRENT", nil)
+		writeTestFile(t, fs, "/db/CURRENT", nil)
 		requireOpenFails(t, fs, nil, ErrCorruption, "CURRENT")
 	})
 
@@ -156,7 +146,7 @@ func TestBadOpen(t *testing.T) {
 		// ever written, and Open creates the DB again.
 		fs := vfs.NewMem()
 		require.NoError(t, fs.MkdirAll("/db", 0o755))
-		overwrite(t, fs, "/db/MANIFEST-000001", []byte("half-made"))
+		writeTestFile(t, fs, "/db/MANIFEST-000001", []byte("half-made"))
 		d := openMem(t, fs, nil)
 		require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
 		require.NoError(t, d.Close())
@@ -170,7 +160,7 @@ func TestBadOpen(t *testing.T) {
 			fs, logName, offsets := logWithRecords(t)
 			data := readAll(t, fs, logName)
 			data[offsets[1]+7+2] ^= 0x55 // inside b's batch: its checksum no longer matches
-			overwrite(t, fs, logName, data)
+			writeTestFile(t, fs, logName, data)
 			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
 			if paranoid {
 				require.ErrorIs(t, err, ErrCorruption, "ParanoidChecks")
@@ -193,7 +183,7 @@ func TestBadOpen(t *testing.T) {
 		for _, paranoid := range []bool{true, false} {
 			fs, logName, _ := logWithRecords(t)
 			data := readAll(t, fs, logName)
-			overwrite(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
+			writeTestFile(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
 			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
 			require.NoError(t, err, "a torn tail is a write that was never acknowledged (paranoid=%v)", paranoid)
 			got := dump(t, d, nil)

@@ -180,3 +180,14 @@ func randValue(rng *rand.Rand, n int) []byte {
 
 // isNotFound reports err is ErrNotFound.
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// writeTestFile replaces path on fs with b, synced.
+func writeTestFile(t *testing.T, fs vfs.FS, path string, b []byte) {
+	t.Helper()
+	f, err := fs.Create(path)
+	require.NoError(t, err)
+	_, err = f.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Close())
+}

@@ -262,7 +262,7 @@ func TestIteratorErrors(t *testing.T) {
 			path := filenames.Path("/db", filenames.Table, n)
 			data := readAll(t, fs, path)
 			data[20] ^= 0xff // inside the first data block
-			overwrite(t, fs, path, data)
+			writeTestFile(t, fs, path, data)
 		}
 		d = openMem(t, fs, nil)
 		defer d.Close()

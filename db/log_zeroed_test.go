@@ -40,12 +40,7 @@ func TestZeroedLogBlock(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, len(data), 32768, "the second write must be in the second block")
 	clear(data[:32768])
-	f, err := mem.Create(logPath)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
+	writeTestFile(t, mem, logPath, data)
 
 	_, err = openMemErr(mem.CrashClone(), &Options{ParanoidChecks: true})
 	require.ErrorIs(t, err, ErrCorruption)

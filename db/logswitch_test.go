@@ -33,17 +33,6 @@ func writeTestLog(t *testing.T, fs vfs.FS, path string, seqs []keys.SeqNum) {
 	require.NoError(t, fs.SyncDir(filepath.Dir(path)))
 }
 
-// writeTestFile replaces path on fs with b, synced.
-func writeTestFile(t *testing.T, fs vfs.FS, path string, b []byte) {
-	t.Helper()
-	f, err := fs.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
-}
-
 func seqRange(lo, hi keys.SeqNum) []keys.SeqNum {
 	var s []keys.SeqNum
 	for q := lo; q <= hi; q++ {

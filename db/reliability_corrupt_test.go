@@ -336,12 +336,7 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 
 	damaged := b.fs.CrashClone()
 	path := filepath.Join(csDir, m.file)
-	f, err := damaged.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(m.apply(orig))
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
+	writeTestFile(t, damaged, path, m.apply(orig))
 	require.NoError(t, damaged.SyncDir(csDir))
 	a, z := m.damaged(int64(len(orig)))
 

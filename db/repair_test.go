@@ -262,22 +262,12 @@ func repairReadFile(t *testing.T, fs vfs.FS, path string) []byte {
 	return b
 }
 
-func repairWriteFile(t *testing.T, fs vfs.FS, path string, b []byte) {
-	t.Helper()
-	f, err := fs.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
-}
-
 func repairFlipByte(t *testing.T, fs vfs.FS, path string, off int) {
 	t.Helper()
 	b := repairReadFile(t, fs, path)
 	require.Less(t, off, len(b))
 	b[off] ^= 0x5a
-	repairWriteFile(t, fs, path, b)
+	writeTestFile(t, fs, path, b)
 }
 
 // repairTableUserKeys returns the user keys of the table at path, per data block.
@@ -384,7 +374,7 @@ func TestRepair(t *testing.T) {
 
 	t.Run("CorruptCurrent", func(t *testing.T) {
 		fs, m := build(t)
-		repairWriteFile(t, fs, filepath.Join(repairDir, filenames.CurrentName), []byte("MANIFEST-9x9\n"))
+		writeTestFile(t, fs, filepath.Join(repairDir, filenames.CurrentName), []byte("MANIFEST-9x9\n"))
 		repair(t, fs)
 		require.Zero(t, repairCheck(t, fs, repairDir, m, nil))
 	})
@@ -472,7 +462,7 @@ func TestRepair(t *testing.T) {
 		}
 		path := filepath.Join(repairDir, victim)
 		atRisk := repairKeySet(slices.Concat(repairTableUserKeys(t, fs, path)...))
-		repairWriteFile(t, fs, path, repairReadFile(t, fs, path)[:size-10])
+		writeTestFile(t, fs, path, repairReadFile(t, fs, path)[:size-10])
 		repair(t, fs)
 		_, num, _ := filenames.Parse(victim)
 		require.Contains(t, repairInfoLog(t, fs, repairDir), fmt.Sprintf("LOST table #%d: cannot be opened", num))
@@ -591,8 +581,8 @@ func TestRepair(t *testing.T) {
 					d = openRepairDB(t, fs, repairDir)
 					require.NoError(t, d.Close())
 				}
-				repairWriteFile(t, fs, filepath.Join(repairDir, logs[0]), staleLog)
-				repairWriteFile(t, fs, filepath.Join(repairDir, tables[0]), staleTable)
+				writeTestFile(t, fs, filepath.Join(repairDir, logs[0]), staleLog)
+				writeTestFile(t, fs, filepath.Join(repairDir, tables[0]), staleTable)
 				if currentLost {
 					require.NoError(t, fs.Remove(filepath.Join(repairDir, filenames.CurrentName)))
 				}
