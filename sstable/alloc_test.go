@@ -1,6 +1,7 @@
 package sstable
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -118,4 +119,28 @@ func TestAllocsScanDontFillCache(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 	require.NoError(t, it.Close())
+}
+
+// Checking a block allocates nothing once the key buffer it is handed has grown to the block's
+// keys. (It used to allocate for every key that shares a prefix with the one before it: the key
+// was rebuilt past the end of the previous one, where the buffer had no room.)
+func TestAllocsCheckBlock(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	bw := newBlockWriter(16)
+	for i := 0; i < 200; i++ {
+		bw.add([]byte(fmt.Sprintf("a-common-prefix-of-some-length/%06d", i)), []byte("v"))
+	}
+	data := append([]byte(nil), bw.finish()...)
+	ord := newOrder(keys.Bytewise)
+	n, kbuf, err := checkBlock(data, &ord, "block", 0, nil)
+	require.NoError(t, err)
+	require.Equal(t, 200, n)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, kbuf, err = checkBlock(data, &ord, "block", 0, kbuf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs)
 }

@@ -138,7 +138,12 @@ func checkBlock(data []byte, ord *order, file string, off uint64, kbuf []byte) (
 		delta := data[p+n : p+n+unshared]
 		if ord != nil && entries > 0 {
 			// Compare the new key with the previous one before overwriting it: the first
-			// shared bytes are equal, so compare the rest.
+			// shared bytes are equal, so compare the rest. The new key is built in the buffer
+			// past the previous one; grow the buffer so it fits there, or every such key
+			// would be built in fresh memory.
+			if need := len(key) + shared + len(delta); cap(key) < need {
+				key = append(make([]byte, 0, 2*need), key...)
+			}
 			prev := key
 			cur := append(key[len(key):len(key)], prev[:shared]...)
 			cur = append(cur, delta...)
