@@ -18,8 +18,12 @@ const (
 	cacheLine = 64
 	// arenaStart is the first offset handed out; offset 0 is the nil link.
 	arenaStart = cacheLine
-	// MaxArenaSize bounds capacity so that every offset, plus the padding, fits a uint32.
-	MaxArenaSize = math.MaxUint32 - int(maxNodeSize) - arenaStart
+	// maxArenaEnd bounds the end of the arena's buffer: offsets are uint32s, and on 32-bit
+	// platforms lengths are 31-bit ints.
+	maxArenaEnd = min(math.MaxUint32, math.MaxInt)
+	// MaxArenaSize bounds capacity so that every offset, plus the padding, fits a uint32 (and
+	// the buffer's length an int).
+	MaxArenaSize = maxArenaEnd - int(maxNodeSize) - arenaStart
 	// tallShare sets the size of the region of tall nodes: 1/tallShare of the capacity. A node
 	// is tall with probability 1/4 and takes about 48 bytes there, some 12 bytes per entry: an
 	// eighth covers entries of about 100 bytes of key and value or more; with smaller entries
@@ -58,7 +62,7 @@ func NewArena(capacity int) *Arena {
 	capacity = min(capacity, MaxArenaSize)
 	tallEnd := (uint64(arenaStart) + uint64(capacity/tallShare) + cacheLine - 1) &^ (cacheLine - 1)
 	end := tallEnd + uint64(capacity)
-	if end > math.MaxUint32-uint64(maxNodeSize) {
+	if end > maxArenaEnd-uint64(maxNodeSize) {
 		tallEnd = arenaStart // no room for the region in 32-bit offsets: no tall region
 		end = tallEnd + uint64(capacity)
 	}

@@ -25,7 +25,7 @@ func TestRaceOneWriterFourReaders(t *testing.T) {
 	}
 	// A fixed permutation so inserts land all over the list.
 	for i := len(order) - 1; i > 0; i-- {
-		j := int(uint64(i)*2654435761) % (i + 1)
+		j := int(uint64(i) * 2654435761 % uint64(i+1))
 		order[i], order[j] = order[j], order[i]
 	}
 	keyOf := func(v uint32) []byte { return binary.BigEndian.AppendUint32([]byte("k"), v) }

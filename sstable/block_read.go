@@ -1,6 +1,7 @@
 package sstable
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -93,12 +94,14 @@ func (r *Reader) decompress(raw []byte, h BlockHandle, dst []byte) ([]byte, erro
 	case typeNone:
 		return contents, nil
 	case typeSnappy:
+		// The claimed length is checked before snappy sees it, so that the error is the same
+		// where snappy refuses lengths past an int32 first (32-bit platforms).
+		if claimed, k := binary.Uvarint(contents); k > 0 && claimed > uint64(len(contents))*maxSnappyRatio {
+			return nil, r.corruptf(h.Offset, "snappy block of %d bytes claims %d decoded bytes", len(contents), claimed)
+		}
 		n, err := snappy.DecodedLen(contents)
 		if err != nil {
 			return nil, r.corruptf(h.Offset, "snappy block: %v", err)
-		}
-		if uint64(n) > uint64(len(contents))*maxSnappyRatio {
-			return nil, r.corruptf(h.Offset, "snappy block of %d bytes claims %d decoded bytes", len(contents), n)
 		}
 		if cap(dst) >= n {
 			dst = dst[:n]

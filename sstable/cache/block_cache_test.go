@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -363,7 +364,7 @@ func TestBlockCacheShardCount(t *testing.T) {
 		{16*minShard - 1, 8},
 		{16 * minShard, 16},
 		{8 << 20, 16},
-		{1 << 40, 16},
+		{math.MaxInt, 16},
 	} {
 		require.Equal(t, tc.shards, shardCount(tc.capacity), "capacity %d", tc.capacity)
 		require.Len(t, NewBlockCache(tc.capacity).shards, tc.shards)
