@@ -62,7 +62,7 @@ type DB struct {
 		closing        bool
 		closed         bool
 		pendingOutputs map[uint64]struct{} // tables being written, not yet in a Version
-		manual         *manualCompaction   // a queued CompactRange step, or nil
+		manual         *manualCompaction   // a queued CompactRange, or nil
 
 		stats dbStats
 	}
