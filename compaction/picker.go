@@ -2,6 +2,7 @@ package compaction
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/stratadb/strata/internal/keys"
@@ -193,7 +194,8 @@ func (vs *VersionSet) PickCompaction() *Compaction {
 func (vs *VersionSet) CompactRange(bottom int, begin, end []byte, before uint64) *Compaction {
 	v := vs.current
 	// The step's range: up to half a step's bytes of bottom's files, ending at a file boundary.
-	stepEnd, last := end, true
+	var stepEnd []byte
+	last := true
 	var total int64
 	chunk := 0
 	for _, f := range v.Overlaps(bottom, begin, end) {
@@ -213,14 +215,12 @@ func (vs *VersionSet) CompactRange(bottom int, begin, end []byte, before uint64)
 	}
 	inputs := make([][]*FileMetadata, bottom+1)
 	lo, hi := begin, stepEnd
-	found := false
 	for level := 0; level <= bottom; level++ {
 		in := vs.addBoundaryInputs(v.Levels[level], v.OverlappingInputs(level, lo, hi))
 		inputs[level] = in
 		if len(in) == 0 {
 			continue
 		}
-		found = true
 		smallest, largest := vs.userRange(in)
 		if lo != nil && vs.icmp.CompareUser(smallest, lo) < 0 {
 			lo = smallest
@@ -229,25 +229,19 @@ func (vs *VersionSet) CompactRange(bottom int, begin, end []byte, before uint64)
 			hi = largest
 		}
 	}
-	if !found || chunk == 0 && bottomOnly(inputs) {
-		return nil // with no file older than the call, bottom's inputs are its own outputs
-	}
-	top := 0
-	for len(inputs[top]) == 0 {
-		top++
-	}
-	var size int64
-	for _, in := range inputs {
-		size += int64(totalSize(in))
-	}
-	if size > vs.opts.MaxRangeStepBytes() && top < bottom {
-		c := vs.compactLevelRange(top, begin, end)
-		c.Resume = begin
-		return c
+	top := slices.IndexFunc(inputs, func(in []*FileMetadata) bool { return len(in) > 0 })
+	if top < 0 || chunk == 0 && top == bottom {
+		return nil // nothing, or only bottom's files of this call, which are its own outputs
 	}
 	c := newCompaction(v, top)
 	c.Inputs = inputs[top:]
 	c.outputLevel = bottom
+	if int64(c.InputBytes()) > vs.opts.MaxRangeStepBytes() && top < bottom {
+		c.Release()
+		c = vs.compactLevelRange(top, begin, end)
+		c.Resume = begin
+		return c
+	}
 	if bottom+1 < NumLevels {
 		smallest, largest := vs.internalRange(c.Inputs...)
 		c.Grandparents = v.Overlaps(bottom+1, keys.UserKey(smallest), keys.UserKey(largest))
@@ -258,16 +252,6 @@ func (vs *VersionSet) CompactRange(bottom int, begin, end []byte, before uint64)
 		c.Resume = keys.UserKey(largest)
 	}
 	return c
-}
-
-// bottomOnly reports whether only the last level of inputs has files.
-func bottomOnly(inputs [][]*FileMetadata) bool {
-	for _, in := range inputs[:len(inputs)-1] {
-		if len(in) > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // compactLevelRange returns a compaction of the files of level overlapping the user-key range

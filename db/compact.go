@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -61,10 +62,7 @@ func (d *DB) manualStepLocked(m *manualCompaction) {
 	if c.Last {
 		m.done = true
 	} else {
-		m.begin = append([]byte(nil), c.Resume...)
-		if c.Resume == nil {
-			m.begin = nil
-		}
+		m.begin = bytes.Clone(c.Resume) // nil stays nil: from the range's unbounded start
 	}
 	d.mu.bgCond.Broadcast()
 }

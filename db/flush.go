@@ -80,9 +80,9 @@ func (d *DB) flushLocked() {
 // writeLevel0TableLocked writes the entries of it (a memtable) to a new table and adds it to
 // edit, at the level base's shape allows (deeper than 0 when nothing overlaps; base nil means
 // level 0, as during recovery). Entries overwritten within the memtable that no snapshot can
-// read are left out (compaction.NewFlushDropper); deletion markers are all kept. It returns the table's metadata, or nil when there were no
-// entries. The table's number stays in pendingOutputs until the caller removes it. d.mu is
-// released while the table is written.
+// read are left out (compaction.NewFlushDropper); deletion markers are all kept. It returns the
+// table's metadata, or nil when there were no entries. The table's number stays in
+// pendingOutputs until the caller removes it. d.mu is released while the table is written.
 func (d *DB) writeLevel0TableLocked(it iterator.Iterator, base *compaction.Version, edit *compaction.VersionEdit) (*compaction.FileMetadata, error) {
 	num := d.mu.vs.NewFileNumber()
 	d.mu.pendingOutputs[num] = struct{}{}
