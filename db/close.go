@@ -33,7 +33,7 @@ func (d *DB) Close() error {
 	d.mu.closed = true
 	bgErr := d.mu.bgErr
 	var errs []error
-	if err := d.mu.logF.Close(); err != nil {
+	if err := d.mu.log.f.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("strata: close log: %w", err))
 	}
 	if prev := d.mu.prevLog; prev != nil { // a flush failed: its log is still needed

@@ -11,7 +11,6 @@ import (
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
-	"github.com/stratadb/strata/wal"
 )
 
 // DB is an open database. See the package documentation.
@@ -45,15 +44,11 @@ type DB struct {
 		// (a flush or compaction finished, or failed).
 		bgCond sync.Cond
 
-		mem    *memtable.MemTable
-		imm    *memtable.MemTable // being flushed, or nil
-		logNum uint64             // the log mem's writes go to
-		logF   vfs.File
-		log    *wal.Writer
-		// logDirSynced: the directory entry of the log mem's writes go to is durable.
-		logDirSynced bool
-		prevLog      *retiredLog // imm's log, until imm's flush is in the MANIFEST; else nil
-		vs           *compaction.VersionSet
+		mem     *memtable.MemTable
+		imm     *memtable.MemTable // being flushed, or nil
+		log     *logFile           // the log mem's writes go to
+		prevLog *retiredLog        // imm's log, until imm's flush is in the MANIFEST; else nil
+		vs      *compaction.VersionSet
 
 		writers   []*writer // the commit queue; writers[0] leads
 		snapshots snapshotList

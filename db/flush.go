@@ -50,7 +50,7 @@ func (d *DB) flushLocked() {
 	var edit compaction.VersionEdit
 	meta, err := d.writeLevel0TableLocked(imm.NewIterator(), base, &edit)
 	if err == nil {
-		edit.SetLogNum(d.mu.logNum)
+		edit.SetLogNum(d.mu.log.num)
 		edit.SetPrevLogNum(0)
 		err = d.mu.vs.LogAndApply(&edit, &d.mu.Mutex)
 	}

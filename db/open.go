@@ -14,7 +14,6 @@ import (
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
-	"github.com/stratadb/strata/wal"
 )
 
 // Open opens the DB in dir, creating it (and dir) unless opts.ErrorIfMissing. A nil opts means
@@ -92,8 +91,8 @@ func (d *DB) abandon() {
 	if d.mu.vs != nil {
 		d.mu.vs.Close()
 	}
-	if d.mu.logF != nil {
-		d.mu.logF.Close()
+	if d.mu.log != nil {
+		d.mu.log.f.Close()
 	}
 	d.tables.close()
 	d.info.close()
@@ -159,14 +158,13 @@ func (d *DB) recover() error {
 		return err
 	}
 	num := vs.NewFileNumber()
-	logName := filenames.Path(dir, filenames.Log, num)
-	f, err := fs.Create(logName)
+	log, err := d.createLog(num, false)
 	if err != nil {
-		return fmt.Errorf("strata: create log %s: %w", logName, err)
+		return err
 	}
-	d.mu.logF, d.mu.log, d.mu.logNum = f, wal.NewWriter(f), num
-	d.mu.logDirSynced = true // once LogAndApply returns
-	edit.SetLogNum(num)      // LogAndApply syncs the directory, with the new log's entry, before CURRENT
+	d.mu.log = log
+	log.dirSynced = true // once LogAndApply returns
+	edit.SetLogNum(num)  // LogAndApply syncs the directory, with the new log's entry, before CURRENT
 	edit.SetPrevLogNum(0)
 	if err := vs.LogAndApply(&edit, &d.mu.Mutex); err != nil {
 		return err

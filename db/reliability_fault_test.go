@@ -42,10 +42,12 @@ import (
 	"github.com/stratadb/strata/internal/vfs"
 )
 
-// faultAllOps are the operation kinds failed in turn: all of them but OpMap (see
-// TestFaultInjectionMmap).
+// faultAllOps are the operation kinds failed in turn: all of them. On MemFS, OpMap is the
+// mapping of a log (tables are read through ReadAt there; TestFaultInjectionMmap fails their
+// mappings on the real filesystem).
 var faultAllOps = []vfs.Op{vfs.OpCreate, vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vfs.OpSync, vfs.OpClose,
-	vfs.OpRemove, vfs.OpRename, vfs.OpMkdir, vfs.OpList, vfs.OpStat, vfs.OpLock, vfs.OpSyncDir}
+	vfs.OpRemove, vfs.OpRename, vfs.OpMkdir, vfs.OpList, vfs.OpStat, vfs.OpLock, vfs.OpSyncDir,
+	vfs.OpMap, vfs.OpAllocate, vfs.OpTruncate}
 
 // faultRun is the state one run of a phase works on.
 type faultRun struct {
@@ -230,7 +232,9 @@ func (a *ccArmed) firedOp() string {
 }
 
 // faultOpCounter counts operations by kind (vfs.Counter counts one set of kinds as one).
-type faultOpCounter struct{ n [vfs.OpMap + 1]atomic.Int64 }
+type faultOpCounter struct {
+	n [vfs.OpTruncate + 1]atomic.Int64
+}
 
 func (c *faultOpCounter) MaybeError(op vfs.Op, _ string) error {
 	if int(op) < len(c.n) {
@@ -528,15 +532,15 @@ func TestFaultInjectionMmap(t *testing.T) {
 	t.Logf("%d maps in a run; failed the first, a middle and the last one (%d fired), then all %d of a run", n, injected, all.Hits())
 }
 
-// TestFaultENOSPC fills the disk at some point of a run (every write, sync and create fails
-// with ENOSPC from then on), on MemFS at many points and on the real filesystem at a few: the
-// first failed write returns an error matching syscall.ENOSPC that says so, every later one
+// TestFaultENOSPC fills the disk at some point of a run (every write, sync, create and log space
+// reservation fails with ENOSPC from then on), on MemFS at many points and on the real
+// filesystem at a few: the first failed write returns an error matching syscall.ENOSPC that says so, every later one
 // fails too, Close does not hang, and once space returns (the injector removed) the DB reopens
 // with every acknowledged write and takes new ones.
 func TestFaultENOSPC(t *testing.T) {
 	seed := testSeed(t)
 	ops := newRelGen(seed, "e").take(200)
-	counter := vfs.NewCounter(vfs.OpWrite, vfs.OpSync, vfs.OpCreate)
+	counter := vfs.NewCounter(vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpAllocate)
 	d := openMem(t, vfs.WithFaults(vfs.NewMem(), counter), relOpts())
 	for _, op := range ops {
 		require.NoError(t, op.apply(d))
@@ -546,7 +550,7 @@ func TestFaultENOSPC(t *testing.T) {
 
 	runs := 0
 	run := func(fs vfs.FS, dir string, k int64, reopen func() (*DB, error)) {
-		full := vfs.OnNth(k, syscall.ENOSPC, vfs.OpWrite, vfs.OpSync, vfs.OpCreate).Sticky()
+		full := vfs.OnNth(k, syscall.ENOSPC, vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpAllocate).Sticky()
 		o := relOpts()
 		o.fs = vfs.WithFaults(fs, full)
 		what := fmt.Sprintf("disk full from operation %d of %d", k, n)

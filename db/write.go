@@ -9,7 +9,6 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/memtable"
-	"github.com/stratadb/strata/wal"
 )
 
 // Group commit.
@@ -111,8 +110,9 @@ func (d *DB) commit(repr batch.Repr, sync, force bool) error {
 		return err
 	}
 
-	// w leads a group.
-	err := d.makeRoomForWriteLocked(arenaBound(repr), force)
+	// w leads a group. A synced write does not go to a log mapped with huge pages, whose syncs
+	// would write back 2 MiB at a time: it switches to a new log with small pages first.
+	err := d.makeRoomForWriteLocked(arenaBound(repr), force || (w.sync && d.mu.log.huge))
 	last := 0
 	if err == nil && !force {
 		var group batch.Repr
@@ -192,11 +192,11 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 		return fmt.Errorf("%w: sequence numbers exhausted", ErrInvalidArgument)
 	}
 	group.SetSeq(first)
-	mem, log, logNum := d.mu.mem, d.mu.log, d.mu.logNum
-	prev, dirSynced := d.mu.prevLog, d.mu.logDirSynced
+	mem, log, prev := d.mu.mem, d.mu.log, d.mu.prevLog
+	logNum, dirSynced := log.num, log.dirSynced
 
 	d.mu.Unlock()
-	err := log.AddRecord(group)
+	err := log.w.AddRecord(group)
 	if err == nil && sync {
 		// Durable in order: the retired log (the writes before this log), this log's directory
 		// entry, then this log up to the group.
@@ -209,7 +209,7 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 			err = d.fs.SyncDir(d.dir)
 		}
 		if err == nil {
-			err = log.Sync()
+			err = log.w.Sync()
 		}
 	}
 	if err == nil && count > 0 {
@@ -225,7 +225,7 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 		return err
 	}
 	if sync {
-		d.mu.logDirSynced = true // only a leader switches logs, so this is still the same log
+		log.dirSynced, log.synced = true, true // only a leader switches logs, so log is current
 	}
 	if count > 0 {
 		lastSeq := first + count - 1
@@ -277,7 +277,9 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 			d.mu.bgCond.Wait() // too many level-0 tables: wait for compaction
 			d.mu.stats.stallL0 += time.Since(start)
 		default:
-			if err := d.rotateLocked(need); err != nil {
+			// A log that a full memtable retires after no synced write suggests a run of
+			// unsynced writes: its successor gets huge pages (see the log's notes in log.go).
+			if err := d.rotateLocked(need, !force && !d.mu.log.synced); err != nil {
 				return err
 			}
 			force = false
@@ -291,19 +293,23 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 // the flush of the old memtable syncs the directory before its MANIFEST edit names the new log
 // (see retiredLog). So writers do not wait for the disk here. C++ leveldb does not sync the old
 // log at all, so there a synced write to the new log can become durable while unsynced writes
-// before it, in the old log, are lost.
-func (d *DB) rotateLocked(need int) error {
+// before it, in the old log, are lost. huge maps the new log with huge pages.
+func (d *DB) rotateLocked(need int, huge bool) error {
 	num := d.mu.vs.NewFileNumber()
-	name := filenames.Path(d.dir, filenames.Log, num)
-	f, err := d.fs.Create(name)
+	old := d.mu.log
+	log, err := d.createLog(num, huge)
 	if err != nil {
 		d.mu.vs.ReuseFileNumber(num)
-		err = fmt.Errorf("strata: new log %s: %w", name, err)
 		d.info.Printf("%v", err)
 		return err
 	}
-	d.mu.prevLog = &retiredLog{f: d.mu.logF, num: d.mu.logNum}
-	d.mu.logF, d.mu.log, d.mu.logNum, d.mu.logDirSynced = f, wal.NewWriter(f), num, false
+	// Cut the retired log to its records now, so that a reader sees it end cleanly even before
+	// its flush; a failure leaves a zero tail, which readers also take for its end.
+	if err := old.f.Finish(); err != nil {
+		d.info.Printf("finishing log %s: %v", filenames.Name(filenames.Log, old.num), err)
+	}
+	d.mu.prevLog = &retiredLog{f: old.f, num: old.num}
+	d.mu.log = log
 	d.mu.imm = d.mu.mem
 	d.immPending.Store(true)
 	d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(need))

@@ -36,6 +36,7 @@ type Reader struct {
 	// after it makes it damage (see Next).
 	zeroOff int64
 	zeroLen int
+	zeroCut bool // the zeroed space includes a zero header with data behind it (fragCut)
 }
 
 // NewReader returns a Reader of the log in r. file names the log in errors.
@@ -96,6 +97,9 @@ func (r *Reader) Next() ([]byte, error) {
 			if open {
 				return nil, r.fail(r.torn(start, fmt.Sprintf("file ends after %d bytes of a fragmented record", len(r.rec))))
 			}
+			if r.zeroCut {
+				return nil, r.fail(r.torn(r.zeroOff, "the log ends in a fragment whose header was never stored (a write through a mapping cut short)"))
+			}
 			return nil, r.fail(io.EOF)
 		case fragTorn:
 			if open {
@@ -114,17 +118,13 @@ func (r *Reader) Next() ([]byte, error) {
 				return nil, err
 			}
 			continue
-		case fragZero:
-			if open {
-				open = false
-				if err := r.abandon(start, f.off, "zeroed space"); err != nil {
-					return nil, err
-				}
-			}
+		case fragZero, fragCut:
+			// Judged by what follows: the end of the log, or damage if a record comes after.
 			if r.zeroLen == 0 {
 				r.zeroOff = f.off
 			}
 			r.zeroLen += f.dropped
+			r.zeroCut = r.zeroCut || kind == fragCut
 			continue
 		}
 		if r.zeroLen > 0 {
@@ -132,9 +132,15 @@ func (r *Reader) Next() ([]byte, error) {
 			// log but damage (a zeroed or lost sector, say): the records they held are gone, and
 			// replaying the ones after them without them would apply a write without the writes
 			// before it.
+			if open {
+				open = false
+				if err := r.abandon(start, r.zeroOff, "zeroed space"); err != nil {
+					return nil, err
+				}
+			}
 			err := dberr.Corruptf(r.file, r.zeroOff, "%d zeroed bytes with records after them (at offset %d)", r.zeroLen, f.off)
 			dropped := r.zeroLen
-			r.zeroLen = 0
+			r.zeroLen, r.zeroCut = 0, false
 			if err := r.corrupt(r.zeroOff, dropped, err); err != nil {
 				return nil, err
 			}
@@ -228,6 +234,7 @@ type fragKind int
 const (
 	fragOK      fragKind = iota // a physical record with a good checksum (its type unchecked)
 	fragZero                    // a zero header: the rest of the block is zeroed space, skipped
+	fragCut                     // a zero header with data behind it in its block, skipped
 	fragEOF                     // the file ends cleanly here
 	fragTorn                    // the file ends inside the physical record at off
 	fragCorrupt                 // the record at off is damaged; dropped bytes were skipped
@@ -286,18 +293,17 @@ func (r *Reader) readFragment() (fragment, fragKind, error) {
 		return fragment{off: off, dropped: dropped}, fragCorrupt, err
 	}
 	if typ == zeroType && length == 0 {
-		// Zeroed or preallocated space. Like leveldb, skip the rest of the block silently, but
-		// only when all of it is zero: a zero header with data behind it in its block is not
-		// unwritten space but damage (a zeroed sector, say), and skipping it silently would drop
-		// the records behind it, even in strict mode.
-		if dropped := len(r.block) - r.pos; !allZero(r.block[r.pos+headerSize:]) {
-			r.pos = len(r.block)
-			err := dberr.Corruptf(r.file, off, "zeroed record header with data behind it in its block")
-			return fragment{off: off, dropped: dropped}, fragCorrupt, err
-		}
+		// Zeroed or preallocated space: skip the rest of the block, as leveldb does. A zero
+		// header with data behind it in its block is a fragment whose header was never stored
+		// (a writer through a mapping stores it last) when nothing but such space follows to the
+		// end of the log; Next decides, and treats it as damage if a record comes after.
 		dropped := len(r.block) - r.pos
+		kind := fragZero
+		if !allZero(r.block[r.pos+headerSize:]) {
+			kind = fragCut
+		}
 		r.pos = len(r.block)
-		return fragment{off: off, dropped: dropped}, fragZero, nil
+		return fragment{off: off, dropped: dropped}, kind, nil
 	}
 	want := crc.Unmask(coding.Fixed32(h))
 	if got := crc.Value(r.block[r.pos+headerSize-1 : end]); got != want {

@@ -133,10 +133,11 @@ func TestReaderCorruption(t *testing.T) {
 		requireRecords(t, [][]byte{a, b, append(bytes.Clone(c), a...)}, got)
 	})
 
-	t.Run("zeroed space inside a fragmented record", func(t *testing.T) {
+	t.Run("zeroed space inside a fragmented record, then a record", func(t *testing.T) {
 		var l logBuilder
 		l.frag(firstType, payload(blockSize-headerSize, 4))
-		l.zeros(100)
+		l.zeros(blockSize)
+		l.frag(fullType, a)
 		requireCorruptAt(t, l.b, nil, blockSize)
 	})
 

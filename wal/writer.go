@@ -15,6 +15,19 @@ type SyncWriter interface {
 	Sync() error
 }
 
+// InPlaceWriter is a SyncWriter that stores the bytes of a Write in the file as it copies them,
+// through a shared memory mapping (vfs.Appender), so that a process killed in the middle of a
+// Write leaves part of it in the file. When InPlace reports true, the Writer hands it every
+// fragment of a record, and the zero padding of a block tail, as a Write of its own, and relies
+// on InPlaceWriter storing the first 8 bytes of each Write last, in one store (the
+// vfs.WritableRegion contract): a record cut short by a kill then ends in a fragment whose header
+// is still zero, which readers take for the end of the log (see Reader).
+type InPlaceWriter interface {
+	SyncWriter
+	// InPlace reports whether Writes currently store in place.
+	InPlace() bool
+}
+
 // maxRetainedBuffer is the largest framing buffer a Writer keeps between records. Typical WAL
 // records (one write group) and MANIFEST edits are far smaller, so steady-state appends reuse
 // the buffer and allocate nothing; a rare multi-megabyte batch gets a buffer of its own that is
@@ -39,15 +52,18 @@ var typeCRC = func() (c [maxType + 1]uint32) {
 // caller's job, after a final Sync if the records must be durable.
 type Writer struct {
 	w        SyncWriter
-	blockOff int    // bytes already used in the current block, in [0, blockSize)
-	size     int64  // bytes in the log: the starting size plus every successful Write
-	buf      []byte // framing buffer, reused across records
-	err      error  // sticky: set by the first failed Write or Sync
+	inPlace  InPlaceWriter // w, if it is one; else nil
+	blockOff int           // bytes already used in the current block, in [0, blockSize)
+	size     int64         // bytes in the log: the starting size plus every successful Write
+	buf      []byte        // framing buffer, reused across records
+	cuts     []int         // where in buf the padding and each fragment end
+	err      error         // sticky: set by the first failed Write or Sync
 }
 
 // NewWriter returns a Writer that starts a new log at the beginning of w, which must be empty.
 func NewWriter(w SyncWriter) *Writer {
-	return &Writer{w: w}
+	ip, _ := w.(InPlaceWriter)
+	return &Writer{w: w, inPlace: ip}
 }
 
 // NewAppendWriter returns a Writer that continues an existing log of size bytes; w must be
@@ -58,11 +74,13 @@ func NewAppendWriter(w SyncWriter, size int64) *Writer {
 	if size < 0 {
 		panic(fmt.Sprintf("wal: NewAppendWriter with negative size %d", size))
 	}
-	return &Writer{w: w, blockOff: int(size % blockSize), size: size}
+	ip, _ := w.(InPlaceWriter)
+	return &Writer{w: w, inPlace: ip, blockOff: int(size % blockSize), size: size}
 }
 
 // AddRecord appends one record holding payload, which may be empty, and returns once the record
-// has been handed to the file in a single Write call. It does not sync; see Sync.
+// has been handed to the file: in a single Write call, or for an InPlaceWriter one per fragment.
+// It does not sync; see Sync.
 //
 // If the Write fails the Writer is broken and this and every later call return the same error:
 // the record may be partly in the file, and the block position of the next record is unknown.
@@ -71,7 +89,13 @@ func (w *Writer) AddRecord(payload []byte) error {
 		return w.err
 	}
 	buf := w.frame(payload)
-	n, err := w.w.Write(buf)
+	var n int
+	var err error
+	if w.inPlace != nil && w.inPlace.InPlace() {
+		n, err = w.writeFragments(buf)
+	} else {
+		n, err = w.w.Write(buf)
+	}
 	if err == nil && n != len(buf) {
 		err = io.ErrShortWrite
 	}
@@ -85,6 +109,23 @@ func (w *Writer) AddRecord(payload []byte) error {
 	}
 	w.size += int64(n)
 	return nil
+}
+
+// writeFragments writes buf, as framed by frame, one piece at a time: the padding, then each
+// fragment.
+func (w *Writer) writeFragments(buf []byte) (int, error) {
+	start := 0
+	for _, end := range w.cuts {
+		n, err := w.w.Write(buf[start:end])
+		if err != nil {
+			return start + n, err
+		}
+		if n < end-start {
+			return start + n, io.ErrShortWrite
+		}
+		start = end
+	}
+	return start, nil
 }
 
 // frame lays out payload as the writer's next record in w.buf and returns it, advancing
@@ -102,12 +143,16 @@ func (w *Writer) frame(payload []byte) []byte {
 		w.buf = make([]byte, 0, need)
 	}
 	buf := w.buf[:0]
+	w.cuts = w.cuts[:0]
 	left := payload
 	first := true
 	for {
 		if room := blockSize - w.blockOff; room < headerSize {
 			buf = append(buf, zeros[:room]...)
 			w.blockOff = 0
+			if room > 0 {
+				w.cuts = append(w.cuts, len(buf))
+			}
 		}
 		n := min(len(left), blockSize-w.blockOff-headerSize)
 		last := n == len(left)
@@ -123,6 +168,7 @@ func (w *Writer) frame(payload []byte) []byte {
 			t = middleType
 		}
 		buf = appendFragment(buf, t, left[:n])
+		w.cuts = append(w.cuts, len(buf))
 		w.blockOff += headerSize + n
 		left = left[n:]
 		first = false

@@ -11,7 +11,9 @@ import (
 type Op uint8
 
 // The operations, one per method of FS and File. OpRead covers Read and ReadAt; OpStat covers
-// FS.Stat and File.Stat; OpMap is Mappable.Map. Closing a lock or a Region is not an Op.
+// FS.Stat and File.Stat; OpMap is Mappable.Map and Preallocatable.MapWritable; OpWrite also
+// covers WritableRegion.Store; OpSync also covers Preallocatable.SyncData; OpAllocate and
+// OpTruncate are Preallocatable's. Closing a lock or a Region is not an Op.
 const (
 	OpCreate Op = iota
 	OpOpen
@@ -27,13 +29,16 @@ const (
 	OpLock
 	OpSyncDir
 	OpMap
+	OpAllocate
+	OpTruncate
 	numOps
 )
 
 var opNames = [numOps]string{
 	OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write", OpSync: "sync",
 	OpClose: "close", OpRemove: "remove", OpRename: "rename", OpMkdir: "mkdir", OpList: "list",
-	OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map",
+	OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map", OpAllocate: "allocate",
+	OpTruncate: "truncate",
 }
 
 // String returns the operation's lower-case name ("create", "write", "syncdir", ...).
@@ -79,8 +84,10 @@ func (e *PartialWriteError) Unwrap() error { return e.Err }
 // "vfs: injected OP PATH: ERR", wrapping ERR, so errors.Is(err, ErrInjected) or
 // errors.Is(err, syscall.ENOSPC) see through it.
 //
-// Files keep the shape of the inner files: a wrapped file implements Mappable exactly when the
-// inner file does. The lock Closer and Regions are passed through unwrapped.
+// Files keep the shape of the inner files: a wrapped file implements Mappable, and
+// Preallocatable, exactly when the inner file does. The lock Closer and read-only Regions are
+// passed through unwrapped; a WritableRegion is wrapped so that its Stores are OpWrites (a
+// PartialWriteError stores a prefix of the bytes, as a fault in the middle of a copy would).
 //
 // One exception to "not done": when Close is failed, the inner file is still closed (close(2)
 // releases the descriptor even when it reports an error), so failing Close leaks nothing.
@@ -106,8 +113,15 @@ func check(inj Injector, op Op, path string) error {
 
 func (fs *faultFS) wrap(f File, name string) File {
 	ff := &faultFile{f: f, name: name, inj: fs.inj}
-	if m, ok := f.(Mappable); ok {
+	m, mappable := f.(Mappable)
+	p, prealloc := f.(Preallocatable)
+	switch {
+	case mappable && prealloc:
+		return &faultMapPreFile{faultMappableFile{ff, m}, faultPrealloc{ff, p}}
+	case mappable:
 		return &faultMappableFile{faultFile: ff, m: m}
+	case prealloc:
+		return &faultPreFile{ff, faultPrealloc{ff, p}}
 	}
 	return ff
 }
@@ -256,3 +270,81 @@ func (f *faultMappableFile) Map(size int) (Region, error) {
 	}
 	return f.m.Map(size)
 }
+
+// faultPrealloc fails the methods of an inner Preallocatable file.
+type faultPrealloc struct {
+	ff *faultFile
+	p  Preallocatable
+}
+
+func (f faultPrealloc) Allocate(size int64) error {
+	if err := check(f.ff.inj, OpAllocate, f.ff.name); err != nil {
+		return err
+	}
+	return f.p.Allocate(size)
+}
+
+func (f faultPrealloc) MapWritable(size int, huge bool) (WritableRegion, error) {
+	if err := check(f.ff.inj, OpMap, f.ff.name); err != nil {
+		return nil, err
+	}
+	r, err := f.p.MapWritable(size, huge)
+	if err != nil {
+		return nil, err
+	}
+	return &faultRegion{r: r, ff: f.ff}, nil
+}
+
+func (f faultPrealloc) Truncate(size int64) error {
+	if err := check(f.ff.inj, OpTruncate, f.ff.name); err != nil {
+		return err
+	}
+	return f.p.Truncate(size)
+}
+
+func (f faultPrealloc) SyncData() error {
+	if err := check(f.ff.inj, OpSync, f.ff.name); err != nil {
+		return err
+	}
+	return f.p.SyncData()
+}
+
+// faultPreFile is a faultFile over a Preallocatable file.
+type faultPreFile struct {
+	*faultFile
+	faultPrealloc
+}
+
+// faultMapPreFile is a faultFile over a file both Mappable and Preallocatable.
+type faultMapPreFile struct {
+	faultMappableFile
+	faultPrealloc
+}
+
+// faultRegion makes the Stores of a WritableRegion OpWrites.
+type faultRegion struct {
+	r  WritableRegion
+	ff *faultFile
+}
+
+// Store stores nothing when the injector fails it. For a PartialWriteError it stores up to N of
+// the bytes that a real Store copies first (those after p's first StoreLastBytes), as a fault in
+// the middle of the copy leaves them.
+func (r *faultRegion) Store(off int, p []byte) error {
+	err := check(r.ff.inj, OpWrite, r.ff.name)
+	if err == nil {
+		return r.r.Store(off, p)
+	}
+	var pw *PartialWriteError
+	if !errors.As(err, &pw) || len(p) <= StoreLastBytes {
+		return err
+	}
+	if n := min(max(pw.N, 0), len(p)-StoreLastBytes); n > 0 {
+		if serr := r.r.Store(off+StoreLastBytes, p[StoreLastBytes:StoreLastBytes+n]); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
+func (r *faultRegion) Close() error { return r.r.Close() }

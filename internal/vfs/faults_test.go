@@ -15,7 +15,8 @@ func TestOpString(t *testing.T) {
 	want := map[Op]string{
 		OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write", OpSync: "sync",
 		OpClose: "close", OpRemove: "remove", OpRename: "rename", OpMkdir: "mkdir", OpList: "list",
-		OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map",
+		OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map", OpAllocate: "allocate",
+		OpTruncate: "truncate",
 	}
 	require.Len(t, want, int(numOps))
 	for op, name := range want {

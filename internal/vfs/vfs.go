@@ -78,6 +78,45 @@ type Region interface {
 	Close() error
 }
 
+// Preallocatable is implemented by files that can reserve space ahead of their writes and be
+// written through a shared, writable memory mapping: OS files on Linux, and MemFS files, which
+// model it. NewAppender uses it to write logs without a system call per append.
+type Preallocatable interface {
+	// Allocate makes the file at least size bytes long, the new bytes zero, with the disk space
+	// for them reserved, so that a full disk fails here rather than on a later store through a
+	// mapping. It never shortens the file.
+	Allocate(size int64) error
+	// MapWritable maps bytes [0, size) of the file for reading and writing, shared with every
+	// other user of the file; size must not exceed the file's length. huge asks for huge pages
+	// where the system can back a file mapping with them (fewer page faults, but a sync then
+	// writes back whole huge pages).
+	MapWritable(size int, huge bool) (WritableRegion, error)
+	// Truncate sets the file's length to size.
+	Truncate(size int64) error
+	// SyncData makes the file's bytes durable, with the metadata needed to read them back (its
+	// length) but not its timestamps, like fdatasync(2).
+	SyncData() error
+}
+
+// WritableRegion is a shared, writable mapping made by Preallocatable.MapWritable.
+type WritableRegion interface {
+	// Store copies p into the file at off, which with len(p) must lie inside the region. When it
+	// returns, the bytes are in the file for every reader, and for a process that opens it
+	// after this one was killed; they are durable only after a sync. When the region extends
+	// StoreLastBytes bytes past off, the first min(len(p), StoreLastBytes) bytes of p become
+	// visible last, in one store, so a process killed during Store leaves them as they were
+	// (zero, for space never written). Store returns an error, never a fault signal, when the
+	// memory behind the mapping is gone (the file was cut short under it); p may then be partly
+	// stored.
+	Store(off int, p []byte) error
+	// Close unmaps the region. Closing it again does nothing and returns nil.
+	Close() error
+}
+
+// StoreLastBytes is the number of leading bytes that WritableRegion.Store makes visible last, in
+// one store.
+const StoreLastBytes = 8
+
 // ErrLocked is returned by Lock when the lock is held elsewhere.
 var ErrLocked = errors.New("vfs: lock held by another process or DB")
 

@@ -1,0 +1,206 @@
+package vfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+)
+
+// Appender writes a new file from front to back, as a log is written, with no system call per
+// Write where the file allows it.
+//
+// When the file is Preallocatable, the Appender reserves space ahead with Allocate and writes
+// through a shared mapping of it (MapWritable): a Write is a memory copy into the page cache.
+// The bytes are in the file when Write returns, as after a write(2): a process killed at any
+// later instant loses nothing, and Sync makes them durable. Growing the reservation (by
+// AppenderOptions.Reserve at a time, at least doubling) is the only system call on the write
+// path. While the Appender is open the file is longer than what was written, its tail zero;
+// Finish and Close cut it to the bytes written. A reader of the file meanwhile, or after a
+// crash, sees the written bytes followed by zeros. In-place writes store each Write's first
+// StoreLastBytes bytes last (see WritableRegion.Store), so a process killed during a Write
+// leaves them zero.
+//
+// Otherwise (another kind of file, a filesystem without fallocate, a failed first mapping, or
+// AppenderOptions.NoMap) each Write is one Write of the file, at its end.
+//
+// Concurrency: Write, Finish and Close come from one goroutine at a time; Sync may run
+// concurrently with them (it only syncs the file).
+type Appender struct {
+	f       File
+	name    string
+	pa      Preallocatable // nil: plain writes
+	syncer  Preallocatable // the file's SyncData, whether or not the writes are mapped; or nil
+	region  WritableRegion
+	huge    bool
+	reserve int64
+	size    int64 // bytes written
+	mapped  int64 // bytes allocated and mapped from 0 (0 before the first Write)
+	err     error // sticky: a failed store, mapping or truncation
+	done    bool  // Finish was called
+}
+
+// AppenderOptions configure NewAppender.
+type AppenderOptions struct {
+	// Reserve is how much space to allocate ahead when the file needs more: at the first Write
+	// and then whenever a Write would pass the reservation. 0 means 1 MiB. It is rounded up to
+	// 2 MiB with Huge.
+	Reserve int64
+	// Huge maps the file with huge pages where the system supports them: a page fault per 2 MiB
+	// of appends instead of per 4 KiB, but a Sync writes back whole 2 MiB pages, so it suits
+	// files that are rarely synced.
+	Huge bool
+	// NoMap makes every Write a plain Write of the file.
+	NoMap bool
+}
+
+const (
+	defaultReserve = 1 << 20
+	hugePage       = 2 << 20
+)
+
+// NewAppender returns an Appender writing f, which must be empty; name names it in errors. The
+// Appender owns f from now on: Close closes it.
+func NewAppender(f File, name string, o AppenderOptions) *Appender {
+	a := &Appender{f: f, name: name, huge: o.Huge, reserve: o.Reserve}
+	if a.reserve <= 0 {
+		a.reserve = defaultReserve
+	}
+	if a.huge {
+		a.reserve = (a.reserve + hugePage - 1) &^ (hugePage - 1)
+	}
+	if pa, ok := f.(Preallocatable); ok {
+		a.syncer = pa
+		if !o.NoMap {
+			a.pa = pa
+		}
+	}
+	return a
+}
+
+// InPlace reports whether Writes store through a mapping (so far: a first Write that cannot
+// map falls back to plain writes). It makes an Appender a wal.InPlaceWriter.
+func (a *Appender) InPlace() bool { return a.pa != nil }
+
+// Huge reports whether the Appender was asked for huge pages.
+func (a *Appender) Huge() bool { return a.huge }
+
+// Size returns the number of bytes written.
+func (a *Appender) Size() int64 { return a.size }
+
+// Write appends p. It writes all of p or returns an error; after an error other than a failed
+// Allocate (a full disk, which leaves the file as it was) every later Write fails too.
+func (a *Appender) Write(p []byte) (int, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
+	if a.done {
+		return 0, fmt.Errorf("vfs: write to %s after Finish", a.name)
+	}
+	if a.pa == nil {
+		n, err := a.f.Write(p)
+		a.size += int64(n)
+		if err == nil && n < len(p) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			a.err = err
+		}
+		return n, err
+	}
+	// Keep StoreLastBytes mapped past the end, so that every Store's head is one store.
+	if end := a.size + int64(len(p)) + StoreLastBytes; end > a.mapped {
+		if err := a.grow(end); err != nil {
+			return 0, err
+		}
+		if a.pa == nil {
+			return a.Write(p)
+		}
+	}
+	if err := a.region.Store(int(a.size), p); err != nil {
+		a.err = err
+		return 0, err
+	}
+	a.size += int64(len(p))
+	return len(p), nil
+}
+
+// grow allocates and maps at least need bytes. Before anything is written, a filesystem that
+// cannot allocate or map makes the Appender fall back to plain writes.
+func (a *Appender) grow(need int64) error {
+	size := max(need+a.reserve, 2*a.mapped)
+	if a.huge {
+		size = (size + hugePage - 1) &^ (hugePage - 1)
+	}
+	if err := a.pa.Allocate(size); err != nil {
+		if a.mapped == 0 && unsupported(err) {
+			a.pa = nil
+			return nil
+		}
+		return fmt.Errorf("vfs: reserve %d bytes for %s: %w", size, a.name, err)
+	}
+	if a.region != nil {
+		if err := a.region.Close(); err != nil {
+			a.err = err
+			return err
+		}
+		a.region = nil
+	}
+	r, err := a.pa.MapWritable(int(size), a.huge)
+	if err != nil {
+		if a.mapped == 0 {
+			// Nothing written yet: undo the reservation and write plainly.
+			if terr := a.pa.Truncate(0); terr == nil {
+				a.pa = nil
+				return nil
+			}
+		}
+		a.err = fmt.Errorf("vfs: map %s: %w", a.name, err)
+		return a.err
+	}
+	a.region, a.mapped = r, size
+	return nil
+}
+
+// unsupported reports whether err says the filesystem cannot preallocate.
+func unsupported(err error) bool {
+	return errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EINVAL)
+}
+
+// Sync makes every byte written so far durable. It may run concurrently with Write.
+func (a *Appender) Sync() error {
+	if a.syncer != nil {
+		return a.syncer.SyncData()
+	}
+	return a.f.Sync()
+}
+
+// Finish unmaps the file and cuts it to the bytes written (if a cut fails, the file keeps a
+// zero tail, which readers of a log take for its end); later Writes fail, Sync still works. It
+// does nothing the second time.
+func (a *Appender) Finish() error {
+	if a.done || a.pa == nil || a.mapped == 0 {
+		a.done = true
+		return nil
+	}
+	a.done = true
+	var err error
+	if a.region != nil {
+		err = a.region.Close()
+		a.region = nil
+	}
+	// After a failed Write this also cuts away whatever part of it was stored.
+	if terr := a.pa.Truncate(a.size); err == nil {
+		err = terr
+	}
+	return err
+}
+
+// Close finishes the file and closes it.
+func (a *Appender) Close() error {
+	err := a.Finish()
+	if cerr := a.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

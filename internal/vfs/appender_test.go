@@ -1,0 +1,162 @@
+package vfs
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// appendChunks returns chunks of many sizes (empty, short, one of more than the reservation)
+// whose bytes are never zero, so a test can tell written bytes from the zero tail.
+func appendChunks() [][]byte {
+	var chunks [][]byte
+	for i, n := range []int{0, 1, 7, 8, 9, 100, 4096, 70000, 3, 300000, 12} {
+		c := bytes.Repeat([]byte{byte(i + 1)}, n)
+		chunks = append(chunks, c)
+	}
+	return chunks
+}
+
+// TestAppender writes through an Appender on every FS and with every option set: the file holds
+// the bytes written, then zeros, while it is open (for mapped appends), exactly the bytes
+// after Close, and whatever was synced after a crash.
+func TestAppender(t *testing.T) {
+	for _, c := range fsCases() {
+		for _, o := range []AppenderOptions{{}, {Reserve: 4096}, {Huge: true}, {NoMap: true}} {
+			t.Run(c.name, func(t *testing.T) {
+				fs, dir := c.setup(t)
+				name := filepath.Join(dir, "log")
+				f, err := fs.Create(name)
+				require.NoError(t, err)
+				a := NewAppender(f, name, o)
+				_, prealloc := f.(Preallocatable)
+				var want []byte
+				for _, chunk := range appendChunks() {
+					n, err := a.Write(chunk)
+					require.NoError(t, err)
+					require.Equal(t, len(chunk), n)
+					want = append(want, chunk...)
+					require.Equal(t, int64(len(want)), a.Size())
+					got := []byte(readFile(t, fs, name))
+					require.GreaterOrEqual(t, len(got), len(want))
+					require.Equal(t, string(want), string(got[:len(want)]), "the bytes written are in the file at once")
+					require.True(t, allZeroBytes(got[len(want):]), "the reserved tail is zero")
+				}
+				require.Equal(t, prealloc && !o.NoMap, a.InPlace())
+				require.NoError(t, a.Sync())
+				require.NoError(t, a.Finish())
+				require.Equal(t, want, []byte(readFile(t, fs, name)), "Finish cuts the file to the bytes written")
+				require.NoError(t, a.Sync(), "Sync works after Finish")
+				_, err = a.Write([]byte("x"))
+				require.Error(t, err, "Write after Finish")
+				require.NoError(t, a.Close())
+				require.Equal(t, want, []byte(readFile(t, fs, name)))
+			})
+		}
+	}
+}
+
+func allZeroBytes(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
+
+// TestAppenderCrash: after a power loss a mapped log holds at least what was synced, and past
+// that only bytes that were written or zeros.
+func TestAppenderCrash(t *testing.T) {
+	fs := NewMem()
+	f, err := fs.Create("/log")
+	require.NoError(t, err)
+	a := NewAppender(f, "/log", AppenderOptions{Reserve: 1000})
+	_, err = a.Write([]byte("synced"))
+	require.NoError(t, err)
+	require.NoError(t, a.Sync())
+	_, err = a.Write([]byte(" lost"))
+	require.NoError(t, err)
+	require.NoError(t, fs.SyncDir("/"))
+	got := []byte(readFile(t, fs.CrashClone(), "/log"))
+	require.Equal(t, "synced", string(got[:6]))
+	require.True(t, allZeroBytes(got[6:]), "unsynced bytes are gone, the synced reservation is zero")
+}
+
+// TestAppenderFaults: a failed reservation (a full disk) fails the Write and leaves the Appender
+// usable; a filesystem that cannot reserve or map at the first Write gets plain writes; a torn
+// Store leaves the Write's first bytes zero.
+func TestAppenderFaults(t *testing.T) {
+	write := func(t *testing.T, inj Injector, wantInPlace bool) (*Appender, FS) {
+		fs := WithFaults(NewMem(), inj)
+		f, err := fs.Create("/log")
+		require.NoError(t, err)
+		a := NewAppender(f, "/log", AppenderOptions{Reserve: 64})
+		_, err = a.Write([]byte("first write"))
+		require.NoError(t, err)
+		require.Equal(t, wantInPlace, a.InPlace())
+		return a, fs
+	}
+	t.Run("disk full at a later reservation", func(t *testing.T) {
+		a, fs := write(t, OnNth(2, syscall.ENOSPC, OpAllocate), true)
+		_, err := a.Write(make([]byte, 200))
+		require.ErrorIs(t, err, syscall.ENOSPC)
+		n, err := a.Write([]byte(" second"))
+		require.NoError(t, err, "a failed reservation stores nothing and breaks nothing")
+		require.Equal(t, 7, n)
+		require.NoError(t, a.Close())
+		require.Equal(t, "first write second", readFile(t, fs, "/log"))
+	})
+	t.Run("no fallocate", func(t *testing.T) {
+		a, fs := write(t, OnNth(1, syscall.EOPNOTSUPP, OpAllocate), false)
+		_, err := a.Write([]byte(" second"))
+		require.NoError(t, err)
+		require.NoError(t, a.Close())
+		require.Equal(t, "first write second", readFile(t, fs, "/log"))
+	})
+	t.Run("first mapping fails", func(t *testing.T) {
+		a, fs := write(t, OnNth(1, ErrInjected, OpMap), false)
+		require.NoError(t, a.Close())
+		require.Equal(t, "first write", readFile(t, fs, "/log"))
+	})
+	t.Run("later mapping fails", func(t *testing.T) {
+		a, fs := write(t, OnNth(2, ErrInjected, OpMap), true)
+		_, err := a.Write(make([]byte, 200))
+		require.ErrorIs(t, err, ErrInjected)
+		_, err = a.Write([]byte("x"))
+		require.ErrorIs(t, err, ErrInjected, "sticky")
+		require.NoError(t, a.Close())
+		require.Equal(t, "first write", readFile(t, fs, "/log"))
+	})
+	t.Run("torn store", func(t *testing.T) {
+		a, fs := write(t, OnNth(2, &PartialWriteError{N: 4, Err: ErrInjected}, OpWrite), true)
+		_, err := a.Write([]byte("0123456789abcdef"))
+		require.ErrorIs(t, err, ErrInjected)
+		got := []byte(readFile(t, fs, "/log"))
+		require.Equal(t, "first write", string(got[:11]))
+		require.Equal(t, make([]byte, 8), got[11:19], "the head is stored last")
+		require.Equal(t, "89ab", string(got[19:23]))
+		require.NoError(t, a.Close())
+		require.Equal(t, "first write", readFile(t, fs, "/log"), "Close cuts the torn bytes")
+	})
+}
+
+// TestAppenderFaultIsAnError: a store through a mapping whose file was cut short under it
+// returns an error instead of killing the process with SIGBUS.
+func TestAppenderFaultIsAnError(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("mapped appends are implemented on Linux")
+	}
+	name := filepath.Join(t.TempDir(), "log")
+	f, err := NewOS().Create(name)
+	require.NoError(t, err)
+	a := NewAppender(f, name, AppenderOptions{Reserve: 1 << 16})
+	_, err = a.Write([]byte("before"))
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(name, 0))
+	_, err = a.Write(bytes.Repeat([]byte("x"), 10000))
+	require.Error(t, err)
+	require.ErrorIs(t, err, syscall.EIO)
+	require.True(t, errors.Is(err, errMappedFault), "%v", err)
+	require.Contains(t, err.Error(), name)
+	require.NoError(t, a.Close())
+}
