@@ -64,6 +64,7 @@ func (d *DB) flushLocked() {
 	d.mu.imm = nil
 	d.immPending.Store(false)
 	d.updateReadStateLocked()
+	d.releaseMem(imm)
 	if prev := d.mu.prevLog; prev != nil {
 		// Its writes are in the table now, and the MANIFEST names the next log as current.
 		d.mu.prevLog = nil

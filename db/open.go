@@ -11,7 +11,6 @@ import (
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
 )
@@ -172,7 +171,8 @@ func (d *DB) recover() error {
 	for _, nf := range edit.NewFiles {
 		delete(d.mu.pendingOutputs, nf.Meta.Num)
 	}
-	d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(0))
+	d.mu.mem = d.newMemTableLocked(0)
+	d.stdMemCapacity = d.mu.mem.Capacity()
 	d.lastSeq.Store(uint64(vs.LastSequence()))
 	d.updateReadStateLocked()
 	d.deleteObsoleteFilesLocked()

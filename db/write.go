@@ -266,8 +266,9 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 			return nil
 		case mem.Empty():
 			// Nothing to flush, the arena is just too small for this batch: replace it.
-			d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(need))
+			d.mu.mem = d.newMemTableLocked(need)
 			d.updateReadStateLocked()
+			d.releaseMem(mem)
 		case d.mu.imm != nil:
 			start := time.Now()
 			d.mu.bgCond.Wait() // the previous memtable is still being flushed
@@ -312,7 +313,7 @@ func (d *DB) rotateLocked(need int, huge bool) error {
 	d.mu.log = log
 	d.mu.imm = d.mu.mem
 	d.immPending.Store(true)
-	d.mu.mem = memtable.New(d.opts.Comparator, d.memCapacity(need))
+	d.mu.mem = d.newMemTableLocked(need)
 	d.updateReadStateLocked()
 	d.mu.bgCond.Broadcast()
 	return nil

@@ -42,13 +42,30 @@ const (
 )
 
 func newHashIndex(arenaCapacity int) *hashIndex {
+	x := &hashIndex{}
+	x.tab.Store(newHashTable(hashSlots(arenaCapacity)))
+	return x
+}
+
+// reset empties the index of a table whose arena holds arenaCapacity bytes, clearing its slots
+// in place unless the table has grown past its starting size.
+func (x *hashIndex) reset(arenaCapacity int) {
+	n := hashSlots(arenaCapacity)
+	if t := x.tab.Load(); len(t.slots) == n {
+		clear(t.slots)
+	} else {
+		x.tab.Store(newHashTable(n))
+	}
+	x.count = 0
+}
+
+// hashSlots is the starting number of slots for an arena of arenaCapacity bytes.
+func hashSlots(arenaCapacity int) int {
 	n := minHashSlots
 	for n < 2*(arenaCapacity/typicalEntryArena) {
 		n <<= 1
 	}
-	x := &hashIndex{}
-	x.tab.Store(newHashTable(n))
-	return x
+	return n
 }
 
 func newHashTable(n int) *hashTable {

@@ -61,6 +61,7 @@ type MemTable struct {
 	cmp   *keys.InternalComparator
 	list  *skiplist.List
 	index *hashIndex // newest entry of each user key; nil for custom comparators
+	refs  atomic.Int32
 }
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.
@@ -73,7 +74,28 @@ func New(user keys.Comparator, capacity int) *MemTable {
 	} else {
 		m.list = skiplist.New(skiplist.NewArena(capacity), user.Compare)
 	}
+	m.refs.Store(1)
 	return m
+}
+
+// Ref counts one more user of the table. A new table has one user, its creator.
+func (m *MemTable) Ref() { m.refs.Add(1) }
+
+// Unref drops a user and reports whether it was the last one: then nothing uses the table and
+// its owner may Reset it for reuse.
+func (m *MemTable) Unref() bool { return m.refs.Add(-1) == 0 }
+
+// Reset empties the table for reuse, keeping its memory: the arena's pages and the hash index's
+// table are mapped already, so a recycled table takes writes without page faults or zeroing of
+// a fresh arena. Nothing may use the table, or any slice read from it, afterwards; the table
+// has one user again, the caller.
+func (m *MemTable) Reset() {
+	m.list.Reset()
+	if m.index != nil {
+		m.index.reset(m.list.Arena().Capacity())
+	}
+	m.size = 0
+	m.refs.Store(1)
 }
 
 // EntrySize returns the most arena bytes one entry of these sizes takes, so a caller can make

@@ -180,11 +180,30 @@ func TestCustomComparator(t *testing.T) {
 
 // TestModel replays random puts and deletes and checks Get at random snapshots, and a full scan,
 // against a model that keeps every version.
+// TestModel checks a table against a model, fresh and recycled (Reset after other entries).
 func TestModel(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
+	t.Run("fresh", func(t *testing.T) { testModel(t, seed, New(keys.Bytewise, 1<<22)) })
+	t.Run("reset", func(t *testing.T) {
+		m := New(keys.Bytewise, 1<<22)
+		for i := 0; i < 20000; i++ {
+			require.NoError(t, m.Add(keys.SeqNum(i+1), keys.KindSet, fmt.Appendf(nil, "k%02d", i%60), []byte("old")))
+		}
+		m.Ref()
+		require.False(t, m.Unref())
+		require.True(t, m.Unref(), "the creator's reference was the last")
+		m.Reset()
+		require.True(t, m.Empty())
+		require.Zero(t, m.Size())
+		_, res := m.Get([]byte("k01"), keys.MaxSeqNum)
+		require.Equal(t, Absent, res, "no old entry shows through the index")
+		testModel(t, seed, m)
+	})
+}
+
+func testModel(t *testing.T, seed uint64, m *MemTable) {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	m := New(keys.Bytewise, 1<<22)
 	type version struct {
 		seq   keys.SeqNum
 		del   bool

@@ -74,6 +74,17 @@ func NewArena(capacity int) *Arena {
 	return a
 }
 
+// Reset empties the arena for reuse without clearing its memory: a recycled arena's pages are
+// already mapped, so filling it again costs no page faults (on some virtual machines a fault on a
+// fresh page costs ten microseconds or more) and no zeroing. Nothing may use the arena's old
+// contents afterwards: no list, iterator or slice of it may still be in use.
+func (a *Arena) Reset() {
+	tallEnd := a.tallEnd
+	*a = Arena{buf: a.buf, base: a.base, tallLow: arenaStart, tallEnd: tallEnd, low: tallEnd,
+		high: a.end, end: a.end, capacity: a.capacity}
+	a.publishSize()
+}
+
 // Size returns the number of bytes allocated so far (as of the last completed Add).
 func (a *Arena) Size() int { return int(atomic.LoadUint32(&a.used)) }
 

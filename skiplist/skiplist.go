@@ -35,17 +35,32 @@ type List struct {
 }
 
 // New returns an empty list that allocates from arena and orders keys with cmp (nil for
-// bytes.Compare). The arena should be fresh; New takes its first bytes for the head node.
+// bytes.Compare). The arena must be fresh or Reset; New takes its first bytes for the head node.
 func New(arena *Arena, cmp func(a, b []byte) int) *List {
-	l := &List{arena: arena, cmp: cmp, rnd: 0x9e3779b97f4a7c15}
-	head, ok := arena.allocNode(maxNodeSize, MaxHeight)
+	l := &List{arena: arena, cmp: cmp}
+	l.init()
+	return l
+}
+
+// init starts the list empty in its arena, which must be fresh or Reset.
+func (l *List) init() {
+	l.rnd = 0x9e3779b97f4a7c15
+	head, ok := l.arena.allocNode(maxNodeSize, MaxHeight)
 	if !ok {
 		panic("skiplist: arena too small for the head node") // NewArena guarantees room
 	}
-	l.head = head // its key is empty and never compared
-	arena.publishSize()
+	*l.arena.node(head) = node{} // a Reset arena holds old bytes; every other node is written whole
+	l.head = head                // its key is empty and never compared
+	l.arena.publishSize()
 	l.height.Store(1)
-	return l
+}
+
+// Reset empties the list and its arena for reuse, keeping the arena's memory (see Arena.Reset).
+// Nothing may use the list or anything read from it afterwards: no reader, iterator or slice.
+func (l *List) Reset() {
+	l.arena.Reset()
+	*l = List{arena: l.arena, cmp: l.cmp, randH: l.randH}
+	l.init()
 }
 
 // Arena returns the arena the list allocates from.

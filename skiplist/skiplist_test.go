@@ -154,11 +154,28 @@ func TestCustomComparator(t *testing.T) {
 
 // TestModel checks every operation against a sorted slice, on random keys drawn from a small
 // alphabet so that equal keys with different tags are common.
+// TestModel checks a list against a model, on a fresh arena and on a recycled one (Reset after
+// it was filled with other entries, so that none of its old bytes may show through).
 func TestModel(t *testing.T) {
 	seed := uint64(rand.Uint32())
 	t.Logf("seed %d", seed)
+	t.Run("fresh", func(t *testing.T) { testModel(t, seed, New(NewArena(1<<22), nil)) })
+	t.Run("reset", func(t *testing.T) {
+		l := New(NewArena(1<<22), nil)
+		for i := 0; i < 20000; i++ {
+			require.NoError(t, l.Add(fmt.Appendf(nil, "old%05d", i), uint64(i), []byte("old value")))
+		}
+		l.Reset()
+		require.Zero(t, l.Len())
+		require.Equal(t, 1, l.Height())
+		it := l.NewIterator()
+		require.False(t, it.First())
+		testModel(t, seed, l)
+	})
+}
+
+func testModel(t *testing.T, seed uint64, l *List) {
 	rng := rand.New(rand.NewPCG(seed, seed))
-	l := New(NewArena(1<<22), nil)
 	present := map[entry]bool{}
 	var model []entry
 	randKey := func() []byte {
