@@ -86,3 +86,41 @@ func TestBadFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorContains(t, run(c, &bytes.Buffer{}), "unknown benchmark")
 }
+
+func TestVersionFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, command([]string{"--version"}, &out, &errb))
+	require.Regexp(t, `^dbbench \S+ \(go`, out.String())
+	require.Empty(t, errb.String())
+}
+
+// TestUseExistingDB: --use_existing_db refuses a directory that holds no DB, instead of
+// creating an empty one and reporting every read as a miss, and uses a DB that exists.
+func TestUseExistingDB(t *testing.T) {
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--use_existing_db"}, "--use_existing_db needs --db"},
+		{[]string{"--use_existing_db", "--db=" + tmp + "/missing"}, tmp + "/missing does not exist"},
+		{[]string{"--use_existing_db", "--db=" + tmp}, tmp + " holds no DB: it has no CURRENT file"},
+	} {
+		_, err := parseFlags(tc.args)
+		require.ErrorContains(t, err, tc.want, tc.args)
+		var out, errb bytes.Buffer
+		require.Equal(t, 2, command(append(tc.args, "--benchmarks=readrandom"), &out, &errb), tc.args)
+		require.Contains(t, errb.String(), tc.want)
+		require.NoDirExists(t, tmp+"/missing", "nothing is created")
+	}
+
+	dir := tmp + "/db"
+	c, err := parseFlags([]string{"--num=300", "--benchmarks=fillseq", "--db=" + dir})
+	require.NoError(t, err)
+	require.NoError(t, run(c, &bytes.Buffer{}))
+	c, err = parseFlags([]string{"--num=300", "--benchmarks=readrandom", "--use_existing_db", "--db=" + dir})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, run(c, &out))
+	require.Regexp(t, `readrandom +: .*\(300 of 300 found\)`, out.String())
+}

@@ -7,16 +7,25 @@
 // Flags keep db_bench's names and defaults (--benchmarks, --num, --reads, --value_size,
 // --compression_ratio, --threads, --histogram, --use_existing_db, --db, --write_buffer_size,
 // --cache_size, --bloom_bits, --open_files, --block_size, --max_file_size, --compression); it
-// adds --format=json (one object per benchmark), --cpuprofile, and a progress line on stderr
-// when stderr is a terminal.
+// adds --format=json (one object per benchmark), --cpuprofile, --version, and a progress line
+// on stderr when stderr is a terminal.
+//
+// --use_existing_db runs the benchmarks on the DB already in --db; dbbench refuses to start when
+// --db is not given or holds no DB, rather than create an empty one and report nothing found.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/stratadb/strata/internal/buildinfo"
 )
 
 const defaultBenchmarks = "fillseq,fillsync,fillrandom,overwrite,readrandom,readrandom,readseq,readreverse," +
@@ -41,6 +50,7 @@ type config struct {
 	compression      bool
 	format           string
 	cpuprofile       string
+	version          bool
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -64,8 +74,12 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.compression, "compression", true, "compress blocks with snappy")
 	fs.StringVar(&c.format, "format", "text", "output format: text (db_bench's lines) or json (one object per line)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the benchmarks to this file")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.version {
+		return c, nil
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -82,35 +96,69 @@ func parseFlags(args []string) (*config, error) {
 	if c.num < 1 || c.valueSize < 0 {
 		return nil, fmt.Errorf("--num must be positive and --value_size not negative")
 	}
+	if c.useExisting {
+		if err := checkExistingDB(c.db); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-func main() {
-	c, err := parseFlags(os.Args[1:])
+// checkExistingDB checks that --use_existing_db has a DB to use: --db names a directory that
+// holds CURRENT. Opening a missing DB would create an empty one, and every read would miss.
+func checkExistingDB(dir string) error {
+	if dir == "" {
+		return errors.New("--use_existing_db needs --db: without it the benchmarks run on a fresh temporary directory")
+	}
+	_, err := os.Stat(filepath.Join(dir, "CURRENT"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, derr := os.Stat(dir); errors.Is(derr, fs.ErrNotExist) {
+			return fmt.Errorf("--use_existing_db: %s does not exist (run once without --use_existing_db to create the DB)", dir)
+		}
+		return fmt.Errorf("--use_existing_db: %s holds no DB: it has no CURRENT file (run once without --use_existing_db to create the DB)", dir)
+	case err != nil:
+		return fmt.Errorf("--use_existing_db: %w", err)
+	}
+	return nil
+}
+
+func main() { os.Exit(command(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// command is dbbench run with args (without the program name); it returns the exit status: 0
+// for success (and --help, --version), 1 when a benchmark fails, 2 for bad flags.
+func command(args []string, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args)
 	if err == flag.ErrHelp {
-		os.Exit(0)
+		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "dbbench:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "dbbench:", err)
+		return 2
+	}
+	if c.version {
+		fmt.Fprintln(stdout, buildinfo.Line("dbbench"))
+		return 0
 	}
 	if c.cpuprofile != "" {
 		f, err := os.Create(c.cpuprofile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "dbbench:", err)
-			os.Exit(2)
+			fmt.Fprintln(stderr, "dbbench:", err)
+			return 2
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "dbbench:", err)
-			os.Exit(2)
+			f.Close()
+			fmt.Fprintln(stderr, "dbbench:", err)
+			return 2
 		}
 		defer func() {
 			pprof.StopCPUProfile()
 			f.Close()
 		}()
 	}
-	if err := run(c, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "dbbench:", err)
-		os.Exit(1)
+	if err := run(c, stdout); err != nil {
+		fmt.Fprintln(stderr, "dbbench:", err)
+		return 1
 	}
+	return 0
 }

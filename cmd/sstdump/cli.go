@@ -82,6 +82,7 @@ usage:
                           a table is scanned, a log or MANIFEST dumped, a DB directory
                           summarised (sstdump db)
   sstdump help [COMMAND]  this text, or a command's usage; -h works everywhere too
+  sstdump --version       the version of sstdump (also: sstdump version)
 
 commands:
 `)

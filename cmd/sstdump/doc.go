@@ -10,6 +10,7 @@
 //	sstdump db [--check] DIR         the level tree from CURRENT and the MANIFEST, a summary
 //	sstdump FILE|DIR                 what the file's name or contents suggest
 //	sstdump help [COMMAND]           usage; -h works everywhere too
+//	sstdump --version                the version, from the binary's build information
 //
 // docs/sstdump.md describes every command with real output, the exit codes and the JSON
 // format.

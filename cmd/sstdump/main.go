@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/stratadb/strata/internal/buildinfo"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/vfs"
 )
@@ -170,6 +171,12 @@ func dispatch(e *env, args []string) error {
 	switch name {
 	case "help", "-h", "-help", "--help":
 		return help(e, args[1:])
+	case "version", "-version", "--version":
+		if len(args) > 1 {
+			return usagef("", "%s takes no arguments", name)
+		}
+		e.out.str(buildinfo.Line("sstdump") + "\n")
+		return nil
 	}
 	if c, ok := commands[name]; ok {
 		return c.run(e, name, args[1:])
