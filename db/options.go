@@ -5,12 +5,52 @@ import (
 	"github.com/stratadb/strata/internal/vfs"
 )
 
-// Comparator orders user keys; see Options.Comparator. A custom comparator must keep its order
-// and Name forever: the name is stored in the MANIFEST and checked on every open.
-type Comparator = keys.Comparator
+// Comparator defines the order of keys in a DB; set it in Options.Comparator. The default,
+// BytewiseComparator, orders keys as bytes.Compare does, which is what C++ leveldb and goleveldb
+// use unless told otherwise.
+//
+// A DB keeps the order it was created with for ever: every table on disk is sorted by it, and
+// the MANIFEST records its Name, so that Open and Repair refuse (with an error matching
+// ErrInvalidArgument) to open the DB with a comparator of another name. To change the order,
+// copy the keys into a new DB. So an implementation must:
+//
+//  1. define a total order that never changes: the same two keys always compare the same way,
+//     in every process and every version of the program;
+//  2. give it a Name that no other order uses, and change the Name if the order ever changes
+//     (a C++ leveldb or goleveldb program opening the DB must use a comparator of the same
+//     name and order);
+//  3. be safe for concurrent use: the DB calls it from many goroutines at once;
+//  4. not retain or modify the slices it is given.
+//
+// Separator and Successor only make index blocks smaller; they never change what is found. An
+// implementation that has no better answer returns append(dst, a...), which is always correct.
+type Comparator interface {
+	// Compare returns a negative number when a sorts before b, zero when they are equal, and a
+	// positive number when a sorts after b.
+	Compare(a, b []byte) int
+	// Name identifies the order, for example "mycompany.TimestampOrder". It is stored in the
+	// MANIFEST and checked on every Open. Names starting with "leveldb." are leveldb's.
+	Name() string
+	// Separator appends to dst a key k, as short as it can find, with a <= k < b in this
+	// order, and returns the extended slice. It is called with a < b when a table's index
+	// records where one block ends and the next begins. append(dst, a...) is always correct.
+	Separator(dst, a, b []byte) []byte
+	// Successor appends to dst a key k, as short as it can find, with a <= k in this order, and
+	// returns the extended slice. It is called for the last block of a table.
+	// append(dst, a...) is always correct.
+	Successor(dst, a []byte) []byte
+}
 
-// BytewiseComparator is leveldb's default order, named "leveldb.BytewiseComparator".
+// BytewiseComparator is leveldb's default order, named "leveldb.BytewiseComparator": keys
+// compare as bytes.Compare compares them (unsigned bytes; a prefix sorts first).
 var BytewiseComparator Comparator = keys.Bytewise
+
+// The DB hands Options.Comparator to the internal packages as a keys.Comparator: the two
+// interfaces must keep the same methods.
+var (
+	_ keys.Comparator = Comparator(nil)
+	_ Comparator      = keys.Comparator(nil)
+)
 
 // Compression selects how table blocks are compressed.
 type Compression int
