@@ -133,13 +133,27 @@ func (it *Iterator) Next() bool { return it.alive() && it.vis.Next() }
 func (it *Iterator) Prev() bool { return it.alive() && it.vis.Prev() }
 
 // Valid reports whether the iterator is on a key.
-func (it *Iterator) Valid() bool { return it.err == nil && !it.done && it.vis.Valid() }
+func (it *Iterator) Valid() bool { return it.err == nil && !it.done && it.vis != nil && it.vis.Valid() }
 
-// Key returns the current key. Precondition: Valid.
-func (it *Iterator) Key() []byte { return it.vis.Key() }
+// Key returns the current key, or nil when the iterator is not on a key: before the first
+// positioning call, past either end, after an error and after Close. The slice is valid until
+// the next positioning call and must not be modified.
+func (it *Iterator) Key() []byte {
+	if !it.Valid() {
+		return nil
+	}
+	return it.vis.Key()
+}
 
-// Value returns the current value. Precondition: Valid.
-func (it *Iterator) Value() []byte { return it.vis.Value() }
+// Value returns the current value, or nil when the iterator is not on a key (see Key). An
+// empty value may be nil too, so use Valid, not Value, to tell whether the iterator is on a
+// key. The slice is valid until the next positioning call and must not be modified.
+func (it *Iterator) Value() []byte {
+	if !it.Valid() {
+		return nil
+	}
+	return it.vis.Value()
+}
 
 // Error returns the error that stopped the iterator, if any: an invalid iterator with a nil
 // Error has reached the end.
