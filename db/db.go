@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/keys"
@@ -56,7 +57,14 @@ type DB struct {
 		prevLog *retiredLog        // imm's log, until imm's flush is in the MANIFEST; else nil
 		vs      *compaction.VersionSet
 
-		writers   []*writer // the commit queue; writers[0] leads
+		writers []*writer // the commit queue; writers[0] leads
+		// The last synced group's size and a running average of log syncs' time; and while a
+		// synced leader lingers (lingerLocked), the channel that a writer closes on making the
+		// queue lingerFor long.
+		syncGroup int
+		syncTime  time.Duration
+		linger    chan struct{}
+		lingerFor int
 		snapshots snapshotList
 
 		bgErr          error // sticky: set by a failed log write, flush or MANIFEST update

@@ -21,7 +21,9 @@ import (
 
 // TestGroupCommit proves that concurrent synced writes share log records and fsyncs: with the
 // log's fsync made as slow as a disk's, 16 goroutines doing synced Puts produce far fewer log
-// syncs and log records than writes, and every write is there afterwards.
+// syncs and log records than writes, and every write is there afterwards. The groups hold
+// nearly all 16 writers (a leader lingers for company: lingerLocked); without that they
+// alternate between one writer and fifteen, two syncs per sixteen writes.
 func TestGroupCommit(t *testing.T) {
 	const goroutines, perG = 16, 40
 	var logSyncs atomic.Int64
@@ -58,6 +60,7 @@ func TestGroupCommit(t *testing.T) {
 	require.Equal(t, writes, entries, "every write is in the log")
 	require.Less(t, records, writes/2, "writes were not grouped into shared log records")
 	require.Less(t, syncs, int64(writes/2), "writes were not grouped into shared fsyncs")
+	require.LessOrEqual(t, syncs, int64(writes/12), "synced groups alternate between one writer and the rest")
 
 	d = openMem(t, mem, nil)
 	defer d.Close()
