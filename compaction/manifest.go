@@ -7,7 +7,6 @@ package compaction
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,9 +31,9 @@ const maxCurrentSize = 1 << 10
 func Create(fs vfs.FS, dir string, icmp *keys.InternalComparator, opts *Options) (*VersionSet, error) {
 	current := filepath.Join(dir, filenames.CurrentName)
 	if _, err := fs.Stat(current); err == nil {
-		return nil, dberr.InvalidArgf("compaction: %s already exists; not creating a new database over it", current)
+		return nil, dberr.InvalidArgf("%s already exists; not creating a new database over it", current)
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("compaction: checking for %s: %w", current, err)
+		return nil, dberr.Wrap(err, "check for %s", current)
 	}
 
 	var e VersionEdit
@@ -57,7 +56,7 @@ func Create(fs vfs.FS, dir string, icmp *keys.InternalComparator, opts *Options)
 func createFirstManifest(fs vfs.FS, dir, path string, record []byte) (renamed bool, err error) {
 	f, err := fs.Create(path)
 	if err != nil {
-		return false, fmt.Errorf("compaction: creating %s: %w", path, err)
+		return false, dberr.Wrap(err, "create %s", path)
 	}
 	w := wal.NewWriter(f)
 	err = w.AddRecord(record)
@@ -65,13 +64,13 @@ func createFirstManifest(fs vfs.FS, dir, path string, record []byte) (renamed bo
 		err = w.Sync()
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("compaction: closing %s: %w", path, cerr)
+		err = dberr.Wrap(cerr, "close %s", path)
 	}
 	if err != nil {
-		return false, err
+		return false, dberr.Wrap(err, "write %s", path)
 	}
 	if err := fs.SyncDir(dir); err != nil {
-		return false, fmt.Errorf("compaction: syncing directory %s: %w", dir, err)
+		return false, dberr.Wrap(err, "sync directory %s", dir)
 	}
 	return setCurrent(fs, dir, 1)
 }
@@ -84,7 +83,7 @@ func setCurrent(fs vfs.FS, dir string, num uint64) (renamed bool, err error) {
 	current := filepath.Join(dir, filenames.CurrentName)
 	f, err := fs.Create(tmp)
 	if err != nil {
-		return false, fmt.Errorf("compaction: creating %s: %w", tmp, err)
+		return false, dberr.Wrap(err, "create %s", tmp)
 	}
 	_, err = f.Write([]byte(filenames.Name(filenames.Manifest, num) + "\n"))
 	if err == nil {
@@ -98,10 +97,10 @@ func setCurrent(fs vfs.FS, dir string, num uint64) (renamed bool, err error) {
 	}
 	if err != nil {
 		_ = fs.Remove(tmp)
-		return false, fmt.Errorf("compaction: writing %s: %w", current, err)
+		return false, dberr.Wrap(err, "write %s", current)
 	}
 	if err := fs.SyncDir(dir); err != nil {
-		return true, fmt.Errorf("compaction: syncing directory %s after renaming %s: %w", dir, current, err)
+		return true, dberr.Wrap(err, "sync directory %s after renaming %s", dir, current)
 	}
 	return true, nil
 }
@@ -112,14 +111,14 @@ func readCurrent(fs vfs.FS, dir string) (string, uint64, error) {
 	f, err := fs.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", 0, fmt.Errorf("compaction: no database in %s: %s does not exist: %w", dir, path, err)
+			return "", 0, dberr.Wrap(err, "no database in %s: %s does not exist", dir, path)
 		}
-		return "", 0, fmt.Errorf("compaction: opening %s: %w", path, err)
+		return "", 0, dberr.Wrap(err, "read %s", path)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxCurrentSize+1))
 	if err != nil {
-		return "", 0, fmt.Errorf("compaction: reading %s: %w", path, err)
+		return "", 0, dberr.Wrap(err, "read %s", path)
 	}
 	switch {
 	case len(b) > maxCurrentSize:
@@ -162,7 +161,7 @@ func Recover(fs vfs.FS, dir string, icmp *keys.InternalComparator, opts *Options
 			return nil, dberr.Corruptf(filepath.Join(dir, filenames.CurrentName), dberr.NoOffset,
 				"names %s, which does not exist", name)
 		}
-		return nil, fmt.Errorf("compaction: opening %s: %w", path, err)
+		return nil, dberr.Wrap(err, "read %s", path)
 	}
 	defer f.Close()
 
@@ -193,7 +192,7 @@ func Recover(fs vfs.FS, dir string, icmp *keys.InternalComparator, opts *Options
 			return nil, err
 		}
 		if e.HasComparator && e.Comparator != icmp.User.Name() {
-			return nil, dberr.InvalidArgf("compaction: %s was written with comparator %q, but the database is opened with comparator %q",
+			return nil, dberr.InvalidArgf("%s was written with comparator %q, but the database is opened with comparator %q",
 				path, e.Comparator, icmp.User.Name())
 		}
 		if err := b.apply(&e); err != nil {

@@ -218,11 +218,11 @@ func (vs *VersionSet) LogAndApply(edit *VersionEdit, mu *sync.Mutex) error {
 	mu.Lock()
 
 	if vs.closed {
-		return fmt.Errorf("compaction: LogAndApply after Close: %w", dberr.ErrClosed)
+		return fmt.Errorf("%w: LogAndApply after Close", dberr.ErrClosed)
 	}
 	if edit.HasLogNum {
 		if edit.LogNum < vs.logNum || edit.LogNum >= vs.nextFileNum {
-			return dberr.InvalidArgf("compaction: edit's log number %d is outside [%d, %d)",
+			return dberr.InvalidArgf("edit's log number %d is outside [%d, %d)",
 				edit.LogNum, vs.logNum, vs.nextFileNum)
 		}
 	} else {
@@ -233,17 +233,17 @@ func (vs *VersionSet) LogAndApply(edit *VersionEdit, mu *sync.Mutex) error {
 	}
 	for _, cp := range edit.CompactPointers {
 		if cp.Level < 0 || cp.Level >= NumLevels {
-			return dberr.InvalidArgf("compaction: edit has a compact pointer for level %d", cp.Level)
+			return dberr.InvalidArgf("edit has a compact pointer for level %d", cp.Level)
 		}
 	}
 
 	b := newBuilder(vs.icmp, &vs.opts, vs.current)
 	if err := b.apply(edit); err != nil {
-		return dberr.InvalidArgf("compaction: %v", err)
+		return dberr.InvalidArgf("%v", err)
 	}
 	v, err := b.build()
 	if err != nil {
-		return dberr.InvalidArgf("compaction: %v", err)
+		return dberr.InvalidArgf("%v", err)
 	}
 	cps := vs.compactPointers
 	for _, cp := range edit.CompactPointers {
@@ -317,6 +317,10 @@ func (vs *VersionSet) snapshotLocked() *VersionEdit {
 // numbered newManifest (non-zero) that starts with snapshot, syncs it, and for a new MANIFEST
 // points CURRENT at it. Requires logMu, not the DB's mutex.
 func (vs *VersionSet) writeEdit(newManifest uint64, snapshot, edit *VersionEdit) (err error) {
+	num := newManifest // the MANIFEST the edit goes to
+	if num == 0 {
+		num = vs.manifestNum // written only by LogAndApply, under logMu, which we hold
+	}
 	var created string // the path of a MANIFEST this call created
 	renamed := false   // CURRENT names the MANIFEST this call created
 	defer func() {
@@ -337,12 +341,12 @@ func (vs *VersionSet) writeEdit(newManifest uint64, snapshot, edit *VersionEdit)
 		path := filenames.Path(vs.dir, filenames.Manifest, newManifest)
 		f, err := vs.fs.Create(path)
 		if err != nil {
-			return fmt.Errorf("compaction: creating %s: %w", path, err)
+			return dberr.Wrap(err, "create %s", path)
 		}
 		created = path
 		vs.manifestFile, vs.manifest = f, wal.NewWriter(f)
 		if err := vs.manifest.AddRecord(snapshot.Encode(nil)); err != nil {
-			return err
+			return dberr.Wrap(err, "write %s", path)
 		}
 	}
 	if newManifest == 0 && (len(edit.NewFiles) > 0 || edit.HasLogNum) {
@@ -351,21 +355,21 @@ func (vs *VersionSet) writeEdit(newManifest uint64, snapshot, edit *VersionEdit)
 		// directory when it switches logs.) A new MANIFEST gets the same from the directory sync
 		// below, before CURRENT names it.
 		if err := vs.fs.SyncDir(vs.dir); err != nil {
-			return fmt.Errorf("compaction: syncing directory %s: %w", vs.dir, err)
+			return dberr.Wrap(err, "sync directory %s", vs.dir)
 		}
 	}
 	if err := vs.manifest.AddRecord(edit.Encode(nil)); err != nil {
-		return err
+		return dberr.Wrap(err, "write %s", filenames.Path(vs.dir, filenames.Manifest, num))
 	}
 	if err := vs.manifest.Sync(); err != nil {
-		return err
+		return dberr.Wrap(err, "sync %s", filenames.Path(vs.dir, filenames.Manifest, num))
 	}
 	if newManifest == 0 {
 		return nil
 	}
 	// The MANIFEST's directory entry must be durable before CURRENT can name it.
 	if err := vs.fs.SyncDir(vs.dir); err != nil {
-		return fmt.Errorf("compaction: syncing directory %s: %w", vs.dir, err)
+		return dberr.Wrap(err, "sync directory %s", vs.dir)
 	}
 	renamed, err = setCurrent(vs.fs, vs.dir, newManifest)
 	return err

@@ -2,10 +2,10 @@ package db
 
 import (
 	"bytes"
-	"fmt"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/sstable"
@@ -76,12 +76,12 @@ func (d *DB) runCompactionLocked(c *compaction.Compaction, manual bool) {
 		c.Edit.DeleteFile(c.Level, f.Num)
 		c.Edit.AddFile(c.Level+1, f)
 		if err := d.logAndApplyLocked(&c.Edit); err != nil {
-			d.setBgErrLocked(fmt.Errorf("strata: compaction: %w", err))
+			d.setBgErrLocked(dberr.Wrap(err, "compaction"))
 			return
 		}
 		d.info.Printf("moved #%d to level %d: %d bytes", f.Num, c.Level+1, f.Size)
 	} else if err := d.doCompactionWorkLocked(c); err != nil {
-		d.setBgErrLocked(fmt.Errorf("strata: compaction: %w", err))
+		d.setBgErrLocked(dberr.Wrap(err, "compaction"))
 		return
 	}
 	// Drop the input Version before looking for obsolete files: while it is referenced, the

@@ -19,12 +19,19 @@ import (
 // all defaults. Open takes the directory's LOCK, so a second Open of dir, in this process or
 // another (C++ leveldb included), fails with an error matching ErrLocked until Close.
 //
+// An empty dir, or a dir that is a file, gives an error matching ErrInvalidArgument. With
+// ErrorIfMissing, a dir that holds no DB gives an error matching both ErrInvalidArgument and
+// fs.ErrNotExist; with ErrorIfExists, a dir that holds one gives ErrInvalidArgument.
+//
 // Open recovers what the last process left: it reads CURRENT and the MANIFEST, replays the logs
 // that are newer than the MANIFEST's log number into level-0 tables, and starts a fresh log and
 // MANIFEST. A missing CURRENT in a directory that holds DB files, a MANIFEST naming a missing
 // table, or a comparator other than the one the DB was created with gives an error, and Open
 // then changes nothing in the directory.
 func Open(dir string, opts *Options) (*DB, error) {
+	if dir == "" {
+		return nil, dberr.InvalidArgf("open: the directory path is empty")
+	}
 	o := opts.sanitize()
 	d := &DB{dir: dir, opts: o, fs: o.fs, icmp: keys.NewInternalComparator(o.Comparator), bgDone: make(chan struct{})}
 	d.vopts = compaction.DefaultOptions()
@@ -63,23 +70,29 @@ func (d *DB) openDir() error {
 	current := filepath.Join(dir, filenames.CurrentName)
 	if d.opts.ErrorIfMissing {
 		if _, err := fs.Stat(current); errors.Is(err, os.ErrNotExist) {
-			return dberr.InvalidArgf("open %s: no DB there (ErrorIfMissing)", dir)
+			// Both sentinels: the options do not fit the directory, and the DB does not exist.
+			return dberr.Mark(errors.Join(ErrInvalidArgument, os.ErrNotExist),
+				"strata: open %s: no DB there (ErrorIfMissing is set): %s does not exist", dir, current)
 		}
 	}
-	if _, err := fs.Stat(dir); errors.Is(err, os.ErrNotExist) {
+	fi, err := fs.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		if err := fs.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("strata: create %s: %w", dir, err)
+			return dberr.Wrap(err, "create %s", dir)
 		}
 		// The new directory's own entry must be durable too, or a crash loses the whole DB.
 		if err := fs.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
-			return fmt.Errorf("strata: create %s: %w", dir, err)
+			return dberr.Wrap(err, "create %s", dir)
 		}
-	} else if err != nil {
-		return fmt.Errorf("strata: open %s: %w", dir, err)
+	case err != nil:
+		return dberr.Wrap(err, "open %s", dir)
+	case !fi.IsDir():
+		return dberr.InvalidArgf("open %s: not a directory", dir)
 	}
 	lock, err := fs.Lock(filepath.Join(dir, filenames.LockName))
 	if err != nil {
-		return fmt.Errorf("strata: open %s: %w", dir, err)
+		return dberr.Wrap(err, "open %s", dir)
 	}
 	d.lock = lock
 	return nil

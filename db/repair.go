@@ -85,11 +85,11 @@ func Repair(dir string, opts *Options) error {
 	o := opts.sanitize()
 	fs := o.fs
 	if _, err := fs.Stat(dir); err != nil {
-		return fmt.Errorf("strata: repair %s: %w", dir, err)
+		return dberr.Wrap(err, "repair %s", dir)
 	}
 	lock, err := fs.Lock(filepath.Join(dir, filenames.LockName))
 	if err != nil {
-		return fmt.Errorf("strata: repair %s: %w", dir, err)
+		return dberr.Wrap(err, "repair %s", dir)
 	}
 	defer lock.Close()
 
@@ -210,7 +210,7 @@ func (r *repairer) run() error {
 func (r *repairer) findFiles() error {
 	names, err := r.fs.List(r.dir)
 	if err != nil {
-		return fmt.Errorf("strata: repair %s: %w", r.dir, err)
+		return dberr.Wrap(err, "repair %s", r.dir)
 	}
 	var maxNum uint64
 	byNum := make(map[uint64]*repairTable)
@@ -273,7 +273,7 @@ func (r *repairer) readManifests() error {
 		path := filenames.Path(r.dir, filenames.Manifest, num)
 		f, err := r.fs.Open(path)
 		if err != nil {
-			return fmt.Errorf("strata: repair: %w", err)
+			return dberr.Wrap(err, "repair")
 		}
 		rd := wal.NewReader(f, path)
 		damaged := 0
@@ -291,7 +291,7 @@ func (r *repairer) readManifests() error {
 			}
 			if err != nil {
 				f.Close()
-				return fmt.Errorf("strata: repair: %w", err)
+				return dberr.Wrap(err, "repair")
 			}
 			if e.Decode(rec, path, rd.Offset()) != nil {
 				badEdits++
@@ -426,7 +426,7 @@ func (r *repairer) convertLog(num uint64) error {
 	name := filenames.Path(r.dir, filenames.Log, num)
 	f, err := r.fs.Open(name)
 	if err != nil {
-		return fmt.Errorf("strata: repair: open log: %w", err)
+		return dberr.Wrap(err, "repair: open log")
 	}
 	defer f.Close()
 	rd := wal.NewReader(f, name)
@@ -465,7 +465,7 @@ func (r *repairer) convertLog(num uint64) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("strata: repair: %w", err)
+			return dberr.Wrap(err, "repair")
 		}
 		repr := batch.Repr(rec)
 		err = batch.Validate(rec, name, rd.Offset())
@@ -485,7 +485,7 @@ func (r *repairer) convertLog(num uint64) error {
 		if err := batch.Apply(rec, name, rd.Offset(), func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
 			return mem.Add(seq, kind, key, value)
 		}); err != nil {
-			return fmt.Errorf("strata: repair: log #%d: %w", num, err)
+			return dberr.Wrap(err, "repair: log #%d", num)
 		}
 		batches++
 		entries += int(repr.Count())
@@ -511,12 +511,12 @@ func (r *repairer) openTable(t *repairTable) (*table, error) {
 	path := r.path(t.name)
 	f, err := r.fs.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("strata: repair: open table: %w", err)
+		return nil, dberr.Wrap(err, "repair: open table")
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("strata: repair: stat table %s: %w", path, err)
+		return nil, dberr.Wrap(err, "repair: stat table %s", path)
 	}
 	ro := r.d.tables.opts
 	ro.FileNum = t.num
@@ -633,7 +633,7 @@ func (r *repairer) salvageTable(t *repairTable, tb *table, cause error) (*repair
 		}
 		if addErr != nil || (err != nil && !errors.Is(err, ErrCorruption)) {
 			out.abandon()
-			return nil, fmt.Errorf("strata: repair: salvaging table #%d: %w", t.num, errors.Join(addErr, err))
+			return nil, dberr.Wrap(errors.Join(addErr, err), "repair: salvage table #%d", t.num)
 		}
 		if err != nil {
 			lostBlocks++
@@ -778,7 +778,7 @@ func (r *repairer) orderComponent(comp []*repairTable) error {
 		num := r.newFileNumber()
 		name := filenames.Name(filenames.Table, num)
 		if err := r.fs.Rename(r.path(t.name), r.path(name)); err != nil {
-			return fmt.Errorf("strata: repair: %w", err)
+			return dberr.Wrap(err, "repair")
 		}
 		r.logf("table #%d renumbered #%d: it holds newer versions of keys than table #%d", t.num, num, comp[above].num)
 		t.num, t.name, t.meta.Num = num, name, num
@@ -840,7 +840,7 @@ func (r *repairer) mergeComponent(comp []*repairTable) error {
 		if out != nil {
 			out.abandon()
 		}
-		return fmt.Errorf("strata: repair: merging tables: %w", err)
+		return dberr.Wrap(err, "repair: merging tables")
 	}
 	var olds []uint64
 	for _, t := range comp {
@@ -933,12 +933,12 @@ func (r *repairer) writeManifest() error {
 	// The tables' directory entries (new, renamed) must be durable before a MANIFEST names
 	// them.
 	if err := r.fs.SyncDir(r.dir); err != nil {
-		return fmt.Errorf("strata: repair: %w", err)
+		return dberr.Wrap(err, "repair")
 	}
 	path := filenames.Path(r.dir, filenames.Manifest, num)
 	f, err := r.fs.Create(path)
 	if err != nil {
-		return fmt.Errorf("strata: repair: %w", err)
+		return dberr.Wrap(err, "repair")
 	}
 	w := wal.NewWriter(f)
 	err = w.AddRecord(e.Encode(nil))
@@ -953,7 +953,7 @@ func (r *repairer) writeManifest() error {
 	}
 	if err != nil {
 		_ = r.fs.Remove(path)
-		return fmt.Errorf("strata: repair: writing %s: %w", path, err)
+		return dberr.Wrap(err, "repair: writing %s", path)
 	}
 	if err := r.setCurrent(num); err != nil {
 		return err
@@ -972,7 +972,7 @@ func (r *repairer) setCurrent(num uint64) error {
 	tmp := filenames.Path(r.dir, filenames.Temp, num)
 	f, err := r.fs.Create(tmp)
 	if err != nil {
-		return fmt.Errorf("strata: repair: %w", err)
+		return dberr.Wrap(err, "repair")
 	}
 	_, err = f.Write([]byte(filenames.Name(filenames.Manifest, num) + "\n"))
 	if err == nil {
@@ -986,10 +986,10 @@ func (r *repairer) setCurrent(num uint64) error {
 	}
 	if err != nil {
 		_ = r.fs.Remove(tmp)
-		return fmt.Errorf("strata: repair: writing CURRENT: %w", err)
+		return dberr.Wrap(err, "repair: writing CURRENT")
 	}
 	if err := r.fs.SyncDir(r.dir); err != nil {
-		return fmt.Errorf("strata: repair: syncing %s after renaming CURRENT: %w", r.dir, err)
+		return dberr.Wrap(err, "repair: syncing %s after renaming CURRENT", r.dir)
 	}
 	return nil
 }

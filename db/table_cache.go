@@ -2,9 +2,9 @@ package db
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
@@ -52,12 +52,12 @@ func (tc *tableCache) open(num uint64) (*table, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("strata: open table: %w", err)
+		return nil, dberr.Wrap(err, "open table %06d", num)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("strata: stat table %s: %w", path, err)
+		return nil, dberr.Wrap(err, "stat table %s", path)
 	}
 	ro := tc.opts
 	ro.FileNum = num

@@ -1,9 +1,8 @@
 package db
 
 import (
-	"fmt"
-
 	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
@@ -23,7 +22,7 @@ func (d *DB) newTableOutput(num uint64) (*tableOutput, error) {
 	path := filenames.Path(d.dir, filenames.Table, num)
 	f, err := d.fs.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("strata: create table %s: %w", path, err)
+		return nil, dberr.Wrap(err, "create table %s", path)
 	}
 	return &tableOutput{d: d, num: num, path: path, f: f, w: sstable.NewWriter(f, d.tableWriterOptions())}, nil
 }
@@ -55,7 +54,7 @@ func (t *tableOutput) finish() (*compaction.FileMetadata, error) {
 	if err != nil {
 		t.d.tables.evict(t.num)
 		t.d.fs.Remove(t.path)
-		return nil, fmt.Errorf("strata: write table %s: %w", t.path, err)
+		return nil, dberr.Wrap(err, "write table %s", t.path)
 	}
 	return &compaction.FileMetadata{Num: t.num, Size: tm.Size, Smallest: tm.Smallest, Largest: tm.Largest}, nil
 }

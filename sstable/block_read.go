@@ -3,7 +3,6 @@ package sstable
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/golang/snappy"
@@ -71,7 +70,7 @@ func (r *Reader) readAt(off, n uint64, buf []byte, what string) ([]byte, error) 
 		if err == nil || errors.Is(err, io.EOF) {
 			return nil, r.corruptf(off, "truncated %s: read %d of %d bytes", what, got, n)
 		}
-		return nil, fmt.Errorf("sstable: reading %s at offset %d: %w", r.name, off, err)
+		return nil, dberr.Wrap(err, "read %s at offset %d", r.name, off)
 	}
 	return buf, nil
 }

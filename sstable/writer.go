@@ -2,7 +2,7 @@ package sstable
 
 import (
 	"bufio"
-	"errors"
+	"fmt"
 	"io"
 
 	"github.com/golang/snappy"
@@ -92,7 +92,7 @@ func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 }
 
 // errFinished is returned by Add and Finish after Finish.
-var errFinished = errors.New("sstable: writer already finished")
+var errFinished = fmt.Errorf("%w: table writer already finished", dberr.ErrInvalidArgument)
 
 // Add appends an entry. key must sort strictly after the previous key under the Comparator;
 // otherwise Add returns an error wrapping dberr.ErrInvalidArgument and the Writer is unchanged
@@ -105,10 +105,10 @@ func (w *Writer) Add(key, value []byte) error {
 		return w.err
 	}
 	if w.entries > 0 && w.ord.compare(key, w.lastKey) <= 0 {
-		return dberr.InvalidArgf("sstable: key %q added after %q: keys must strictly increase", key, w.lastKey)
+		return dberr.InvalidArgf("table key %q added after %q: keys must strictly increase", key, w.lastKey)
 	}
 	if uint64(len(key)) > 1<<32-1 || uint64(len(value)) > 1<<32-1 {
-		return dberr.InvalidArgf("sstable: key or value longer than 4 GiB")
+		return dberr.InvalidArgf("table key or value longer than 4 GiB")
 	}
 	if w.pendingIndex {
 		w.scratch = w.comparer.Separator(w.scratch[:0], w.lastKey, key)

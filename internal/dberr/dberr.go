@@ -5,6 +5,12 @@
 // type switch or by comparing messages. A *CorruptionError always names the file it is about and,
 // where one is known, the byte offset of the damage, and it matches ErrCorruption.
 //
+// Messages: an error a program gets from Strata reads "strata: " once, then what happened to
+// which file ("strata: open /data/db: lock /data/db/LOCK: held by another process"). The
+// sentinels and CorruptionError start with that prefix; the internal packages write theirs
+// without any (no "vfs: " or "compaction: "), with the sentinel first when they wrap one
+// (InvalidArgf's "strata: invalid argument: ..."), and Wrap adds context without a second prefix.
+//
 // Package db re-exports these sentinels under the same names, so a program that imports only db
 // sees the same values that the internal packages return.
 package dberr
@@ -12,6 +18,7 @@ package dberr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -68,4 +75,38 @@ func Corruptf(file string, offset int64, format string, args ...any) error {
 // InvalidArgf returns an error that wraps ErrInvalidArgument with a formatted message.
 func InvalidArgf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+// Prefix starts every message Strata returns to a program.
+const Prefix = "strata: "
+
+// Wrap returns err with context: its message is "strata: CONTEXT: MESSAGE", where MESSAGE is
+// err's message with its own "strata: " prefix removed, so that an error passed up through
+// several layers keeps one prefix. An empty format adds the prefix alone, for an error that
+// already says what happened to which file (an *os.PathError). errors.Is and errors.As see
+// err. Wrap(nil, ...) is nil.
+func Wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	msg := strings.TrimPrefix(err.Error(), Prefix)
+	if format != "" {
+		msg = fmt.Sprintf(format, args...) + ": " + msg
+	}
+	return &wrapped{msg: Prefix + msg, err: err}
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// Mark returns an error with the formatted message that errors.Is matches against target (and
+// whatever target matches: errors.Join(a, b) marks it as both). Use it to report a sentinel's
+// condition in words of its own, where wrapping would repeat the sentinel's message.
+func Mark(target error, format string, args ...any) error {
+	return &wrapped{msg: fmt.Sprintf(format, args...), err: target}
 }

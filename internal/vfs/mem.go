@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/stratadb/strata/internal/dberr"
 )
 
 // MemFS is an in-memory FS: a tree of directories and files that also models what a power loss
@@ -303,7 +305,7 @@ func (fs *MemFS) Lock(name string) (io.Closer, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if _, held := fs.locks[p]; held {
-		return nil, &os.PathError{Op: "lock", Path: name, Err: ErrLocked}
+		return nil, dberr.Mark(ErrLocked, "lock %s: held by another DB on this MemFS", name)
 	}
 	d, base, err := fs.parentLocked(p)
 	if err != nil {

@@ -61,7 +61,7 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 // shortened it) and advances the offset. It writes all of p or, on error, nothing.
 func (f *memFile) Write(p []byte) (int, error) {
 	if f.readOnly {
-		return 0, fmt.Errorf("vfs: write %s: %w", f.name, ErrReadOnly)
+		return 0, fmt.Errorf("write %s: %w", f.name, ErrReadOnly)
 	}
 	if f.closed.Load() {
 		return 0, f.errClosed("write")
@@ -76,7 +76,7 @@ func (f *memFile) Write(p []byte) (int, error) {
 // Sync makes the file's current bytes its synced bytes: what a crash keeps of it.
 func (f *memFile) Sync() error {
 	if f.readOnly {
-		return fmt.Errorf("vfs: sync %s: %w", f.name, ErrReadOnly)
+		return fmt.Errorf("sync %s: %w", f.name, ErrReadOnly)
 	}
 	if f.closed.Load() {
 		return f.errClosed("sync")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+
+	"github.com/stratadb/strata/internal/dberr"
 )
 
 // osFS is the real filesystem. It holds no state of its own: the in-process lock table is global
@@ -72,7 +74,7 @@ func (osFS) SyncDir(dir string) error {
 	}
 	if err := d.Sync(); err != nil {
 		d.Close()
-		return fmt.Errorf("vfs: sync dir %s: %w", dir, err)
+		return fmt.Errorf("sync dir %s: %w", dir, err)
 	}
 	return d.Close()
 }
@@ -91,22 +93,32 @@ func (osFS) SyncDir(dir string) error {
 func (osFS) Lock(name string) (io.Closer, error) {
 	key, err := filepath.Abs(name)
 	if err != nil {
-		return nil, fmt.Errorf("vfs: lock %s: %w", name, err)
+		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
 	if !processLocks.claim(key) {
-		return nil, fmt.Errorf("vfs: lock %s: %w: already held in this process", name, ErrLocked)
+		return nil, dberr.Mark(ErrLocked, "lock %s: held by another DB in this process", name)
 	}
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		processLocks.release(key)
-		return nil, fmt.Errorf("vfs: lock %s: %w", name, err)
+		return nil, lockError(name, err)
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
 		processLocks.release(key)
-		return nil, fmt.Errorf("vfs: lock %s: %w", name, err)
+		return nil, lockError(name, err)
 	}
 	return &osLock{f: f, key: key}, nil
+}
+
+// lockError reports a failed Lock of name: "lock NAME: CAUSE", without repeating the path an
+// *os.PathError from opening the file already holds.
+// The cause (an errno, ErrLocked) still matches with errors.Is.
+func lockError(name string, err error) error {
+	if pe, ok := err.(*os.PathError); ok && pe.Path == name {
+		err = pe.Err
+	}
+	return fmt.Errorf("lock %s: %w", name, err)
 }
 
 // osLock is a held lock. Close releases it once; later calls return nil.
@@ -168,14 +180,14 @@ func (f *osFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p,
 
 func (f *osFile) Write(p []byte) (int, error) {
 	if f.readOnly {
-		return 0, fmt.Errorf("vfs: write %s: %w", f.name, ErrReadOnly)
+		return 0, fmt.Errorf("write %s: %w", f.name, ErrReadOnly)
 	}
 	return f.f.Write(p)
 }
 
 func (f *osFile) Sync() error {
 	if f.readOnly {
-		return fmt.Errorf("vfs: sync %s: %w", f.name, ErrReadOnly)
+		return fmt.Errorf("sync %s: %w", f.name, ErrReadOnly)
 	}
 	return f.f.Sync()
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/stratadb/strata/internal/dberr"
 )
 
 // lockFile takes an fcntl F_SETLK write lock on all of f (start 0, length 0 = to the end of the
@@ -37,7 +39,7 @@ func setLock(f *os.File, typ int16) error {
 	}
 	// POSIX allows either EAGAIN or EACCES for "held by another process".
 	if errors.Is(lockErr, syscall.EAGAIN) || errors.Is(lockErr, syscall.EACCES) {
-		return fmt.Errorf("%w: %w", ErrLocked, lockErr)
+		return dberr.Mark(errors.Join(ErrLocked, lockErr), "held by another process")
 	}
 	return lockErr
 }
@@ -48,31 +50,31 @@ func setLock(f *os.File, typ int16) error {
 // its own reference to the file and stays valid after Close.
 func (f *osFile) Map(size int) (Region, error) {
 	if size < 0 {
-		return nil, fmt.Errorf("vfs: map %s: negative size %d", f.name, size)
+		return nil, fmt.Errorf("map %s: negative size %d", f.name, size)
 	}
 	if size == 0 {
 		return &mmapRegion{}, nil
 	}
 	fi, err := f.f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("vfs: map %s: %w", f.name, err)
+		return nil, fmt.Errorf("map %s: %w", f.name, err)
 	}
 	if int64(size) > fi.Size() {
-		return nil, fmt.Errorf("vfs: map %s: size %d exceeds file length %d", f.name, size, fi.Size())
+		return nil, fmt.Errorf("map %s: size %d exceeds file length %d", f.name, size, fi.Size())
 	}
 	rc, err := f.f.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("vfs: map %s: %w", f.name, err)
+		return nil, fmt.Errorf("map %s: %w", f.name, err)
 	}
 	var data []byte
 	var mapErr error
 	if err := rc.Control(func(fd uintptr) {
 		data, mapErr = syscall.Mmap(int(fd), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
 	}); err != nil {
-		return nil, fmt.Errorf("vfs: map %s: %w", f.name, err)
+		return nil, fmt.Errorf("map %s: %w", f.name, err)
 	}
 	if mapErr != nil {
-		return nil, fmt.Errorf("vfs: map %s: %w", f.name, mapErr)
+		return nil, fmt.Errorf("map %s: %w", f.name, mapErr)
 	}
 	return &mmapRegion{data: data}, nil
 }

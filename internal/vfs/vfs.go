@@ -117,8 +117,11 @@ type WritableRegion interface {
 // one store.
 const StoreLastBytes = 8
 
-// ErrLocked is returned by Lock when the lock is held elsewhere.
-var ErrLocked = errors.New("vfs: lock held by another process or DB")
+// ErrLocked is matched by the error of a Lock whose lock is held elsewhere. That error names the
+// path and says by whom in words of its own ("lock /db/LOCK: held by another process"), so
+// ErrLocked's message appears only when it is printed alone.
+var ErrLocked = errors.New("strata: locked by another process or DB")
 
-// ErrReadOnly is returned by Write and Sync on a file opened with Open.
-var ErrReadOnly = errors.New("vfs: file opened read-only")
+// ErrReadOnly is returned, wrapped with the operation and the file, by Write and Sync on a file
+// opened with Open.
+var ErrReadOnly = errors.New("file opened read-only")

@@ -135,7 +135,7 @@ func (c *TableCache[T]) Acquire(fileNum uint64) (*Handle[T], error) {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("sstable/cache: acquiring table %06d: %w", fileNum, dberr.ErrClosed)
+		return nil, fmt.Errorf("%w: table cache: acquire table %06d", dberr.ErrClosed, fileNum)
 	}
 	if h, ok := c.mu.entries[fileNum]; ok {
 		c.refLocked(h)
@@ -174,7 +174,7 @@ func (c *TableCache[T]) finishOpen(h *Handle[T]) (_ *Handle[T], err error) {
 			return
 		}
 		if err == nil { // open panicked; let the waiters fail instead of hanging
-			err = fmt.Errorf("sstable/cache: opening table %06d panicked", h.fileNum)
+			err = fmt.Errorf("strata: open table %06d: panicked", h.fileNum)
 		}
 		c.mu.Lock()
 		h.err = err
@@ -241,7 +241,7 @@ func (c *TableCache[T]) Close() error {
 	}
 	errs := c.mu.closeErrs
 	if c.mu.lostErrs > 0 {
-		errs = append(errs, fmt.Errorf("sstable/cache: %d more table close errors", c.mu.lostErrs))
+		errs = append(errs, fmt.Errorf("strata: %d more table close errors", c.mu.lostErrs))
 	}
 	c.mu.closeErrs, c.mu.lostErrs = nil, 0
 	c.mu.Unlock()
@@ -313,7 +313,7 @@ func (c *TableCache[T]) closeTables(h *Handle[T], fromClose bool) []error {
 		next := h.next
 		h.next = nil
 		if err := h.value.Close(); err != nil {
-			err = fmt.Errorf("sstable/cache: closing table %06d: %w", h.fileNum, err)
+			err = dberr.Wrap(err, "close table %06d", h.fileNum)
 			switch {
 			case fromClose:
 				errs = append(errs, err)

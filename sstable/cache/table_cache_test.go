@@ -469,7 +469,7 @@ func TestTableCacheCloseErrors(t *testing.T) {
 		err := c.Close() // and 3 by Close
 		require.ErrorIs(t, err, boom)
 		for f := 1; f <= 3; f++ {
-			require.ErrorContains(t, err, fmt.Sprintf("closing table %06d", f))
+			require.ErrorContains(t, err, fmt.Sprintf("close table %06d", f))
 		}
 	})
 	t.Run("callback", func(t *testing.T) {
