@@ -26,6 +26,29 @@ var getPool = sync.Pool{New: func() any {
 // Get returns the value of key, or ErrNotFound. The caller owns the returned slice. A nil ro
 // reads the latest state with default options.
 func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
+	return d.get(key, ro, true)
+}
+
+// Has reports whether the DB holds key (as of ro's snapshot, if any). It looks key up as Get
+// does but never copies the value, so it costs no more for a large value than for a small one.
+// An absent key gives false and a nil error; errors are Get's.
+func (d *DB) Has(key []byte, ro *ReadOptions) (bool, error) {
+	_, err := d.get(key, ro, false)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// present stands for a value get found but was not asked to copy: non-nil, so it is not taken
+// for a deletion.
+var present = []byte{}
+
+// get is Get; without copyValue it returns present instead of a copy of the value.
+func (d *DB) get(key []byte, ro *ReadOptions, copyValue bool) ([]byte, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -47,6 +70,9 @@ func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
 		}
 		switch v, res := m.Get(key, seq); res {
 		case memtable.Found:
+			if !copyValue {
+				return present, nil
+			}
 			return append([]byte{}, v...), nil
 		case memtable.Deleted:
 			return nil, ErrNotFound
@@ -63,7 +89,7 @@ func (d *DB) Get(key []byte, ro *ReadOptions) ([]byte, error) {
 			// The lookup went past the first file it searched: charge that file a seek.
 			d.recordSeek(rs.version, s.candidates[0])
 		}
-		v, found, err := d.getFromTable(c.File, s, key, sro)
+		v, found, err := d.getFromTable(c.File, s, key, sro, copyValue)
 		if err != nil {
 			return nil, err
 		}
@@ -88,8 +114,8 @@ func (d *DB) recordSeek(v *compaction.Version, c compaction.Candidate) {
 }
 
 // getFromTable looks key up in one table. found reports whether the table decided the lookup: a
-// value (returned as a fresh copy) or a deletion (v == nil).
-func (d *DB) getFromTable(f *compaction.FileMetadata, s *getScratch, key []byte, sro sstable.ReadOptions) (v []byte, found bool, err error) {
+// value (returned as a fresh copy, or as present without copyValue) or a deletion (v == nil).
+func (d *DB) getFromTable(f *compaction.FileMetadata, s *getScratch, key []byte, sro sstable.ReadOptions, copyValue bool) (v []byte, found bool, err error) {
 	h, err := d.tables.acquire(f.Num)
 	if err != nil {
 		return nil, false, err
@@ -114,6 +140,9 @@ func (d *DB) getFromTable(f *compaction.FileMetadata, s *getScratch, key []byte,
 	}
 	if pk.Kind == keys.KindDelete {
 		return nil, true, nil
+	}
+	if !copyValue {
+		return present, true, nil
 	}
 	return append([]byte{}, val...), true, nil
 }
