@@ -78,18 +78,33 @@ const lostDirName = "lost"
 // is lost or damaged, so that Open succeeds again; see the top of repair.go for what it does.
 // A nil opts means all defaults; the comparator must be the one the DB was written with. Repair
 // takes the directory's LOCK, so it fails with an error matching ErrLocked while the DB is open.
-// Data that Repair could not save is reported in the LOG, on lines containing "LOST"; files it
-// replaced are kept in dir/lost/. Errors reading a file (other than damage) or writing the new
-// files stop Repair, leaving the DB as it was.
+// Errors reading a file (other than damage) or writing the new files stop Repair, leaving the DB
+// as it was.
+//
+// Repair returns nil once the DB is rebuilt, even when some data could not be saved: damage is
+// what Repair is for. To learn what was lost, call RepairWithReport instead; the LOG also lists
+// every loss on a line containing "LOST", and the files Repair replaced are kept in dir/lost/.
 func Repair(dir string, opts *Options) error {
+	_, err := RepairWithReport(dir, opts)
+	return err
+}
+
+// RepairWithReport is Repair, and says what it did: the report lists the files set aside in
+// dir/lost/, the bytes of damaged log records skipped, and every loss. It returns a nil error
+// whenever the DB was rebuilt; then report.LostData tells whether anything was lost. On error
+// the report is nil.
+func RepairWithReport(dir string, opts *Options) (*RepairReport, error) {
+	if dir == "" {
+		return nil, dberr.InvalidArgf("repair: the directory path is empty")
+	}
 	o := opts.sanitize()
 	fs := o.fs
 	if _, err := fs.Stat(dir); err != nil {
-		return dberr.Wrap(err, "repair %s", dir)
+		return nil, dberr.Wrap(err, "repair %s", dir)
 	}
 	lock, err := fs.Lock(filepath.Join(dir, filenames.LockName))
 	if err != nil {
-		return dberr.Wrap(err, "repair %s", dir)
+		return nil, dberr.Wrap(err, "repair %s", dir)
 	}
 	defer lock.Close()
 
@@ -106,9 +121,9 @@ func Repair(dir string, opts *Options) error {
 	r := &repairer{d: d, fs: fs, dir: dir, prevLogs: make(map[uint64]bool), compacted: make(map[uint64]uint64)}
 	if err := r.run(); err != nil {
 		d.info.Printf("repair %s failed: %v", dir, err)
-		return err
+		return nil, err
 	}
-	return nil
+	return r.report(), nil
 }
 
 // repairer holds the state of one Repair.
@@ -139,6 +154,10 @@ type repairer struct {
 	archive []string // names to move to lost/ once the new MANIFEST is current
 	remove  []string // names to delete once the new MANIFEST is current
 	losses  []string // one short line per loss, for the summary
+
+	setAside        []string // paths, relative to dir, of the files moved to lost/
+	logBytesDropped int64    // bytes of damaged log records skipped
+	logsConverted   int      // logs whose records were written to tables
 }
 
 // repairTable is a table the new MANIFEST will name.
@@ -431,6 +450,7 @@ func (r *repairer) convertLog(num uint64) error {
 	defer f.Close()
 	rd := wal.NewReader(f, name)
 	rd.SkipCorruption(func(offset int64, dropped int, err error) {
+		r.logBytesDropped += int64(dropped)
 		r.lose(fmt.Sprintf("%d bytes of log #%d", dropped, num), "log #%d: dropped %d bytes at offset %d: %v", num, dropped, offset, err)
 	})
 	var (
@@ -502,6 +522,7 @@ func (r *repairer) convertLog(num uint64) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	r.logsConverted++
 	r.logf("log #%d: %d batches, %d entries saved to tables %v", num, batches, entries, outputs)
 	return nil
 }
@@ -1022,6 +1043,7 @@ func (r *repairer) cleanUp() {
 			r.logf("moving %s to %s/: %v", name, lostDirName, err)
 			continue
 		}
+		r.setAside = append(r.setAside, lostDirName+"/"+to)
 		r.logf("moved %s to %s/%s", name, lostDirName, to)
 	}
 	// lost/ first: a crash between the two syncs leaves a file under both names, never neither.
