@@ -29,16 +29,25 @@ MANIFESTs: every record, every edit, and that the edits apply (see 'sstdump help
 Key order is leveldb's bytewise order (over user keys, for internal keys). In a directory
 whose MANIFEST names another comparator, and with --no-order, order is not checked.
 
-Exit status 1 if any problem was found, 2 if a file could not be read at all. On a terminal,
-a check that runs longer than a second shows its progress on stderr.`,
+With --format=json every problem, note, file and the total is one JSON object (see
+docs/sstdump.md).
+
+Exit status 1 if any problem was found; 2 if a file could not be read at all, or a directory
+holds nothing to check. On a terminal, a check that runs longer than a second shows its
+progress on stderr.`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		var o checkOptions
 		fs.BoolVar(&o.raw, "raw", false, "treat table keys as raw bytes even if they parse as internal keys")
 		fs.BoolVar(&o.noOrder, "no-order", false, "do not check key order (tables written with a custom comparator)")
+		defineFormat(fs, &o.format)
 		return func(e *env, args []string) error {
 			if err := needArgs("check", args, 1, -1, "PATH"); err != nil {
 				return err
 			}
+			if err := checkFormat("check", o.format); err != nil {
+				return err
+			}
+			e.json = o.format == "json"
 			return check(e, args, o)
 		}
 	},
@@ -46,6 +55,7 @@ a check that runs longer than a second shows its progress on stderr.`,
 
 type checkOptions struct {
 	raw, noOrder bool
+	format       string
 }
 
 // checkItem is one file to check.
@@ -120,7 +130,8 @@ func check(e *env, paths []string, o checkOptions) error {
 			found++
 		}
 		if found == 0 {
-			e.out.str(fmt.Sprintf("%s: no tables, logs or MANIFESTs\n", p))
+			// A mistyped or empty directory: nothing was checked, so nothing can be vouched for.
+			e.errorf(exitUsage, "%s: no tables, logs or MANIFESTs to check", p)
 		}
 	}
 	return checkItems(e, items, o.raw)
@@ -139,7 +150,7 @@ func dirOrderKnown(e *env, dir string) bool {
 		return true
 	}
 	defer f.Close()
-	quiet := &reporter{print: func(string) {}}
+	quiet := &reporter{emit: func(finding) {}}
 	s, err := walkManifest(f, name, quiet, nil, func(error) {})
 	return err != nil || s.knownOrder()
 }
@@ -163,7 +174,19 @@ func checkItems(e *env, items []checkItem, raw bool) error {
 		}
 		problems += res.problems
 	}
-	if len(items) > 1 {
+	if e.json {
+		var w jsonWriter
+		w.object("")
+		w.str("type", "total")
+		w.int("files", int64(len(items)))
+		w.int("bytes", total)
+		w.int("ok", int64(len(items)-withProblems))
+		w.int("with_problems", int64(withProblems))
+		w.int("problems", int64(problems))
+		w.endObject()
+		e.prog.clear()
+		e.out.write(w.line())
+	} else if len(items) > 1 {
 		var size string
 		if total >= 1e6 {
 			size = fmt.Sprintf("%.1f MB", float64(total)/1e6)
@@ -181,20 +204,18 @@ func checkItems(e *env, items []checkItem, raw bool) error {
 // output errors: everything about the file is printed.
 func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 	var res checkResult
-	r := &reporter{path: it.path, print: func(line string) {
-		e.prog.clear()
-		e.out.str(line + "\n")
-		_ = e.out.flush()
-	}}
+	r := &reporter{path: it.path, emit: e.stdoutFindings(e.json)}
+	sum := fileSummary{path: it.path, kind: it.kind}
 	f, _, err := openFile(e, it.path)
 	if err != nil {
 		e.fileError(it.path, err)
 		res.unreadable = true
+		sum.unreadable = true
+		sum.print(e)
 		return res, e.out.err()
 	}
 	defer f.Close()
 
-	var what string
 	switch it.kind {
 	case kindTable:
 		t, err := openTable(f, it.path, it.size)
@@ -202,10 +223,12 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 			if !isCorruption(err) {
 				e.fileError(it.path, err)
 				res.unreadable = true
+				sum.unreadable = true
+				sum.print(e)
 				return res, e.out.err()
 			}
 			r.report(err)
-			what = "table: unreadable"
+			sum.tableUnreadable = true
 			e.prog.add(it.size)
 			break
 		}
@@ -217,14 +240,7 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 		}
 		st := checkTable(t, tableCheckOptions{order: !it.noOrder}, r, e.prog)
 		res.first, res.last, res.badBlocks = st.first, st.last, st.badBlocks
-		keyKind := "raw keys"
-		if t.internal {
-			keyKind = "internal keys"
-		}
-		what = fmt.Sprintf("table: %s, %s, %s", plural(st.blocks, "data block"), plural(int(st.entries), "entry"), keyKind)
-		if it.noOrder {
-			what += ", order not checked"
-		}
+		sum.table, sum.internal, sum.orderChecked = &st, t.internal, !it.noOrder
 		res.ok = true
 	case kindLog:
 		st, err := checkLog(e, f, it.path, r)
@@ -234,20 +250,24 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 			}
 			e.fileError(it.path, err)
 			res.unreadable = true
+			sum.unreadable = true
+			sum.print(e)
 			return res, e.out.err()
 		}
-		what = "log: " + st.summary()
+		sum.log = &st
 		res.ok = true
 	case kindManifest:
 		s, err := walkManifest(&progressReader{f, e.prog}, it.path, r, nil, func(err error) {
-			r.print(it.path + ": note: " + tornText(err))
+			r.emit(tornNote(it.path, err))
 		})
 		if err != nil {
 			e.fileError(it.path, err)
 			res.unreadable = true
+			sum.unreadable = true
+			sum.print(e)
 			return res, e.out.err()
 		}
-		what = fmt.Sprintf("manifest: %s, %s", plural(s.edits, "edit"), plural(len(s.files), "live file"))
+		sum.manifest = s
 		res.ok = true
 	}
 	r.flushSuppressed()
@@ -255,11 +275,7 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 	if r.problems > 0 {
 		e.raise(exitProblem)
 	}
-	status := "ok"
-	if r.problems > 0 {
-		status = plural(r.problems, "problem")
-	}
-	e.prog.clear()
-	e.out.str(fmt.Sprintf("%s: %s (%s)\n", it.path, status, what))
+	sum.problems = r.problems
+	sum.print(e)
 	return res, e.out.err()
 }

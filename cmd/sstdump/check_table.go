@@ -9,35 +9,6 @@ import (
 	"github.com/stratadb/strata/sstable"
 )
 
-// reporter receives the problems found in one file. It counts them all and prints the first
-// maxShownProblems, so that a table whose every key is wrong does not drown the output.
-type reporter struct {
-	path     string
-	print    func(line string)
-	problems int
-}
-
-// maxShownProblems is how many problems of one file are printed; the rest are counted.
-const maxShownProblems = 50
-
-func (r *reporter) report(err error) {
-	r.problems++
-	if r.problems <= maxShownProblems {
-		r.print(problemText(r.path, err))
-	}
-}
-
-func (r *reporter) reportf(off int64, format string, args ...any) {
-	r.report(dberr.Corruptf(r.path, off, format, args...))
-}
-
-// flushSuppressed prints how many problems were counted but not printed.
-func (r *reporter) flushSuppressed() {
-	if n := r.problems - maxShownProblems; n > 0 {
-		r.print(fmt.Sprintf("%s: ... and %d more problems", r.path, n))
-	}
-}
-
 // tableStats is what a walk over a table's data blocks learns.
 type tableStats struct {
 	blocks       int    // data blocks
@@ -145,7 +116,7 @@ func checkTable(t *table, opts tableCheckOptions, r *reporter, prog *progress) t
 		r.report(err)
 	}
 	if filter != nil && filter.policy == nil {
-		r.print(fmt.Sprintf("%s: note: filter %q is not one sstdump knows; not checked", r.path, filter.name))
+		r.note(dberr.NoOffset, "filter %q is not one sstdump knows; not checked", filter.name)
 		filter = nil
 	}
 

@@ -91,7 +91,8 @@ commands:
 	}
 	b.WriteString(`
 exit status: 0 all is well (a torn log tail included), 1 problems found in the data,
-2 usage error or a file that cannot be read.
+2 wrong input: a usage error, or a file that cannot be read or is not what the command reads.
+--format=json prints JSON Lines on every command (see docs/sstdump.md).
 `)
 	io.WriteString(w, b.String())
 }

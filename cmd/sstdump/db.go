@@ -8,10 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 )
@@ -29,23 +27,32 @@ With --check it then checks every live table (as 'sstdump check' does, and that 
 and last keys and its size are the ones the MANIFEST records), every live log and the
 MANIFEST, and lists the files on disk the MANIFEST does not reference (obsolete files a crash
 left behind, which leveldb deletes when it next opens the DB: a note, not a problem) and the
-live files that are missing (a problem).`,
+live files that are missing (a problem).
+
+With --format=json the tree and summary are one JSON object, followed with --check by the
+check's objects (see docs/sstdump.md).`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		var o dbOptions
 		fs.BoolVar(&o.check, "check", false, "check every live file and report files missing or not referenced")
 		fs.BoolVar(&o.bf.hex, "hex", false, "print user keys as hex")
+		defineFormat(fs, &o.format)
 		return func(e *env, args []string) error {
 			if err := needArgs("db", args, 1, 1, "DIR"); err != nil {
 				return err
 			}
+			if err := checkFormat("db", o.format); err != nil {
+				return err
+			}
+			e.json = o.format == "json"
 			return dbCmd(e, args[0], o)
 		}
 	},
 }
 
 type dbOptions struct {
-	check bool
-	bf    bytesFormat
+	check  bool
+	bf     bytesFormat
+	format string
 }
 
 // maxCurrentSize bounds how much of CURRENT is read: it names one MANIFEST.
@@ -123,9 +130,9 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 	defer f.Close()
 
 	// Problems in the MANIFEST: on stderr, or with --check in the check's output.
-	r := &reporter{path: mpath, print: func(line string) { e.errorf(exitProblem, "%s", line) }}
+	r := &reporter{path: mpath, emit: e.stderrFindings()}
 	if o.check {
-		r.print = func(line string) { e.out.str(line + "\n") }
+		r.emit = e.stdoutFindings(e.json)
 	}
 	var torn error
 	s, err := walkManifest(f, mpath, r, nil, func(err error) { torn = err })
@@ -153,6 +160,16 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 	}
 	liveLog := func(num uint64) bool {
 		return num >= s.logNum || (s.hasPrevLog && s.prevLogNum != 0 && num == s.prevLogNum)
+	}
+
+	if e.json {
+		var w jsonWriter
+		appendDBJSON(&w, dir, name, msize, torn, s, disk, liveLog, o.bf)
+		e.out.write(w.line())
+		if !o.check {
+			return e.out.err()
+		}
+		return dbCheck(e, dir, name, s, disk, liveLog, r)
 	}
 
 	// The tree and the summary.
@@ -191,142 +208,4 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		return e.out.err()
 	}
 	return dbCheck(e, dir, name, s, disk, liveLog, r)
-}
-
-// dbCheck is db --check: every live file checked, missing and unreferenced files listed.
-func dbCheck(e *env, dir, manifest string, s *manifestState, disk []diskFile, liveLog func(uint64) bool, mr *reporter) error {
-	fmt.Fprintf(e.out.w, "\ncheck:\n")
-	mr.flushSuppressed()
-	problems := mr.problems
-	manifestPath := filepath.Join(dir, manifest)
-	if mr.problems == 0 {
-		e.out.str(manifestPath + ": ok\n")
-	} else {
-		e.out.str(fmt.Sprintf("%s: %s\n", manifestPath, plural(mr.problems, "problem")))
-		e.raise(exitProblem)
-	}
-
-	onDisk := make(map[uint64]diskFile)
-	for _, df := range disk {
-		if df.kind == filenames.Table || df.kind == filenames.Log {
-			// A number names one file (tables also under the old .sst suffix).
-			if prev, ok := onDisk[df.num]; !ok || prev.kind != filenames.Table {
-				onDisk[df.num] = df
-			}
-		}
-	}
-
-	// Live tables, level by level, then live logs.
-	type liveItem struct {
-		level int
-		meta  *compaction.FileMetadata
-		item  checkItem
-	}
-	var items []liveItem
-	var missing []string
-	for level, files := range s.levels {
-		for _, m := range files {
-			df, ok := onDisk[m.Num]
-			if !ok || df.kind != filenames.Table {
-				missing = append(missing, fmt.Sprintf("%s: missing: L%d table %s of the MANIFEST is not on disk",
-					filenames.Path(dir, filenames.Table, m.Num), level, formatFile(m, bytesFormat{})))
-				continue
-			}
-			items = append(items, liveItem{level: level, meta: m, item: checkItem{
-				path: filepath.Join(dir, df.name), kind: kindTable, size: df.size,
-				internal: true, noOrder: !s.knownOrder(),
-			}})
-		}
-	}
-	nLogs := 0
-	for _, df := range disk {
-		if df.kind == filenames.Log && liveLog(df.num) {
-			items = append(items, liveItem{level: -1, item: checkItem{path: filepath.Join(dir, df.name), kind: kindLog, size: df.size}})
-			nLogs++
-		}
-	}
-	for _, m := range missing {
-		e.out.str(m + "\n")
-		problems++
-	}
-	if len(missing) > 0 {
-		e.raise(exitProblem)
-	}
-
-	var total int64
-	for _, it := range items {
-		total += it.item.size
-	}
-	e.prog.begin(len(items), total)
-	for _, it := range items {
-		e.prog.nextFile()
-		if it.meta != nil && uint64(it.item.size) != it.meta.Size {
-			e.prog.clear()
-			e.out.str(fmt.Sprintf("%s: size %d bytes, but the MANIFEST records %d\n", it.item.path, it.item.size, it.meta.Size))
-			problems++
-			e.raise(exitProblem)
-		}
-		res, err := checkFile(e, it.item, false)
-		if err != nil {
-			return err
-		}
-		problems += res.problems
-		if it.meta != nil && res.ok && res.badBlocks == 0 {
-			for _, c := range []struct {
-				what      string
-				got, want []byte
-			}{{"first", res.first, it.meta.Smallest}, {"last", res.last, it.meta.Largest}} {
-				if c.got != nil && bytes.Equal(c.got, c.want) {
-					continue
-				}
-				got := "none (no entries)"
-				if c.got != nil {
-					got = formatKey(c.got, true, bytesFormat{})
-				}
-				e.out.str(fmt.Sprintf("%s: %s key %s, but the MANIFEST records %s\n", it.item.path, c.what, got, formatKey(c.want, true, bytesFormat{})))
-				problems++
-				e.raise(exitProblem)
-			}
-		}
-		if res.unreadable {
-			problems++
-		}
-	}
-
-	// Files on disk the MANIFEST does not reference.
-	live := make(map[uint64]bool)
-	for _, lf := range s.files {
-		live[lf.meta.Num] = true
-	}
-	var notes []string
-	sort.Slice(disk, func(i, j int) bool { return disk[i].name < disk[j].name })
-	for _, df := range disk {
-		var why string
-		switch df.kind {
-		case filenames.Table:
-			if !live[df.num] {
-				why = "table not in the MANIFEST's tree"
-			}
-		case filenames.Log:
-			if !liveLog(df.num) {
-				why = fmt.Sprintf("log older than the log number %d", s.logNum)
-			}
-		case filenames.Manifest:
-			if df.name != manifest {
-				why = "MANIFEST other than the one CURRENT names"
-			}
-		case filenames.Temp:
-			why = "temporary file"
-		}
-		if why != "" {
-			notes = append(notes, fmt.Sprintf("%s: note: not referenced: %s (obsolete; leveldb deletes it when it opens the DB)", filepath.Join(dir, df.name), why))
-		}
-	}
-	for _, n := range notes {
-		e.out.str(n + "\n")
-	}
-	e.prog.clear()
-	e.out.str(fmt.Sprintf("checked %s, %s, %s: %s; %s not referenced\n",
-		manifest, plural(len(s.files), "live table"), plural(nLogs, "live log"), plural(problems, "problem"), plural(len(notes), "file")))
-	return e.out.err()
 }

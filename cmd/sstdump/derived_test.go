@@ -132,5 +132,8 @@ func TestGoldenDerived(t *testing.T) {
 		{"derived-torn-manifest-db", []string{"db", torn}, 0},
 		{"derived-torn-manifest-check", []string{"check", m}, 0},
 		{"derived-foreign-table-db-check", []string{"db", "--check", foreign}, 1},
+		{"derived-torn-manifest-db-json", []string{"db", "--format=json", torn}, 0},
+		{"derived-check-manifest-bad-edits-json", []string{"check", "--format=json", p("MANIFEST-000009")}, 1},
+		{"derived-manifest-bad-edits-json", []string{"manifest", "--format=json", p("MANIFEST-000009")}, 1},
 	}, dir)
 }

@@ -16,9 +16,14 @@
 // format.
 //
 // Exit codes: 0 when all is well (a torn log tail is normal after a crash and counts as well),
-// 1 when the data has problems, 2 for a usage error or a file that cannot be read at all. Every
-// error is one line on stderr that names the file; nothing panics, and a broken pipe on stdout
-// (`sstdump scan t.ldb | head`) ends the program quietly.
+// 1 when the data has problems, 2 for wrong input: a usage error, a file that cannot be read at
+// all, a file given to scan or props that is not a table, a directory with nothing to check.
+// Every error is one line on stderr that names the file; nothing panics, and a broken pipe on
+// stdout (`sstdump scan t.ldb | head`) ends the program quietly.
+//
+// Every command takes --format=json and then prints JSON Lines (one object per line) for
+// scripts. Values are cut at 256 bytes in text unless --full-values or --max-value says
+// otherwise.
 //
 // Invariants:
 //  1. sstdump never writes to the files it reads and never takes a DB's LOCK. It reaches the

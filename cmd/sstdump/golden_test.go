@@ -49,6 +49,7 @@ func TestGoldenCLevelDB(t *testing.T) {
 		{"scan-empty", []string{"scan", tbl("empty")}, 0},
 		{"scan-snappy-bloom-many-keys", []string{"scan", "--keys-only", "--from", "zz", tbl("snappy-bloom-many")}, 0},
 		{"scan-bigvalues-keys", []string{"scan", "--keys-only", "--max-value", "10", tbl("bigvalues-snappy")}, 0},
+		{"scan-bigvalues-default", []string{"scan", "--limit", "2", tbl("bigvalues-snappy")}, 0}, // values cut at 256 bytes
 		{"auto-table", []string{tbl("single-empty-key")}, 0},
 		{"check-leveldb-dir", []string{"check", tablesDir}, 0},
 		{"check-no-order", []string{"check", "--no-order", tbl("snappy")}, 0},
@@ -58,6 +59,12 @@ func TestGoldenCLevelDB(t *testing.T) {
 		{"check-wal-dir", []string{"check", walDir}, 0},
 		{"auto-manifest", []string{walDir + "/MANIFEST-000002"}, 0},
 		{"auto-wal-dir-not-db", []string{walDir}, 2},
+		{"props-internal-keys-json", []string{"props", "--format=json", tbl("internal-keys")}, 0},
+		{"props-empty-json", []string{"props", "--format=json", tbl("empty")}, 0},
+		{"log-leveldb-json", []string{"log", "--format=json", "--max-value", "8", walDir + "/000003.log"}, 0},
+		{"manifest-leveldb-json", []string{"manifest", "--format=json", walDir + "/MANIFEST-000002"}, 0},
+		{"check-leveldb-dir-json", []string{"check", "--format=json", tablesDir}, 0},
+		{"check-wal-dir-json", []string{"check", "--format=json", walDir}, 0},
 	}
 	for _, name := range []string{"empty", "single-empty-key", "plain", "snappy", "bloom", "snappy-bloom-many",
 		"restart1", "block1k", "bigkeys", "bigvalues-snappy", "internal-keys"} {
@@ -73,15 +80,17 @@ func TestGoldenBroken(t *testing.T) {
 	cases := []goldenCase{
 		{"check-broken-dir", []string{"check", brokenDir}, 1},
 		{"props-flipped-data-byte", []string{"props", b("flipped-data-byte")}, 1},
-		{"props-bad-magic", []string{"props", b("bad-magic")}, 1},
+		{"props-bad-magic", []string{"props", b("bad-magic")}, 2}, // not a table: wrong input
 		{"props-lying-handle-offset", []string{"props", b("lying-handle-offset")}, 1},
 		{"scan-flipped-data-byte", []string{"scan", "--keys-only", "--limit", "5", b("flipped-data-byte")}, 1},
 		{"scan-lying-handle-size", []string{"scan", "--keys-only", "--from", "z", b("lying-handle-size")}, 1},
 		{"scan-out-of-order-keys", []string{"scan", "--keys-only", "--limit", "14", b("out-of-order-keys")}, 0},
 		{"scan-bad-compression-type", []string{"scan", "--keys-only", "--limit", "2", b("bad-compression-type")}, 1},
-		{"scan-truncated-footer", []string{"scan", b("truncated-footer")}, 1},
-		{"scan-too-short", []string{"scan", b("too-short")}, 1},
-		{"auto-bad-magic", []string{b("bad-magic")}, 1},
+		{"scan-truncated-footer", []string{"scan", b("truncated-footer")}, 2},
+		{"scan-too-short", []string{"scan", b("too-short")}, 2},
+		{"auto-bad-magic", []string{b("bad-magic")}, 2},
+		{"check-broken-dir-json", []string{"check", "--format=json", brokenDir}, 1},
+		{"props-flipped-data-byte-json", []string{"props", "--format=json", b("flipped-data-byte")}, 1},
 	}
 	for _, name := range []string{"bad-magic", "truncated-footer", "too-short", "flipped-data-byte", "lying-handle-offset",
 		"lying-handle-size", "bad-compression-type", "bad-restart-count", "out-of-order-keys"} {
@@ -145,6 +154,9 @@ func TestGoldenBrokenLogs(t *testing.T) {
 		{"log-corrupt", []string{"log", "--max-value", "8", p("corrupt.log")}, 1},
 		{"log-bad-batch", []string{"log", p("bad-batch.log")}, 1},
 		{"check-broken-logs", []string{"check", dir}, 1},
+		{"check-broken-logs-json", []string{"check", "--format=json", dir}, 1},
+		{"log-torn-json", []string{"log", "--format=json", "--max-value", "8", p("torn-last.log")}, 0},
+		{"log-bad-batch-json", []string{"log", "--format=json", p("bad-batch.log")}, 1},
 	}, dir)
 }
 
@@ -199,6 +211,10 @@ func TestGoldenStrata(t *testing.T) {
 		{"strata-auto-log", []string{p("000011.log")}, 0},
 		{"strata-auto-table", []string{p("000012.ldb")}, 0},
 		{"strata-auto-manifest", []string{p("MANIFEST-000002")}, 0},
+		{"strata-db-json", []string{"db", "--format=json", dir}, 0},
+		{"strata-db-check-json", []string{"db", "--check", "--format=json", dir}, 0},
+		{"strata-manifest-json", []string{"manifest", "--format=json", p("MANIFEST-000002")}, 0},
+		{"strata-log-json", []string{"log", "--format=json", "--max-value", "16", p("000011.log")}, 0},
 	}, dir)
 }
 
@@ -248,6 +264,8 @@ func TestGoldenStrataBroken(t *testing.T) {
 		{"strata-no-manifest-db", []string{"db", noManifest}, 1},
 		{"strata-no-current-db", []string{"db", noCurrent}, 2},
 		{"strata-bad-current-db", []string{"db", badCurrent}, 1},
+		{"strata-missing-table-db-check-json", []string{"db", "--check", "--format=json", missing}, 1},
+		{"strata-unreferenced-db-check-json", []string{"db", "--check", "--format=json", extra}, 0},
 	}, tmp)
 }
 
@@ -262,8 +280,17 @@ func TestGoldenUsage(t *testing.T) {
 	if err := os.WriteFile(lock, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []goldenCase{
 		{"usage-none", nil, 2},
+		{"check-empty-dir", []string{"check", empty}, 2},
+		{"check-mistyped-dir", []string{"check", filepath.Join(dir, "no-such-dir")}, 2},
+		{"usage-bad-format-check", []string{"check", "--format=yaml", empty}, 2},
+		{"usage-max-value-and-full-values", []string{"scan", "--max-value", "8", "--full-values", "x.ldb"}, 2},
+		{"usage-negative-max-value", []string{"log", "--max-value", "-1", "x.log"}, 2},
 		{"usage-help", []string{"help"}, 0},
 		{"usage-h", []string{"-h"}, 0},
 		{"usage-help-unknown", []string{"help", "bogus"}, 2},
@@ -285,7 +312,7 @@ func TestGoldenUsage(t *testing.T) {
 		{"log-not-a-log", []string{"log", "--max-value", "8", tablesDir + "/plain.ldb"}, 1},
 		{"log-text-file", []string{"log", unknown}, 0},
 		{"manifest-of-a-log", []string{"manifest", walDir + "/000003.log"}, 1},
-		{"scan-of-a-log", []string{"scan", walDir + "/000003.log"}, 1},
+		{"scan-of-a-log", []string{"scan", walDir + "/000003.log"}, 2},
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
 		// A device would read as an endless log of zeroed blocks.

@@ -128,11 +128,11 @@ func auto(e *env, path string) error {
 	}
 	switch k {
 	case kindTable:
-		return scan(e, path, &scanOptions{format: "text"})
+		return scan(e, path, &scanOptions{format: "text", maxValue: defaultMaxValue})
 	case kindLog:
-		return dumpLog(e, path, bytesFormat{})
+		return dumpLog(e, path, bytesFormat{maxValue: defaultMaxValue}, false)
 	case kindManifest:
-		return dumpManifest(e, path, bytesFormat{})
+		return dumpManifest(e, path, bytesFormat{}, false)
 	case kindCurrent:
 		return dbCmd(e, filepath.Dir(path), dbOptions{})
 	case kindOther:

@@ -25,19 +25,32 @@ Damage is reported on stderr, one line per problem naming the file and offset, a
 goes on after it (as leveldb's recovery does without paranoid checks); the exit status is
 then 1. A torn tail (the file ends inside a record) is what a crash during a write leaves
 behind; that write was never acknowledged, and the DB ignores it on recovery. It is shown
-as the last line ("torn tail") and does not change the exit status.`,
+as the last line ("torn tail") and does not change the exit status.
+
+Values longer than 256 bytes are cut in text output; --full-values prints them whole,
+--max-value N cuts at N. With --format=json each record is one JSON object with its
+operations, then the torn tail and the summary (see docs/sstdump.md).`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
-		var bf bytesFormat
+		var (
+			bf     bytesFormat
+			values valueLimit
+			format string
+		)
 		fs.BoolVar(&bf.hex, "hex", false, "print keys and values as hex")
-		fs.IntVar(&bf.maxValue, "max-value", 0, "print at most `N` bytes of each value (0: all)")
+		values.define(fs)
+		defineFormat(fs, &format)
 		return func(e *env, args []string) error {
 			if err := needArgs("log", args, 1, 1, "LOG"); err != nil {
 				return err
 			}
-			if bf.maxValue < 0 {
-				return usagef("log", "log: --max-value must not be negative")
+			if err := checkFormat("log", format); err != nil {
+				return err
 			}
-			return dumpLog(e, args[0], bf)
+			var err error
+			if bf.maxValue, err = values.resolve("log", format); err != nil {
+				return err
+			}
+			return dumpLog(e, args[0], bf, format == "json")
 		}
 	},
 }
@@ -83,13 +96,44 @@ func walkLog(f io.Reader, path string, v logVisitor) error {
 	}
 }
 
-// tornText describes a torn tail for the output.
-func tornText(err error) string {
+// tornParts returns the offset (dberr.NoOffset if none) and the reason of a torn tail.
+func tornParts(err error) (int64, string) {
 	var te *wal.TornTailError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("offset %d: torn tail: %s; a write cut short by a crash, never acknowledged: not an error", te.Offset, te.Reason)
+		return te.Offset, te.Reason
 	}
-	return err.Error()
+	return dberr.NoOffset, err.Error()
+}
+
+// tornNote describes a torn tail in path as a note.
+func tornNote(path string, err error) finding {
+	off, reason := tornParts(err)
+	return finding{file: path, offset: off, note: true,
+		reason: "torn tail: " + reason + "; a write cut short by a crash, never acknowledged: not an error"}
+}
+
+// tornText describes a torn tail for a dump's output: the note without the file name.
+func tornText(err error) string {
+	f := tornNote("", err)
+	if f.offset == dberr.NoOffset {
+		return f.reason
+	}
+	return fmt.Sprintf("offset %d: %s", f.offset, f.reason)
+}
+
+// appendTornJSON writes a torn tail as a member called name of the open object, or (name "")
+// as a line: {"type":"torn_tail","offset":N,"reason":..}.
+func appendTornJSON(w *jsonWriter, name string, err error) {
+	off, reason := tornParts(err)
+	w.object(name)
+	if name == "" {
+		w.str("type", "torn_tail")
+	}
+	if off != dberr.NoOffset {
+		w.int("offset", off)
+	}
+	w.str("reason", reason)
+	w.endObject()
 }
 
 // logStats counts what a log holds.
@@ -147,6 +191,18 @@ func readBatch(path string, off int64, rec []byte, st *logStats, report func(err
 	return nil
 }
 
+// appendJSON writes st's members into an open JSON object.
+func (st *logStats) appendJSON(w *jsonWriter) {
+	w.int("records", int64(st.records))
+	w.int("operations", int64(st.ops))
+	w.int("puts", int64(st.puts))
+	w.int("dels", int64(st.dels))
+	if st.ops > 0 {
+		w.uint("first_seq", uint64(st.firstSeq))
+		w.uint("last_seq", uint64(st.lastSeq))
+	}
+}
+
 func (st *logStats) summary() string {
 	s := fmt.Sprintf("%d records, %d operations (%d put, %d del)", st.records, st.ops, st.puts, st.dels)
 	if st.ops > 0 {
@@ -155,7 +211,7 @@ func (st *logStats) summary() string {
 	return s
 }
 
-func dumpLog(e *env, path string, bf bytesFormat) error {
+func dumpLog(e *env, path string, bf bytesFormat, json bool) error {
 	f, _, err := openFile(e, path)
 	if err != nil {
 		e.fileError(path, err)
@@ -165,42 +221,67 @@ func dumpLog(e *env, path string, bf bytesFormat) error {
 	var (
 		st   logStats
 		line []byte
+		w    jsonWriter
 	)
-	report := func(err error) { e.errorf(exitProblem, "%s", problemText(path, err)) }
+	report := func(err error) { e.stderrFindings()(findingOf(path, err)) }
+	op := func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
+		if json {
+			appendOpJSON(&w, seq, kind, key, value, bf)
+			return nil
+		}
+		line = append(line[:0], "  "...)
+		if kind == keys.KindDelete {
+			line = append(line, "del "...)
+			line = bf.appendBytes(line, key)
+		} else {
+			line = append(line, "put "...)
+			line = bf.appendBytes(line, key)
+			line = append(line, " ->"...)
+			if len(value) > 0 {
+				line = append(line, ' ')
+				line = bf.appendValue(line, value)
+			}
+		}
+		line = append(line, '\n')
+		e.out.write(line)
+		return e.out.err()
+	}
 	err = walkLog(f, path, logVisitor{
 		record: func(off int64, rec []byte) error {
-			var br batch.Reader
-			if b, err := batch.NewReader(rec, path, off); err == nil {
-				br = b
+			br, berr := batch.NewReader(rec, path, off)
+			switch {
+			case json:
+				w.object("")
+				w.str("type", "record")
+				w.int("offset", off)
+				if berr == nil {
+					w.uint("seq", uint64(br.Seq()))
+					w.int("count", int64(br.Count()))
+				}
+				w.int("size", int64(len(rec)))
+				w.array("ops")
+			case berr == nil:
 				fmt.Fprintf(e.out.w, "offset %d: seq %d, count %d, %d bytes\n", off, br.Seq(), br.Count(), len(rec))
-			} else {
+			default:
 				fmt.Fprintf(e.out.w, "offset %d: %d bytes, not a WriteBatch\n", off, len(rec))
 			}
-			err := readBatch(path, off, rec, &st, report, func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
-				line = append(line[:0], "  "...)
-				if kind == keys.KindDelete {
-					line = append(line, "del "...)
-					line = bf.appendBytes(line, key)
-				} else {
-					line = append(line, "put "...)
-					line = bf.appendBytes(line, key)
-					line = append(line, " ->"...)
-					if len(value) > 0 {
-						line = append(line, ' ')
-						line = bf.appendValue(line, value)
-					}
-				}
-				line = append(line, '\n')
-				e.out.write(line)
-				return e.out.err()
-			})
-			if err != nil {
+			if err := readBatch(path, off, rec, &st, report, op); err != nil {
 				return err
+			}
+			if json {
+				w.endArray()
+				w.endObject()
+				e.out.write(w.line())
 			}
 			return e.out.err()
 		},
 		corrupt: report,
 		torn: func(err error) {
+			if json {
+				appendTornJSON(&w, "", err)
+				e.out.write(w.line())
+				return
+			}
 			e.out.str(tornText(err) + "\n")
 		},
 	})
@@ -211,8 +292,39 @@ func dumpLog(e *env, path string, bf bytesFormat) error {
 		e.fileError(path, err)
 		return nil
 	}
+	if json {
+		w.object("")
+		w.str("type", "summary")
+		st.appendJSON(&w)
+		w.endObject()
+		e.out.write(w.line())
+		return nil
+	}
 	e.out.str("summary: " + st.summary() + "\n")
 	return nil
+}
+
+// appendOpJSON writes one operation of a batch as an element of the open array:
+// {"op":"put","seq":N,"key":..,"value":..} (with "value_len" when the value is cut) or
+// {"op":"del","seq":N,"key":..}.
+func appendOpJSON(w *jsonWriter, seq keys.SeqNum, kind keys.Kind, key, value []byte, bf bytesFormat) {
+	w.object("")
+	if kind == keys.KindDelete {
+		w.str("op", "del")
+	} else {
+		w.str("op", "put")
+	}
+	w.uint("seq", uint64(seq))
+	w.bytes("key", key, bf.hex)
+	if kind != keys.KindDelete {
+		v := value
+		if bf.maxValue > 0 && len(v) > bf.maxValue {
+			v = v[:bf.maxValue]
+			w.int("value_len", int64(len(value)))
+		}
+		w.bytes("value", v, bf.hex)
+	}
+	w.endObject()
 }
 
 // checkLog checks every record of the log at path: framing, checksums, batches and sequence
@@ -225,7 +337,7 @@ func checkLog(e *env, f vfs.File, path string, r *reporter) (logStats, error) {
 		},
 		corrupt: r.report,
 		torn: func(err error) {
-			r.print(path + ": note: " + tornText(err))
+			r.emit(tornNote(path, err))
 		},
 	})
 	return st, err

@@ -46,6 +46,7 @@ type env struct {
 	fs     readFS
 	prog   *progress // nil unless stderr is a terminal
 	status int       // the worst exit status so far
+	json   bool      // check and db print JSON objects (--format=json)
 }
 
 // raise records an exit status; the worst one wins.
@@ -63,7 +64,11 @@ func (e *env) errorf(status int, format string, args ...any) {
 // anything else (a missing or unreadable file) status 2.
 func (e *env) fileError(path string, err error) {
 	if isCorruption(err) {
-		e.errorf(exitProblem, "%s", problemText(path, err))
+		status := exitProblem
+		if isNotTable(err) {
+			status = exitUsage // wrong input, not damage
+		}
+		e.errorf(status, "%s", findingOf(path, err).text())
 		return
 	}
 	e.errorf(exitUsage, "%s: %s", path, ioReason(path, err))
@@ -76,28 +81,6 @@ func ioReason(path string, err error) string {
 		return pe.Err.Error()
 	}
 	return strings.TrimPrefix(err.Error(), path+": ")
-}
-
-// problemText prints a corruption error as "FILE: offset N: reason". Other errors print as they
-// are, after the file.
-func problemText(path string, err error) string {
-	var ce *dberr.CorruptionError
-	if !errors.As(err, &ce) {
-		return path + ": " + err.Error()
-	}
-	file := ce.File
-	if file == "" {
-		file = path
-	}
-	s := file + ": "
-	if ce.Offset != dberr.NoOffset {
-		s += fmt.Sprintf("offset %d: ", ce.Offset)
-	}
-	s += ce.Reason
-	if ce.Err != nil {
-		s += ": " + ce.Err.Error()
-	}
-	return s
 }
 
 func corruptf(file string, off int64, format string, args ...any) error {

@@ -24,15 +24,23 @@ The edits are replayed as a DB's recovery does; an edit that deletes a file that
 there, adds one twice, or leaves two files of a level from L1 down overlapping, is reported
 on stderr with the MANIFEST's name and the edit's offset, as is damage to the file itself,
 and the exit status is then 1. A torn tail (an edit cut short by a crash) is shown and
-ignored, as recovery ignores it.`,
+ignored, as recovery ignores it. With --format=json each edit is one JSON object, then the
+torn tail and the state (see docs/sstdump.md).`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
-		var bf bytesFormat
+		var (
+			bf     bytesFormat
+			format string
+		)
 		fs.BoolVar(&bf.hex, "hex", false, "print user keys as hex")
+		defineFormat(fs, &format)
 		return func(e *env, args []string) error {
 			if err := needArgs("manifest", args, 1, 1, "MANIFEST"); err != nil {
 				return err
 			}
-			return dumpManifest(e, args[0], bf)
+			if err := checkFormat("manifest", format); err != nil {
+				return err
+			}
+			return dumpManifest(e, args[0], bf, format == "json")
 		}
 	},
 }
@@ -287,20 +295,31 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func dumpManifest(e *env, path string, bf bytesFormat) error {
+func dumpManifest(e *env, path string, bf bytesFormat, json bool) error {
 	f, _, err := openFile(e, path)
 	if err != nil {
 		e.fileError(path, err)
 		return nil
 	}
 	defer f.Close()
-	r := &reporter{path: path, print: func(line string) { e.errorf(exitProblem, "%s", line) }}
+	r := &reporter{path: path, emit: e.stderrFindings()}
+	var w jsonWriter
 	n := 0
 	s, err := walkManifest(f, path, r, func(off int64, size int, ed *compaction.VersionEdit) error {
 		n++
-		fmt.Fprintf(e.out.w, "edit %d at offset %d, %d bytes:\n%s", n, off, size, formatEdit(ed, bf, "  "))
+		if json {
+			appendEditJSON(&w, n, off, size, ed, bf)
+			e.out.write(w.line())
+		} else {
+			fmt.Fprintf(e.out.w, "edit %d at offset %d, %d bytes:\n%s", n, off, size, formatEdit(ed, bf, "  "))
+		}
 		return e.out.err()
 	}, func(err error) {
+		if json {
+			appendTornJSON(&w, "", err)
+			e.out.write(w.line())
+			return
+		}
 		e.out.str(tornText(err) + "\n")
 	})
 	r.flushSuppressed()
@@ -309,6 +328,15 @@ func dumpManifest(e *env, path string, bf bytesFormat) error {
 			return err
 		}
 		e.fileError(path, err)
+		return nil
+	}
+	if json {
+		w.object("")
+		w.str("type", "state")
+		w.int("edits", int64(s.edits))
+		s.appendJSON(&w, bf)
+		w.endObject()
+		e.out.write(w.line())
 		return nil
 	}
 	fmt.Fprintf(e.out.w, "\nstate after %s:\n%s%s", plural(s.edits, "edit"), s.formatCounters(bf, "  "), s.formatTree(bf, "  "))

@@ -19,30 +19,45 @@ smallest and largest key, and the filter policy's name. For a DB's table (intern
 also counts SETs and DELs and gives the range of sequence numbers.
 
 It reads every data block, one at a time, verifying its checksum; problems it meets are
-reported on stderr (exit status 1), as 'sstdump check' would report them.`,
+reported on stderr (exit status 1), as 'sstdump check' would report them. A file that is not
+a table (too short, or without the table magic) gives exit status 2. With --format=json the
+properties are one JSON object (see docs/sstdump.md).`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
-		var hex, raw bool
+		var (
+			hex, raw bool
+			format   string
+		)
 		fs.BoolVar(&hex, "hex", false, "print keys as hex")
 		fs.BoolVar(&raw, "raw", false, "treat keys as raw bytes even if they parse as internal keys")
+		defineFormat(fs, &format)
 		return func(e *env, args []string) error {
 			if err := needArgs("props", args, 1, 1, "TABLE"); err != nil {
 				return err
 			}
-			return props(e, args[0], bytesFormat{hex: hex}, raw)
+			if err := checkFormat("props", format); err != nil {
+				return err
+			}
+			return props(e, args[0], bytesFormat{hex: hex}, raw, format == "json")
 		}
 	},
 }
 
-func props(e *env, path string, bf bytesFormat, raw bool) error {
+func props(e *env, path string, bf bytesFormat, raw, json bool) error {
 	t, f, err := openTableFile(e, path, raw)
 	if err != nil {
 		e.fileError(path, err)
 		return nil
 	}
 	defer f.Close()
-	r := &reporter{path: path, print: func(line string) { e.errorf(exitProblem, "%s", line) }}
+	r := &reporter{path: path, emit: e.stderrFindings()}
 	st := checkTable(t, tableCheckOptions{order: true}, r, nil)
 	r.flushSuppressed()
+	if json {
+		var w jsonWriter
+		appendPropsJSON(&w, path, t, &st, bf)
+		e.out.write(w.line())
+		return nil
+	}
 
 	var b strings.Builder
 	line := func(name, format string, args ...any) {
@@ -101,4 +116,81 @@ func props(e *env, path string, bf bytesFormat, raw bool) error {
 	}
 	e.out.str(b.String())
 	return nil
+}
+
+// appendPropsJSON writes the properties props prints as one JSON object; docs/sstdump.md
+// lists its members.
+func appendPropsJSON(w *jsonWriter, path string, t *table, st *tableStats, bf bytesFormat) {
+	handle := func(name string, h sstable.BlockHandle) {
+		w.object(name)
+		w.uint("offset", h.Offset)
+		w.uint("size", h.Size)
+		w.endObject()
+	}
+	w.object("")
+	w.str("file", path)
+	w.uint("size", t.size)
+	if t.internal {
+		w.str("keys", "internal")
+	} else {
+		w.str("keys", "raw")
+	}
+	w.object("footer")
+	handle("metaindex", t.metaindexH)
+	handle("index", t.indexH)
+	w.str("magic", fmt.Sprintf("%#016x", sstable.Magic))
+	w.endObject()
+	w.int("index_entries", int64(len(t.index)))
+	w.int("metaindex_entries", int64(len(t.meta)))
+	w.array("meta_blocks")
+	for _, m := range t.meta {
+		w.object("")
+		w.str("name", m.name)
+		if m.bad != nil {
+			w.bool("bad_handle", true)
+		} else {
+			w.uint("offset", m.h.Offset)
+			w.uint("size", m.h.Size)
+		}
+		w.endObject()
+	}
+	w.endArray()
+	if m, ok := t.filterEntry(); ok {
+		w.str("filter", strings.TrimPrefix(m.name, filterMetaPrefix))
+	} else {
+		w.null("filter")
+	}
+	w.int("data_blocks", int64(st.blocks))
+	w.int("snappy_blocks", int64(st.snappyBlocks))
+	w.int("uncompressed_blocks", int64(st.blocks-st.badBlocks-st.snappyBlocks))
+	w.int("unreadable_blocks", int64(st.badBlocks))
+	w.uint("entries", st.entries)
+	if t.internal {
+		w.uint("sets", st.sets)
+		w.uint("dels", st.dels)
+		if st.sets+st.dels > 0 {
+			w.uint("min_seq", uint64(st.minSeq))
+			w.uint("max_seq", uint64(st.maxSeq))
+		}
+	}
+	w.uint("key_bytes", st.keyBytes)
+	w.uint("value_bytes", st.valueBytes)
+	w.uint("raw_data_bytes", st.rawBytes)
+	w.uint("stored_data_bytes", st.storedBytes)
+	if st.storedBytes > 0 {
+		w.float("compression_ratio", float64(st.rawBytes)/float64(st.storedBytes), 3)
+	} else {
+		w.null("compression_ratio")
+	}
+	for _, k := range []struct {
+		name string
+		key  []byte
+	}{{"smallest_key", st.first}, {"largest_key", st.last}} {
+		if k.key == nil {
+			w.null(k.name)
+		} else {
+			w.key(k.name, k.key, t.internal, bf.hex)
+		}
+	}
+	w.endObject()
 }

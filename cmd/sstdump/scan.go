@@ -28,8 +28,14 @@ KIND is SET or DEL. Keys and values are printed with printable ASCII as is, a ba
 after the arrow. With --format=json each entry is one JSON object on its own line (see
 docs/sstdump.md).
 
+Values longer than 256 bytes are cut in text output, with a note of how many bytes were left
+out ("...(+9743 bytes)"); --full-values prints them whole, --max-value N cuts at N. JSON
+output has whole values unless --max-value is given.
+
 Every block's checksum is verified; a damaged block is reported on stderr and skipped, and
-the exit status is then 1. scan does not check key order: 'sstdump check' does.`,
+the exit status is then 1. A file that is too short for a table or does not end with the
+table magic is not a table: exit status 2. scan does not check key order: 'sstdump check'
+does.`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		o := &scanOptions{}
 		fs.BoolVar(&o.hex, "hex", false, "print keys and values (and read --from/--to) as hex")
@@ -37,9 +43,9 @@ the exit status is then 1. scan does not check key order: 'sstdump check' does.`
 		fs.StringVar(&o.to, "to", "", "stop before this user `KEY` (exclusive)")
 		fs.IntVar(&o.limit, "limit", 0, "print at most `N` entries (0: all)")
 		fs.BoolVar(&o.keysOnly, "keys-only", false, "print keys only")
-		fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json")
+		defineFormat(fs, &o.format)
 		fs.BoolVar(&o.raw, "raw", false, "treat keys as raw bytes even if they parse as internal keys")
-		fs.IntVar(&o.maxValue, "max-value", 0, "print at most `N` bytes of each value (0: all)")
+		o.values.define(fs)
 		return func(e *env, args []string) error {
 			if err := needArgs("scan", args, 1, 1, "TABLE"); err != nil {
 				return err
@@ -55,23 +61,25 @@ the exit status is then 1. scan does not check key order: 'sstdump check' does.`
 type scanOptions struct {
 	hex, keysOnly, raw bool
 	from, to, format   string
-	limit, maxValue    int
+	limit              int
+	values             valueLimit
+	maxValue           int // from values: bytes of each value to print, 0 for all
 
 	fromKey, toKey []byte // parsed bounds; nil when unbounded
 	hasFrom, hasTo bool
 }
 
 func (o *scanOptions) validate(cmd string) error {
-	if o.format != "text" && o.format != "json" {
-		return usagef(cmd, "%s: --format must be text or json, not %q", cmd, o.format)
+	if err := checkFormat(cmd, o.format); err != nil {
+		return err
 	}
 	if o.limit < 0 {
 		return usagef(cmd, "%s: --limit must not be negative", cmd)
 	}
-	if o.maxValue < 0 {
-		return usagef(cmd, "%s: --max-value must not be negative", cmd)
-	}
 	var err error
+	if o.maxValue, err = o.values.resolve(cmd, o.format); err != nil {
+		return err
+	}
 	if o.hasFrom = o.from != ""; o.hasFrom {
 		if o.fromKey, err = parseKeyArg(o.from, o.hex); err != nil {
 			return usagef(cmd, "%s: --from: %v", cmd, err)
@@ -208,7 +216,7 @@ func scan(e *env, path string, o *scanOptions) error {
 				e.fileError(path, err)
 				return nil
 			}
-			e.errorf(exitProblem, "%s", problemText(path, err))
+			e.errorf(exitProblem, "%s", findingOf(path, err).text())
 		}
 		if err := e.out.err(); err != nil {
 			return err

@@ -71,12 +71,13 @@ const (
 
 // openTable opens the table in f (size bytes, named name in messages) and reads its footer,
 // index and metaindex. A damaged footer or index block makes the table unreadable: openTable
-// returns that corruption error. A damaged metaindex is kept in metaErr, and the table is
+// returns that corruption error, marked as a notTableError when the file is too short for a
+// footer or lacks the table magic. A damaged metaindex is kept in metaErr, and the table is
 // still usable without meta blocks.
 func openTable(f vfs.File, name string, size int64) (*table, error) {
 	t := &table{name: name, f: f, size: uint64(max(size, 0))}
 	if size < sstable.FooterLen {
-		return nil, t.corrupt(0, "file of %d bytes is too short for a table (a footer is %d bytes)", t.size, sstable.FooterLen)
+		return nil, &notTableError{t.corrupt(0, "file of %d bytes is too short for a table (a footer is %d bytes)", t.size, sstable.FooterLen)}
 	}
 	footOff := t.size - sstable.FooterLen
 	foot := make([]byte, sstable.FooterLen)
@@ -84,7 +85,7 @@ func openTable(f vfs.File, name string, size int64) (*table, error) {
 		return nil, err
 	}
 	if m := coding.Fixed64(foot[sstable.FooterLen-8:]); m != sstable.Magic {
-		return nil, t.corrupt(int64(footOff), "bad magic number %#016x, want %#016x: not a table, or the file is truncated", m, sstable.Magic)
+		return nil, &notTableError{t.corrupt(int64(footOff), "bad magic number %#016x, want %#016x: not a table, or the file is truncated", m, sstable.Magic)}
 	}
 	var n1, n2 int
 	if t.metaindexH, n1 = decodeHandle(foot[:sstable.FooterLen-8]); n1 <= 0 {

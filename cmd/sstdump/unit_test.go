@@ -44,7 +44,7 @@ func TestFormatsMatchCompaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		edits := 0
-		r := &reporter{path: path, print: func(line string) { t.Error(line) }}
+		r := &reporter{path: path, emit: func(f finding) { t.Error(f.text()) }}
 		_, err = walkManifest(f, path, r, func(off int64, size int, ed *compaction.VersionEdit) error {
 			edits++
 			if got, want := formatEdit(ed, bytesFormat{}, ""), ed.String(); got != want {
