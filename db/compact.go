@@ -11,12 +11,11 @@ import (
 	"github.com/stratadb/strata/sstable"
 )
 
-// Background compaction. The background goroutine (flush.go) runs one job at a time: a flush of
-// the immutable memtable first, since writers may be waiting for it; then a manual compaction
-// (CompactRange) if one is queued; then whatever compaction.VersionSet.PickCompaction says the
-// tree needs. A running compaction checks between entries whether a memtable is waiting and
-// flushes it before going on, as leveldb does, so a long compaction never stalls writes behind
-// a full memtable. Readers never wait for any of this: they hold their own Version.
+// Background compaction. The compaction goroutine (background.go) runs one job at a time: a
+// manual compaction (CompactRange) step if one is queued, else whatever
+// compaction.VersionSet.PickCompaction says the tree needs. Flushes run beside it on a goroutine
+// of their own, so a long compaction never stalls writes behind a full memtable. Readers never
+// wait for any of this: they hold their own Version.
 
 // manualCompaction is a CompactRange queued for the background goroutine, which runs it in
 // steps (compaction.VersionSet.CompactRange).
@@ -131,13 +130,6 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 	it := d.newCompactionInputIter(c, sstable.ReadOptions{DontFillCache: true, VerifyChecksums: d.opts.ParanoidChecks})
 	dropper := compaction.NewDropper(c, smallestSnapshot)
 	for ok := it.First(); ok; ok = it.Next() {
-		if d.immPending.Load() {
-			d.mu.Lock()
-			if d.mu.imm != nil && d.mu.bgErr == nil {
-				d.flushLocked()
-			}
-			d.mu.Unlock()
-		}
 		key := it.Key()
 		if c.ShouldStopBefore(key) && out != nil {
 			if err = finish(); err != nil {

@@ -27,9 +27,8 @@ type DB struct {
 	blocks *cache.BlockCache
 	tables *tableCache
 
-	lastSeq    atomic.Uint64 // the newest sequence number readers may see
-	closed     atomic.Bool
-	immPending atomic.Bool // mu.imm != nil: a running compaction checks it to flush first
+	lastSeq atomic.Uint64 // the newest sequence number readers may see
+	closed  atomic.Bool
 
 	rsMu sync.RWMutex
 	rs   *readState // guarded by rsMu; replaced under mu
@@ -40,7 +39,8 @@ type DB struct {
 	// stdMemCapacity is the Capacity of a memtable made for need 0; set by Open.
 	stdMemCapacity int
 
-	bgDone chan struct{} // closed when the background goroutine exits
+	bgDone chan struct{}  // closed when both background goroutines have exited
+	bgWG   sync.WaitGroup // the background goroutines (background.go)
 
 	// groupBuf is the leader's scratch for concatenating a write group; only the leader uses it.
 	groupBuf []byte
@@ -72,6 +72,11 @@ type DB struct {
 		closed         bool
 		pendingOutputs map[uint64]struct{} // tables being written, not yet in a Version
 		manual         *manualCompaction   // a queued CompactRange, or nil
+		// The background goroutines' coordination (background.go): a compaction runs; a
+		// flush is between choosing its table's level and installing it; obsolete files are
+		// being deleted, and another pass was asked for meanwhile.
+		compacting, flushInstalling bool
+		deleting, deleteAgain       bool
 
 		stats dbStats
 	}

@@ -2,7 +2,6 @@ package db
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -11,32 +10,6 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/sstable"
 )
-
-// backgroundLoop runs flushes (and, once compaction exists, compactions) one at a time until the
-// DB closes. A flush of the immutable memtable always goes first: writers may be waiting for it.
-func (d *DB) backgroundLoop() {
-	defer close(d.bgDone)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for {
-		for !d.mu.closing && (d.mu.bgErr != nil || !d.bgWorkLocked()) {
-			d.mu.bgCond.Wait()
-		}
-		if d.mu.closing {
-			return
-		}
-		if d.mu.imm != nil {
-			d.flushLocked()
-			continue
-		}
-		d.compactLocked()
-	}
-}
-
-// bgWorkLocked reports whether the background goroutine has something to do.
-func (d *DB) bgWorkLocked() bool {
-	return d.mu.imm != nil || d.needsCompactionLocked()
-}
 
 // flushLocked writes the immutable memtable to a table and records it in the MANIFEST, together
 // with the new log number that makes the memtable's log obsolete.
@@ -54,6 +27,10 @@ func (d *DB) flushLocked() {
 		edit.SetPrevLogNum(0)
 		err = d.mu.vs.LogAndApply(&edit, &d.mu.Mutex)
 	}
+	if d.mu.flushInstalling {
+		d.mu.flushInstalling = false
+		d.mu.bgCond.Broadcast() // the compaction goroutine may pick again
+	}
 	if meta != nil {
 		delete(d.mu.pendingOutputs, meta.Num)
 	}
@@ -62,7 +39,6 @@ func (d *DB) flushLocked() {
 		return
 	}
 	d.mu.imm = nil
-	d.immPending.Store(false)
 	d.updateReadStateLocked()
 	d.releaseMem(imm)
 	if prev := d.mu.prevLog; prev != nil {
@@ -79,8 +55,10 @@ func (d *DB) flushLocked() {
 }
 
 // writeLevel0TableLocked writes the entries of it (a memtable) to a new table and adds it to
-// edit, at the level base's shape allows (deeper than 0 when nothing overlaps; base nil means
-// level 0, as during recovery). Entries overwritten within the memtable that no snapshot can
+// edit, at the level the current Version's shape allows (deeper than 0 when nothing overlaps)
+// when no compaction runs, else at level 0; base nil (recovery) means level 0. A table placed
+// deeper sets d.mu.flushInstalling, which the caller clears once the edit is installed (see
+// background.go). Entries overwritten within the memtable that no snapshot can
 // read are left out (compaction.NewFlushDropper); deletion markers are all kept. It returns the
 // table's metadata, or nil when there were no entries. The table's number stays in
 // pendingOutputs until the caller removes it. d.mu is released while the table is written.
@@ -100,8 +78,9 @@ func (d *DB) writeLevel0TableLocked(it iterator.Iterator, base *compaction.Versi
 		return nil, err
 	}
 	level := 0
-	if base != nil {
-		level = base.PickLevelForMemTableOutput(meta.SmallestUser(), meta.LargestUser(), d.vopts.MaxGrandparentOverlapBytes())
+	if base != nil && !d.mu.compacting {
+		level = d.mu.vs.Current().PickLevelForMemTableOutput(meta.SmallestUser(), meta.LargestUser(), d.vopts.MaxGrandparentOverlapBytes())
+		d.mu.flushInstalling = level > 0
 	}
 	edit.AddFile(level, meta)
 	d.mu.stats.levels[level].add(time.Since(start), 0, meta.Size)
@@ -155,69 +134,4 @@ func (d *DB) buildTable(num uint64, it iterator.Iterator, dropper *compaction.Dr
 		return nil, fmt.Errorf("strata: write table %s: %w", out.path, err)
 	}
 	return out.finish()
-}
-
-// deleteObsoleteFilesLocked removes files no Version, reader or pending output needs: logs older
-// than the MANIFEST's log number, MANIFESTs older than the current one, and tables nothing
-// references. It does nothing after a background error, when the outcome of the failed update
-// is unknown. d.mu is released while files are removed.
-func (d *DB) deleteObsoleteFilesLocked() {
-	if d.mu.bgErr != nil {
-		return
-	}
-	live := make(map[uint64]struct{}, len(d.mu.pendingOutputs)+64)
-	for n := range d.mu.pendingOutputs {
-		live[n] = struct{}{}
-	}
-	d.mu.vs.AddLiveFiles(live)
-	logNum, prevLog, manifest := d.mu.vs.LogNumber(), d.mu.vs.PrevLogNumber(), d.mu.vs.ManifestFileNumber()
-	names, err := d.fs.List(d.dir)
-	if err != nil {
-		d.info.Printf("listing %s for obsolete files: %v", d.dir, err)
-		return
-	}
-	type doomed struct {
-		name string
-		kind filenames.Kind
-		num  uint64
-	}
-	var del []doomed
-	for _, name := range names {
-		kind, num, ok := filenames.Parse(name)
-		if !ok {
-			continue
-		}
-		keep := true
-		switch kind {
-		case filenames.Log:
-			keep = num >= logNum || num == prevLog
-		case filenames.Manifest:
-			keep = num >= manifest
-		case filenames.Table, filenames.Temp:
-			_, keep = live[num]
-		}
-		if !keep {
-			del = append(del, doomed{name, kind, num})
-		}
-	}
-	if len(del) == 0 {
-		return
-	}
-	d.mu.Unlock()
-	for _, f := range del {
-		if f.kind == filenames.Table {
-			d.tables.evict(f.num)
-			d.blocks.EvictFile(f.num)
-		}
-		err := d.fs.Remove(filepath.Join(d.dir, f.name))
-		d.info.Printf("delete %s %s: %v", f.kind, f.name, errOrOK(err))
-	}
-	d.mu.Lock()
-}
-
-func errOrOK(err error) any {
-	if err == nil {
-		return "ok"
-	}
-	return err
 }

@@ -57,7 +57,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		d.abandon()
 		return nil, err
 	}
-	go d.backgroundLoop()
+	d.startBackground()
 	d.mu.Lock()
 	d.mu.bgCond.Broadcast() // the recovered tree may need compaction
 	d.mu.Unlock()

@@ -362,7 +362,6 @@ func (d *DB) rotateLocked(need int, huge bool) error {
 	d.mu.prevLog = &retiredLog{f: old.f, num: old.num}
 	d.mu.log = log
 	d.mu.imm = d.mu.mem
-	d.immPending.Store(true)
 	d.mu.mem = d.newMemTableLocked(need)
 	d.updateReadStateLocked()
 	d.mu.bgCond.Broadcast()

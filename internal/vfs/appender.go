@@ -22,7 +22,8 @@ import (
 // leaves them zero.
 //
 // Otherwise (another kind of file, a filesystem without fallocate, a failed first mapping, or
-// AppenderOptions.NoMap) each Write is one Write of the file, at its end.
+// AppenderOptions.NoMap) each Write is one Write of the file, at its end; and if mapping more of
+// the file fails later, each Write is one WriteAt past the bytes written.
 //
 // Concurrency: Write, Finish and Close come from one goroutine at a time; Sync may run
 // concurrently with them (it only syncs the file).
@@ -38,6 +39,8 @@ type Appender struct {
 	mapped  int64 // bytes allocated and mapped from 0 (0 before the first Write)
 	err     error // sticky: a failed store, mapping or truncation
 	done    bool  // Finish was called
+	// positional: a mapping failed after the first; Writes go to pa.WriteAt past size.
+	positional bool
 }
 
 // AppenderOptions configure NewAppender.
@@ -80,7 +83,7 @@ func NewAppender(f File, name string, o AppenderOptions) *Appender {
 
 // InPlace reports whether Writes store through a mapping (so far: a first Write that cannot
 // map falls back to plain writes). It makes an Appender a wal.InPlaceWriter.
-func (a *Appender) InPlace() bool { return a.pa != nil }
+func (a *Appender) InPlace() bool { return a.pa != nil && !a.positional }
 
 // Huge reports whether the Appender was asked for huge pages.
 func (a *Appender) Huge() bool { return a.huge }
@@ -97,8 +100,14 @@ func (a *Appender) Write(p []byte) (int, error) {
 	if a.done {
 		return 0, fmt.Errorf("vfs: write to %s after Finish", a.name)
 	}
-	if a.pa == nil {
-		n, err := a.f.Write(p)
+	if a.pa == nil || a.positional {
+		var n int
+		var err error
+		if a.positional {
+			n, err = a.pa.WriteAt(p, a.size)
+		} else {
+			n, err = a.f.Write(p)
+		}
 		a.size += int64(n)
 		if err == nil && n < len(p) {
 			err = io.ErrShortWrite
@@ -113,7 +122,7 @@ func (a *Appender) Write(p []byte) (int, error) {
 		if err := a.grow(end); err != nil {
 			return 0, err
 		}
-		if a.pa == nil {
+		if a.pa == nil || a.positional {
 			return a.Write(p)
 		}
 	}
@@ -155,8 +164,9 @@ func (a *Appender) grow(need int64) error {
 				return nil
 			}
 		}
-		a.err = fmt.Errorf("vfs: map %s: %w", a.name, err)
-		return a.err
+		// Go on with positioned writes; Finish still cuts the reservation off.
+		a.positional, a.mapped = true, size
+		return nil
 	}
 	a.region, a.mapped = r, size
 	return nil

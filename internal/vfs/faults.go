@@ -302,6 +302,13 @@ func (f faultPrealloc) Truncate(size int64) error {
 	return f.p.Truncate(size)
 }
 
+func (f faultPrealloc) WriteAt(p []byte, off int64) (int, error) {
+	if err := check(f.ff.inj, OpWrite, f.ff.name); err != nil {
+		return 0, err
+	}
+	return f.p.WriteAt(p, off)
+}
+
 func (f faultPrealloc) SyncData() error {
 	if err := check(f.ff.inj, OpSync, f.ff.name); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"path"
@@ -22,6 +23,75 @@ func (fs *MemFS) CrashClone() *MemFS {
 	defer fs.mu.Unlock()
 	seen := make(map[*memNode]*memNode)
 	return &MemFS{root: crashCopy(fs.root, seen), locks: make(map[string]struct{})}
+}
+
+// CrashCloneTorn is CrashClone, except that each file whose current bytes extend its synced
+// bytes also keeps the first keep(n) of its n unsynced bytes, as when the OS had written part of
+// them back before the power went out (keep returns a number in [0, n]). The state is taken at
+// one instant: no file or directory changes while the clone is made, so it is a state a real
+// power loss could leave even while other goroutines write.
+func (fs *MemFS) CrashCloneTorn(keep func(n int) int) *MemFS {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	// Hold every file's lock (MemFS.mu first, then nodes: the documented order), so that no
+	// write lands between the copies of two files.
+	var nodes []*memNode
+	seen := make(map[*memNode]bool)
+	var walk func(n *memNode)
+	walk = func(n *memNode) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		if !n.isDir {
+			nodes = append(nodes, n)
+			return
+		}
+		for _, c := range n.entries {
+			walk(c)
+		}
+		for _, c := range n.syncedEntries {
+			walk(c)
+		}
+	}
+	walk(fs.root)
+	for _, n := range nodes {
+		n.mu.Lock()
+	}
+	kept := make(map[*memNode][]byte, len(nodes))
+	for _, n := range nodes {
+		kept[n] = n.syncedData // never modified in place, so it may be shared
+		if len(n.data) > len(n.syncedData) && bytes.HasPrefix(n.data, n.syncedData) {
+			extra := n.data[len(n.syncedData):]
+			kept[n] = append(bytes.Clone(n.syncedData), extra[:keep(len(extra))]...)
+		}
+	}
+	for _, n := range nodes {
+		n.mu.Unlock()
+	}
+	return &MemFS{root: crashCopyTorn(fs.root, make(map[*memNode]*memNode), kept), locks: make(map[string]struct{})}
+}
+
+// crashCopyTorn is crashCopy with each file holding the bytes kept gives it. The caller holds
+// the MemFS.mu of n's filesystem.
+func crashCopyTorn(n *memNode, seen map[*memNode]*memNode, kept map[*memNode][]byte) *memNode {
+	if c, ok := seen[n]; ok {
+		return c
+	}
+	if n.isDir {
+		c := &memNode{isDir: true, perm: n.perm, entries: make(map[string]*memNode, len(n.syncedEntries))}
+		seen[n] = c
+		for name, child := range n.syncedEntries {
+			c.entries[name] = crashCopyTorn(child, seen, kept)
+		}
+		c.syncedEntries = maps.Clone(c.entries)
+		return c
+	}
+	t := kept[n]
+	t = t[:len(t):len(t)]
+	c := &memNode{perm: n.perm, data: t, syncedData: t, shared: true}
+	seen[n] = c
+	return c
 }
 
 // crashCopy returns the post-crash copy of n; seen maps nodes already copied to their copies, so

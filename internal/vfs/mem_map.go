@@ -51,6 +51,18 @@ func (f *memFile) Truncate(size int64) error {
 	return nil
 }
 
+// WriteAt writes p at off, zero-filling any gap past the end.
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.writable("write"); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("vfs: write %s: negative offset %d", f.name, off)
+	}
+	f.n.writeAt(p, off)
+	return len(p), nil
+}
+
 // SyncData is Sync: MemFS has no metadata apart from the bytes.
 func (f *memFile) SyncData() error { return f.Sync() }
 

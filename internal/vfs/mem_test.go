@@ -299,3 +299,44 @@ func TestMemString(t *testing.T) {
 		"/db/LOG 8 synced=5\n"+
 		"/db/OLD removed-unsynced\n", fs.String())
 }
+
+// TestMemCrashCloneTorn: a torn crash clone keeps the synced bytes of every file plus the part of
+// its unsynced tail that keep chooses, only synced directory entries, and the synced bytes of a
+// file rewritten in place (its current bytes do not extend its synced ones).
+func TestMemCrashCloneTorn(t *testing.T) {
+	fs := NewMem()
+	require.NoError(t, fs.MkdirAll("/d", 0o755))
+	require.NoError(t, fs.SyncDir("/"))
+	write := func(name, data string, sync bool) File {
+		f, err := fs.Create(name)
+		require.NoError(t, err)
+		_, err = f.Write([]byte(data))
+		require.NoError(t, err)
+		if sync {
+			require.NoError(t, f.Sync())
+		}
+		return f
+	}
+	a := write("/d/a", "synced", true)
+	_, err := a.Write([]byte(" tail"))
+	require.NoError(t, err)
+	b := write("/d/b", "old", true)
+	_, err = b.(interface {
+		WriteAt([]byte, int64) (int, error)
+	}).WriteAt([]byte("NEW!"), 0)
+	require.NoError(t, err)
+	require.NoError(t, fs.SyncDir("/d"))
+	write("/d/c", "entry never synced", true)
+
+	var asked []int
+	torn := fs.CrashCloneTorn(func(n int) int {
+		asked = append(asked, n)
+		return 3
+	})
+	require.Equal(t, []int{5}, asked, "only a's tail extends its synced bytes")
+	require.Equal(t, "synced ta", readFile(t, torn, "/d/a"))
+	require.Equal(t, "old", readFile(t, torn, "/d/b"))
+	_, err = torn.Stat("/d/c")
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.Equal(t, "synced tail", readFile(t, fs, "/d/a"), "the original is unchanged")
+}

@@ -93,6 +93,14 @@ func (f *osFile) Truncate(size int64) error {
 	return nil
 }
 
+// WriteAt writes p at off with pwrite(2).
+func (f *osFile) WriteAt(p []byte, off int64) (int, error) {
+	if f.readOnly {
+		return 0, fmt.Errorf("vfs: write %s: %w", f.name, ErrReadOnly)
+	}
+	return f.f.WriteAt(p, off)
+}
+
 // SyncData calls fdatasync(2).
 func (f *osFile) SyncData() error {
 	if f.readOnly {

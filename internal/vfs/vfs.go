@@ -93,6 +93,8 @@ type Preallocatable interface {
 	MapWritable(size int, huge bool) (WritableRegion, error)
 	// Truncate sets the file's length to size.
 	Truncate(size int64) error
+	// WriteAt writes p at offset off, like pwrite(2).
+	WriteAt(p []byte, off int64) (int, error)
 	// SyncData makes the file's bytes durable, with the metadata needed to read them back (its
 	// length) but not its timestamps, like fdatasync(2).
 	SyncData() error
