@@ -40,9 +40,10 @@ func TestReaderCutWrite(t *testing.T) {
 	})
 }
 
-// cutLog is an InPlaceWriter over a preallocated zero buffer that stores like
-// vfs.WritableRegion (the bytes after the first 8, then the first 8) and counts stores, so a
-// test can stop it after any of them, as a kill would.
+// cutLog is an InPlaceWriter over a zero buffer that stores as vfs.Appender does (for each
+// fragment its bytes after the header, in two stores as vfs.WritableRegion makes them, then the
+// headers one store each) and counts stores, so that a test can stop it after any of them, as a
+// kill would.
 type cutLog struct {
 	buf    []byte
 	size   int
@@ -53,16 +54,39 @@ type cutLog struct {
 func (c *cutLog) InPlace() bool { return true }
 func (c *cutLog) Sync() error   { return nil }
 
-func (c *cutLog) Write(p []byte) (int, error) {
+func (c *cutLog) Write(p []byte) (int, error) { return c.WriteHeadsLast(p, nil, 0) }
+
+func (c *cutLog) WriteHeadsLast(p []byte, heads []int, headLen int) (int, error) {
 	for len(c.buf) < c.size+len(p)+8 {
 		c.buf = append(c.buf, make([]byte, 1<<16)...)
 	}
 	dst := c.buf[c.size:]
-	if len(p) > 8 && c.store() {
-		copy(dst[8:], p[8:])
+	store := func(from, to int) { // as vfs.WritableRegion.Store: bytes after 8 first, then 8
+		if from+8 < to && c.store() {
+			copy(dst[from+8:to], p[from+8:to])
+		}
+		if c.store() {
+			copy(dst[from:min(from+8, to)], p[from:])
+		}
 	}
-	if c.store() {
-		copy(dst[:min(len(p), 8)], p)
+	if len(heads) == 0 {
+		store(0, len(p))
+	} else {
+		for i, h := range heads {
+			to := len(p)
+			if i+1 < len(heads) {
+				to = heads[i+1]
+			}
+			if h+headLen < to {
+				store(h+headLen, to)
+			}
+		}
+		if heads[0] > 0 {
+			store(0, heads[0])
+		}
+		for _, h := range heads {
+			store(h, h+headLen)
+		}
 	}
 	c.size += len(p)
 	return len(p), nil
@@ -77,7 +101,9 @@ func (c *cutLog) store() bool {
 // TestInPlaceWriterKilledAtEveryStore writes records of many sizes (FULL, and FIRST/MIDDLE/LAST
 // across blocks, with block-tail padding) through an InPlaceWriter and cuts the log after every
 // store: the reader, strict, must return a prefix of the records holding every record whose
-// stores all completed, then io.EOF or a torn tail, and never corruption.
+// stores all completed, then io.EOF or a torn tail, and never corruption. And a record's
+// fragments become readable only with its last stores, its headers: before them, the record
+// reads as a torn tail (zero headers) and nothing of it shows.
 func TestInPlaceWriterKilledAtEveryStore(t *testing.T) {
 	var records [][]byte
 	for i, n := range []int{100, 32000, 7, 70000, 0, 32761, 500, 40000, 1} {

@@ -15,17 +15,21 @@ type SyncWriter interface {
 	Sync() error
 }
 
-// InPlaceWriter is a SyncWriter that stores the bytes of a Write in the file as it copies them,
+// InPlaceWriter is a SyncWriter that stores the bytes of a write in the file as it copies them,
 // through a shared memory mapping (vfs.Appender), so that a process killed in the middle of a
-// Write leaves part of it in the file. When InPlace reports true, the Writer hands it every
-// fragment of a record, and the zero padding of a block tail, as a Write of its own, and relies
-// on InPlaceWriter storing the first 8 bytes of each Write last, in one store (the
-// vfs.WritableRegion contract): a record cut short by a kill then ends in a fragment whose header
-// is still zero, which readers take for the end of the log (see Reader).
+// write leaves part of it in the file, with zeros after it. When InPlace reports true, the Writer
+// hands it each record with WriteHeadsLast and the offsets of its fragments' headers, and the
+// InPlaceWriter stores every other byte first and then the headers, in order, each in one
+// store. A record cut short by a kill then ends in a fragment whose header is still zero, which
+// Readers take for a torn tail; and C++ leveldb, which reports any fragment that is not followed
+// by the rest of its record, sees one only if the kill lands among the few stores of the headers.
 type InPlaceWriter interface {
 	SyncWriter
-	// InPlace reports whether Writes currently store in place.
+	// InPlace reports whether writes currently store in place.
 	InPlace() bool
+	// WriteHeadsLast writes p, storing the headLen bytes at each offset in heads (in order)
+	// after all the other bytes; it returns len(p) or an error.
+	WriteHeadsLast(p []byte, heads []int, headLen int) (int, error)
 }
 
 // maxRetainedBuffer is the largest framing buffer a Writer keeps between records. Typical WAL
@@ -56,7 +60,7 @@ type Writer struct {
 	blockOff int           // bytes already used in the current block, in [0, blockSize)
 	size     int64         // bytes in the log: the starting size plus every successful Write
 	buf      []byte        // framing buffer, reused across records
-	cuts     []int         // where in buf the padding and each fragment end
+	heads    []int         // where in buf each fragment's header starts
 	err      error         // sticky: set by the first failed Write or Sync
 }
 
@@ -79,7 +83,7 @@ func NewAppendWriter(w SyncWriter, size int64) *Writer {
 }
 
 // AddRecord appends one record holding payload, which may be empty, and returns once the record
-// has been handed to the file: in a single Write call, or for an InPlaceWriter one per fragment.
+// has been handed to the file: in a single Write call, or one WriteHeadsLast of an InPlaceWriter.
 // It does not sync; see Sync.
 //
 // If the Write fails the Writer is broken and this and every later call return the same error:
@@ -92,7 +96,7 @@ func (w *Writer) AddRecord(payload []byte) error {
 	var n int
 	var err error
 	if w.inPlace != nil && w.inPlace.InPlace() {
-		n, err = w.writeFragments(buf)
+		n, err = w.inPlace.WriteHeadsLast(buf, w.heads, headerSize)
 	} else {
 		n, err = w.w.Write(buf)
 	}
@@ -111,23 +115,6 @@ func (w *Writer) AddRecord(payload []byte) error {
 	return nil
 }
 
-// writeFragments writes buf, as framed by frame, one piece at a time: the padding, then each
-// fragment.
-func (w *Writer) writeFragments(buf []byte) (int, error) {
-	start := 0
-	for _, end := range w.cuts {
-		n, err := w.w.Write(buf[start:end])
-		if err != nil {
-			return start + n, err
-		}
-		if n < end-start {
-			return start + n, io.ErrShortWrite
-		}
-		start = end
-	}
-	return start, nil
-}
-
 // frame lays out payload as the writer's next record in w.buf and returns it, advancing
 // w.blockOff. The layout is leveldb's:
 //
@@ -143,16 +130,13 @@ func (w *Writer) frame(payload []byte) []byte {
 		w.buf = make([]byte, 0, need)
 	}
 	buf := w.buf[:0]
-	w.cuts = w.cuts[:0]
+	w.heads = w.heads[:0]
 	left := payload
 	first := true
 	for {
 		if room := blockSize - w.blockOff; room < headerSize {
 			buf = append(buf, zeros[:room]...)
 			w.blockOff = 0
-			if room > 0 {
-				w.cuts = append(w.cuts, len(buf))
-			}
 		}
 		n := min(len(left), blockSize-w.blockOff-headerSize)
 		last := n == len(left)
@@ -167,8 +151,8 @@ func (w *Writer) frame(payload []byte) []byte {
 		default:
 			t = middleType
 		}
+		w.heads = append(w.heads, len(buf))
 		buf = appendFragment(buf, t, left[:n])
-		w.cuts = append(w.cuts, len(buf))
 		w.blockOff += headerSize + n
 		left = left[n:]
 		first = false

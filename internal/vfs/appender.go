@@ -19,7 +19,8 @@ import (
 // Finish and Close cut it to the bytes written. A reader of the file meanwhile, or after a
 // crash, sees the written bytes followed by zeros. In-place writes store each Write's first
 // StoreLastBytes bytes last (see WritableRegion.Store), so a process killed during a Write
-// leaves them zero.
+// leaves them zero; WriteHeadsLast does the same for several heads of one write (the headers of
+// a log record's fragments).
 //
 // Otherwise (another kind of file, a filesystem without fallocate, a failed first mapping, or
 // AppenderOptions.NoMap) each Write is one Write of the file, at its end; and if mapping more of
@@ -129,6 +130,53 @@ func (a *Appender) Write(p []byte) (int, error) {
 	if err := a.region.Store(int(a.size), p); err != nil {
 		a.err = err
 		return 0, err
+	}
+	a.size += int64(len(p))
+	return len(p), nil
+}
+
+// WriteHeadsLast appends p like Write, except that when it stores through the mapping it stores
+// the headLen bytes at each offset in heads (at most StoreLastBytes; in increasing order) after
+// all the other bytes, in order, each in one store: a process killed during the call leaves
+// zeros where the heads not yet stored go. It makes an Appender a wal.InPlaceWriter, whose
+// heads are the headers of a record's fragments.
+func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, error) {
+	if a.err != nil || a.done || a.pa == nil || a.positional || len(heads) == 0 || headLen > StoreLastBytes {
+		return a.Write(p)
+	}
+	if end := a.size + int64(len(p)) + StoreLastBytes; end > a.mapped {
+		if err := a.grow(end); err != nil {
+			return 0, err
+		}
+		if a.pa == nil || a.positional {
+			return a.Write(p)
+		}
+	}
+	base := int(a.size)
+	// Everything but the heads, then the bytes before the first head, then the heads.
+	for i, h := range heads {
+		from, to := h+headLen, len(p)
+		if i+1 < len(heads) {
+			to = heads[i+1]
+		}
+		if from < to {
+			if err := a.region.Store(base+from, p[from:to]); err != nil {
+				a.err = err
+				return 0, err
+			}
+		}
+	}
+	if heads[0] > 0 {
+		if err := a.region.Store(base, p[:heads[0]]); err != nil {
+			a.err = err
+			return 0, err
+		}
+	}
+	for _, h := range heads {
+		if err := a.region.Store(base+h, p[h:h+headLen]); err != nil {
+			a.err = err
+			return 0, err
+		}
 	}
 	a.size += int64(len(p))
 	return len(p), nil

@@ -162,3 +162,39 @@ func TestAppenderFaultIsAnError(t *testing.T) {
 	require.Contains(t, err.Error(), name)
 	require.NoError(t, a.Close())
 }
+
+// TestAppenderWriteHeadsLast: WriteHeadsLast writes the same bytes as Write, and through a
+// mapping it stores the heads after everything else: a failure at the first head's store leaves
+// every head zero and the rest written.
+func TestAppenderWriteHeadsLast(t *testing.T) {
+	p := bytes.Repeat([]byte("abcdefghij"), 5) // heads at 2, 20 and 41, 7 bytes each
+	heads := []int{2, 20, 41}
+	for _, c := range fsCases() {
+		t.Run(c.name, func(t *testing.T) {
+			fs, dir := c.setup(t)
+			name := filepath.Join(dir, "log")
+			f, err := fs.Create(name)
+			require.NoError(t, err)
+			a := NewAppender(f, name, AppenderOptions{Reserve: 64})
+			n, err := a.WriteHeadsLast(p, heads, 7)
+			require.NoError(t, err)
+			require.Equal(t, len(p), n)
+			require.NoError(t, a.Close())
+			require.Equal(t, string(p), readFile(t, fs, name))
+		})
+	}
+	// Stores: the three pieces between heads, the bytes before the first head, then the heads.
+	fs := WithFaults(NewMem(), OnNth(5, ErrInjected, OpWrite))
+	f, err := fs.Create("/log")
+	require.NoError(t, err)
+	a := NewAppender(f, "/log", AppenderOptions{Reserve: 64})
+	_, err = a.WriteHeadsLast(p, heads, 7)
+	require.ErrorIs(t, err, ErrInjected)
+	got := []byte(readFile(t, fs, "/log"))[:len(p)]
+	want := bytes.Clone(p)
+	for _, h := range heads {
+		clear(want[h : h+7])
+	}
+	require.Equal(t, string(want), string(got))
+	require.NoError(t, a.Close())
+}
