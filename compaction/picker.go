@@ -117,6 +117,45 @@ func (c *Compaction) IsBaseLevelForKey(userKey []byte) bool {
 	return true
 }
 
+// SplitKeys returns at most n-1 user keys, increasing, that cut the compaction into n parts of
+// about equal size for subcompactions: part i holds the user keys from SplitKeys[i-1] (the start
+// for i = 0) up to but not including SplitKeys[i] (the end for the last part). It cuts only at
+// the start of a file of the output level's inputs, weighed by their sizes (level-0 files span
+// the key space, so they do not show where the data is), and returns nil when those inputs are
+// fewer than two files. Every version of a user key falls in one part.
+func (c *Compaction) SplitKeys(n int) [][]byte {
+	files := c.Inputs[len(c.Inputs)-1]
+	if n < 2 || len(files) < 2 {
+		return nil
+	}
+	total := totalSize(files)
+	var (
+		splits [][]byte
+		acc    uint64
+	)
+	for i := 0; i+1 < len(files) && len(splits) < n-1; i++ {
+		acc += files[i].Size
+		if acc*uint64(n) >= total*uint64(len(splits)+1) {
+			k := files[i+1].SmallestUser()
+			if len(splits) == 0 || c.icmp.CompareUser(k, splits[len(splits)-1]) > 0 {
+				splits = append(splits, k)
+			}
+		}
+	}
+	return splits
+}
+
+// Part returns a copy of c for one part of a subcompaction (see SplitKeys): the same inputs,
+// Version and edit, with its own state for ShouldStopBefore and IsBaseLevelForKey, which must
+// then see only the part's keys, in order. The copy shares c's reference to the Version: it must
+// not be released, nor used after c is.
+func (c *Compaction) Part() *Compaction {
+	p := *c
+	p.gpIndex, p.seenKey, p.overlapped = 0, false, 0
+	p.levelPtrs = [NumLevels]int{}
+	return &p
+}
+
 // ShouldStopBefore reports whether the output file being written should end before the
 // internal key ikey, because it already overlaps more than MaxGrandparentOverlapBytes of the
 // level below the output: a file that overlaps that much makes its own later compaction expensive. It must be

@@ -35,6 +35,9 @@ import (
 //	a#5,SET
 //	    feed the keys, in order, to ShouldStopBefore of the last compaction printed (its walk
 //	    starting afresh) and print, for each key, whether the output would be cut before it
+//	split [n=N]
+//	    print the user keys SplitKeys(N) (default 2) cuts the last compaction printed at, one a
+//	    line, or "no split"
 //
 // A compaction prints as:
 //
@@ -175,6 +178,23 @@ func TestPickerDataDriven(t *testing.T) {
 					}
 					stop := c.ShouldStopBefore(ikey(t, line))
 					fmt.Fprintf(&b, "%s %s\n", line, map[bool]string{true: "stop", false: "-"}[stop])
+				}
+				return b.String()
+			case "split":
+				if last == nil {
+					td.Fatalf(t, "no compaction to split")
+				}
+				n := 2
+				if v, ok := td.Arg("n"); ok {
+					n, _ = strconv.Atoi(v)
+				}
+				splits := last.SplitKeys(n)
+				if len(splits) == 0 {
+					return "no split\n"
+				}
+				var b strings.Builder
+				for _, k := range splits {
+					fmt.Fprintf(&b, "%s\n", k)
 				}
 				return b.String()
 			}

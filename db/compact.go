@@ -2,6 +2,9 @@ package db
 
 import (
 	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -79,7 +82,7 @@ func (d *DB) runCompactionLocked(c *compaction.Compaction, manual bool) {
 			return
 		}
 		d.info.Printf("moved #%d to level %d: %d bytes", f.Num, c.Level+1, f.Size)
-	} else if err := d.doCompactionWorkLocked(c); err != nil {
+	} else if err := d.doCompactionWorkLocked(c, manual); err != nil {
 		d.setBgErrLocked(dberr.Wrap(err, "compaction"))
 		return
 	}
@@ -105,32 +108,129 @@ func (d *DB) logAndApplyLocked(edit *compaction.VersionEdit) error {
 // reader can see any more (compaction.Dropper), cutting outputs at the target file size and
 // where they would overlap too much of the level below, and installs them in place of the inputs
 // with one VersionEdit. d.mu is released while it works.
-func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
+//
+// A large automatic compaction runs as subcompactions: its key range is cut into parts
+// (compaction.Compaction.SplitKeys), each merged by a goroutine of its own into its own tables,
+// so that on several cores a compaction is not bound to one. The parts hold disjoint user-key
+// ranges, so their outputs never overlap; an output may end at a cut where a single merge would
+// have gone on. Manual compactions (CompactRange) run as one part.
+func (d *DB) doCompactionWorkLocked(c *compaction.Compaction, manual bool) (err error) {
 	start := time.Now()
 	smallestSnapshot := d.smallestSnapshotLocked()
 	outLevel := c.OutputLevel()
-	d.info.Printf("compacting %s (%d bytes) to level %d%s", c, c.InputBytes(), outLevel,
-		map[bool]string{true: ", seek-triggered"}[c.Seek])
-	target := uint64(d.vopts.TargetFileSize)
-	var (
-		outputs []*compaction.FileMetadata
-		nums    []uint64 // every number taken for an output, kept in pendingOutputs until the end
-		out     *tableOutput
-	)
+	var splits [][]byte
+	if !manual && c.InputBytes() >= subcompactionMinInputs*uint64(d.vopts.TargetFileSize) {
+		splits = c.SplitKeys(min(runtime.GOMAXPROCS(0), maxSubcompactions))
+	}
+	d.info.Printf("compacting %s (%d bytes) to level %d%s%s", c, c.InputBytes(), outLevel,
+		map[bool]string{true: ", seek-triggered"}[c.Seek],
+		map[bool]string{true: fmt.Sprintf(", in %d parts", len(splits)+1)}[len(splits) > 0])
 	d.mu.Unlock()
 
+	parts := make([]compactionPart, len(splits)+1)
+	for i := range parts {
+		p := &parts[i]
+		p.c = c
+		if len(parts) > 1 {
+			p.c = c.Part()
+		}
+		if i > 0 {
+			p.lo = splits[i-1]
+		}
+		if i < len(splits) {
+			p.hi = splits[i]
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < len(parts); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.runCompactionPart(&parts[i], smallestSnapshot)
+		}()
+	}
+	d.runCompactionPart(&parts[0], smallestSnapshot)
+	wg.Wait()
+
+	var outputs []*compaction.FileMetadata
+	for _, p := range parts {
+		outputs = append(outputs, p.outputs...)
+		if err == nil {
+			err = p.err
+		}
+	}
+	d.mu.Lock()
+	if len(parts) > 1 {
+		d.mu.stats.split++
+	}
+	defer func() {
+		for _, p := range parts {
+			for _, n := range p.nums {
+				delete(d.mu.pendingOutputs, n)
+			}
+		}
+	}()
+	var written uint64
+	for _, m := range outputs {
+		written += m.Size
+	}
+	d.mu.stats.levels[outLevel].add(time.Since(start), c.InputBytes(), written)
+	if err != nil {
+		return err
+	}
+	c.AddInputDeletions(&c.Edit)
+	for _, m := range outputs {
+		c.Edit.AddFile(outLevel, m)
+	}
+	if err := d.logAndApplyLocked(&c.Edit); err != nil {
+		return err
+	}
+	d.info.Printf("compacted to level %d: %d files, %d bytes, in %v", outLevel, len(outputs), written, time.Since(start))
+	return nil
+}
+
+// Subcompactions: a compaction of at least subcompactionMinInputs target-sized tables of input
+// is cut into at most maxSubcompactions parts (and no more than GOMAXPROCS).
+const (
+	subcompactionMinInputs = 4
+	maxSubcompactions      = 4
+)
+
+// compactionPart is one part of a compaction: the user keys in [lo, hi) (nil: unbounded) of
+// the inputs of c (the compaction itself, or its Part copy), and what merging them produced.
+type compactionPart struct {
+	c       *compaction.Compaction
+	lo, hi  []byte
+	outputs []*compaction.FileMetadata
+	nums    []uint64 // every number taken for an output, kept in pendingOutputs until the end
+	err     error
+}
+
+// runCompactionPart merges the part's entries into its own output tables. It takes d.mu only to
+// number its outputs.
+func (d *DB) runCompactionPart(p *compactionPart, smallestSnapshot keys.SeqNum) {
+	c, target := p.c, uint64(d.vopts.TargetFileSize)
+	var out *tableOutput
 	finish := func() error {
 		meta, err := out.finish()
 		out = nil
 		if meta != nil {
-			outputs = append(outputs, meta)
+			p.outputs = append(p.outputs, meta)
 		}
 		return err
 	}
 	it := d.newCompactionInputIter(c, sstable.ReadOptions{DontFillCache: true, VerifyChecksums: d.opts.ParanoidChecks})
 	dropper := compaction.NewDropper(c, smallestSnapshot)
-	for ok := it.First(); ok; ok = it.Next() {
+	ok := it.First()
+	if p.lo != nil {
+		ok = it.SeekGE(keys.AppendInternalKey(nil, p.lo, keys.MaxSeqNum, keys.KindMax))
+	}
+	var err error
+	for ; ok; ok = it.Next() {
 		key := it.Key()
+		if p.hi != nil && d.icmp.CompareUser(keys.UserKey(key), p.hi) >= 0 {
+			break
+		}
 		if c.ShouldStopBefore(key) && out != nil {
 			if err = finish(); err != nil {
 				break
@@ -144,7 +244,7 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 			num := d.mu.vs.NewFileNumber()
 			d.mu.pendingOutputs[num] = struct{}{}
 			d.mu.Unlock()
-			nums = append(nums, num)
+			p.nums = append(p.nums, num)
 			if out, err = d.newTableOutput(num); err != nil {
 				break
 			}
@@ -171,30 +271,7 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction) (err error) {
 			out.abandon()
 		}
 	}
-
-	d.mu.Lock()
-	defer func() {
-		for _, n := range nums {
-			delete(d.mu.pendingOutputs, n)
-		}
-	}()
-	var written uint64
-	for _, m := range outputs {
-		written += m.Size
-	}
-	d.mu.stats.levels[outLevel].add(time.Since(start), c.InputBytes(), written)
-	if err != nil {
-		return err
-	}
-	c.AddInputDeletions(&c.Edit)
-	for _, m := range outputs {
-		c.Edit.AddFile(outLevel, m)
-	}
-	if err := d.logAndApplyLocked(&c.Edit); err != nil {
-		return err
-	}
-	d.info.Printf("compacted to level %d: %d files, %d bytes, in %v", outLevel, len(outputs), written, time.Since(start))
-	return nil
+	p.err = err
 }
 
 // newCompactionInputIter merges the compaction's inputs: each level-0 file on its own (they

@@ -14,6 +14,7 @@ type dbStats struct {
 	stallSlowdown time.Duration // writes delayed at the slowdown trigger
 	stallMemtable time.Duration // writes waiting for a flush
 	stallL0       time.Duration // writes waiting at the level-0 stop trigger
+	split         int           // compactions run as subcompactions
 }
 
 // levelStats count the work of flushes and compactions that wrote to a level.
