@@ -42,6 +42,7 @@ type Appender struct {
 	done    bool  // Finish was called
 	// positional: a mapping failed after the first; Writes go to pa.WriteAt past size.
 	positional bool
+	released   int64 // the mapping's bytes before this offset were Released
 }
 
 // AppenderOptions configure NewAppender.
@@ -132,7 +133,18 @@ func (a *Appender) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	a.size += int64(len(p))
+	a.release()
 	return len(p), nil
+}
+
+// release gives up the mapping of every whole 2 MiB written so far (see WritableRegion.Release):
+// the Appender never touches them again, and a log written with write(2) is not part of the
+// process's memory either.
+func (a *Appender) release() {
+	if end := a.size &^ (hugePage - 1); end > a.released {
+		a.region.Release(int(a.released), int(end-a.released))
+		a.released = end
+	}
 }
 
 // WriteHeadsLast appends p like Write, except that when it stores through the mapping it stores
@@ -179,6 +191,7 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 		}
 	}
 	a.size += int64(len(p))
+	a.release()
 	return len(p), nil
 }
 

@@ -12,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// appendChunks returns chunks of many sizes (empty, short, one of more than the reservation)
+// appendChunks returns chunks of many sizes (empty, short, one of more than the reservation,
+// and enough in all that the first 2 MiB are released from the mapping)
 // whose bytes are never zero, so a test can tell written bytes from the zero tail.
 func appendChunks() [][]byte {
 	var chunks [][]byte
-	for i, n := range []int{0, 1, 7, 8, 9, 100, 4096, 70000, 3, 300000, 12} {
+	for i, n := range []int{0, 1, 7, 8, 9, 100, 4096, 70000, 3, 300000, 12, 3 << 20, 5} {
 		c := bytes.Repeat([]byte{byte(i + 1)}, n)
 		chunks = append(chunks, c)
 	}

@@ -354,4 +354,6 @@ func (r *faultRegion) Store(off int, p []byte) error {
 	return err
 }
 
+func (r *faultRegion) Release(off, n int) { r.r.Release(off, n) }
+
 func (r *faultRegion) Close() error { return r.r.Close() }

@@ -107,6 +107,9 @@ func (r *memRegion) Store(off int, p []byte) error {
 	return nil
 }
 
+// Release does nothing: MemFS keeps the bytes in the file either way.
+func (r *memRegion) Release(off, n int) {}
+
 func (r *memRegion) Close() error {
 	r.mu.Lock()
 	r.closed = true

@@ -161,6 +161,16 @@ func (r *writableRegion) Store(off int, p []byte) (err error) {
 	return nil
 }
 
+// Release drops the pages of [off, off+n) from the process's mappings (madvise MADV_DONTNEED,
+// which for a shared file mapping unmaps them and keeps their contents in the page cache).
+func (r *writableRegion) Release(off, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if off >= 0 && n > 0 && off+n <= len(r.data) {
+		_ = syscall.Madvise(r.data[off:off+n], syscall.MADV_DONTNEED)
+	}
+}
+
 func (r *writableRegion) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -111,6 +111,11 @@ type WritableRegion interface {
 	// memory behind the mapping is gone (the file was cut short under it); p may then be partly
 	// stored.
 	Store(off int, p []byte) error
+	// Release tells the system that the region's bytes [off, off+n) will not be touched again
+	// through this mapping, so their pages need not stay mapped (they stay in the file, and in
+	// the page cache until written back): the process's resident memory then does not grow with
+	// everything it ever wrote. off and n should be multiples of 2 MiB. It is only advice.
+	Release(off, n int)
 	// Close unmaps the region. Closing it again does nothing and returns nil.
 	Close() error
 }
