@@ -39,6 +39,10 @@ type DB struct {
 	// stdMemCapacity is the Capacity of a memtable made for need 0; set by Open.
 	stdMemCapacity int
 
+	// mappedLogBytes counts the bytes written to finished logs through their mappings
+	// (vfs.Appender.MappedBytes); the strata.mapped-log-bytes property adds the current log's.
+	mappedLogBytes atomic.Int64
+
 	bgDone chan struct{}  // closed when both background goroutines have exited
 	bgWG   sync.WaitGroup // the background goroutines (background.go)
 

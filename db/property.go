@@ -10,15 +10,23 @@ import (
 )
 
 // Property returns the value of a named property and whether the name is known. The names are
-// leveldb's:
+// leveldb's, and one of Strata's:
 //
 //	leveldb.num-files-at-level<N>   the number of tables at level N
 //	leveldb.stats                   per level: tables, size, compaction time, bytes read and written
 //	leveldb.sstables                every level's tables with their key ranges
 //	leveldb.approximate-memory-usage bytes held by memtables and the block cache
+//	strata.mapped-log-bytes         bytes this DB wrote to logs through memory mappings since Open
+//	                                (no write(2): a count of bytes written by system calls, such
+//	                                as /proc/self/io's wchar, misses them)
 func (d *DB) Property(name string) (string, bool) {
 	if d.closed.Load() {
 		return "", false
+	}
+	if name == "strata.mapped-log-bytes" {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return strconv.FormatInt(d.mappedLogBytes.Load()+d.mu.log.f.MappedBytes(), 10), true
 	}
 	rest, ok := strings.CutPrefix(name, "leveldb.")
 	if !ok {

@@ -359,6 +359,7 @@ func (d *DB) rotateLocked(need int, huge bool) error {
 	if err := old.f.Finish(); err != nil {
 		d.info.Printf("finishing log %s: %v", filenames.Name(filenames.Log, old.num), err)
 	}
+	d.mappedLogBytes.Add(old.f.MappedBytes())
 	d.mu.prevLog = &retiredLog{f: old.f, num: old.num}
 	d.mu.log = log
 	d.mu.imm = d.mu.mem

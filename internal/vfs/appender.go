@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -43,6 +44,7 @@ type Appender struct {
 	// positional: a mapping failed after the first; Writes go to pa.WriteAt past size.
 	positional bool
 	released   int64 // the mapping's bytes before this offset were Released
+	stored     atomic.Int64 // bytes written through the mapping (see MappedBytes)
 }
 
 // AppenderOptions configure NewAppender.
@@ -133,9 +135,15 @@ func (a *Appender) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	a.size += int64(len(p))
+	a.stored.Add(int64(len(p)))
 	a.release()
 	return len(p), nil
 }
+
+// MappedBytes returns how many bytes were written through the mapping: bytes that reached the
+// file without a write(2), so that counters of written bytes such as /proc/self/io's wchar do
+// not see them. It may be called concurrently with Write.
+func (a *Appender) MappedBytes() int64 { return a.stored.Load() }
 
 // release gives up the mapping of every whole 2 MiB written so far (see WritableRegion.Release):
 // the Appender never touches them again, and a log written with write(2) is not part of the
@@ -191,6 +199,7 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 		}
 	}
 	a.size += int64(len(p))
+	a.stored.Add(int64(len(p)))
 	a.release()
 	return len(p), nil
 }

@@ -17,7 +17,7 @@ import (
 // phase is one part of the workload: what the process wrote during it and how long it took.
 type phase struct {
 	Name         string  `json:"name"`
-	WrittenBytes int64   `json:"written_bytes"` // wchar during the phase
+	WrittenBytes int64   `json:"written_bytes"` // wchar, plus bytes written through mappings, during the phase
 	Seconds      float64 `json:"seconds"`
 }
 
@@ -26,7 +26,7 @@ type result struct {
 	Engine       string  `json:"engine"`
 	Num          int     `json:"num"`
 	UserBytes    int64   `json:"user_bytes"`    // keys and values of every put
-	WrittenBytes int64   `json:"written_bytes"` // wchar from before Open to after Close
+	WrittenBytes int64   `json:"written_bytes"` // the same from before Open to after Close
 	TablesFirst  int64   `json:"tables_first"`  // live table bytes after the first compaction
 	TablesSecond int64   `json:"tables_second"` // after the second
 	DirBytes     int64   `json:"dir_bytes"`     // every file in the directory after Close
@@ -81,13 +81,21 @@ func measure(c *config, e *engine.Engine, dir string) (result, error) {
 	gen := benchgen.NewValueGenerator(c.compressionRatio)
 	res := result{Engine: e.Name, Num: c.num}
 
-	begin, err := wchar()
+	var mapped engine.MappedWriter // set once the DB is open, if it writes through mappings
+	written := func() (int64, error) {
+		n, err := wchar()
+		if mapped != nil {
+			n += mapped.MappedBytes()
+		}
+		return n, err
+	}
+	begin, err := written()
 	if err != nil {
 		return res, err
 	}
 	last, lastTime := begin, time.Now()
 	mark := func(name string) error {
-		now, err := wchar()
+		now, err := written()
 		if err != nil {
 			return err
 		}
@@ -101,6 +109,7 @@ func measure(c *config, e *engine.Engine, dir string) (result, error) {
 	if err != nil {
 		return res, err
 	}
+	mapped, _ = d.(engine.MappedWriter)
 	var key []byte
 	put := func(order []int32) error {
 		for _, k := range order {

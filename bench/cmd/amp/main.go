@@ -10,7 +10,9 @@
 //
 //   - Write amplification: the bytes the process handed to write(2) from opening the DB to
 //     closing it (wchar of /proc/self/io: the WAL, tables, MANIFEST, LOG, everything, counted
-//     the same way for Go and C++), over the bytes of keys and values put (3 x num x 116).
+//     the same way for Go and C++), plus what an engine wrote through memory mappings, which
+//     wchar cannot see (Strata's log: engine.MappedWriter), over the bytes of keys and values
+//     put (3 x num x 116).
 //   - Space amplification: the bytes of live tables after the second compaction over the bytes
 //     after the first; the table bytes themselves are reported too.
 //

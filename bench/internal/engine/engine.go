@@ -67,6 +67,14 @@ type DB interface {
 }
 
 // Batch collects puts and deletes for DB.Write.
+// MappedWriter is implemented by engines that write some files through shared memory mappings
+// (Strata's log), so that a count of the bytes handed to write(2), such as /proc/self/io's
+// wchar, misses them: MappedBytes returns how many bytes they wrote that way since Open, Close
+// included (it may be called after Close).
+type MappedWriter interface {
+	MappedBytes() int64
+}
+
 type Batch interface {
 	Put(key, value []byte)
 	Delete(key []byte)

@@ -17,7 +17,10 @@ func init() {
 	})
 }
 
-type strataDB struct{ d *db.DB }
+type strataDB struct {
+	d      *db.DB
+	mapped int64 // strata.mapped-log-bytes at Close
+}
 
 func openStrata(dir string, s Settings) (DB, error) {
 	o := &db.Options{
@@ -97,7 +100,21 @@ func (s *strataDB) TableBytes() (int64, error) {
 	return sumMatches(strataLevelBytes, p)
 }
 
-func (s *strataDB) Close() error { return s.d.Close() }
+func (s *strataDB) Close() error {
+	s.mapped = s.MappedBytes()
+	return s.d.Close()
+}
+
+// MappedBytes returns the bytes Strata wrote to its logs through their mappings (the
+// strata.mapped-log-bytes property); after Close, the count at Close.
+func (s *strataDB) MappedBytes() int64 {
+	v, ok := s.d.Property("strata.mapped-log-bytes")
+	if !ok {
+		return s.mapped
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
 
 // sumMatches adds up the first submatch of every match of re in text.
 func sumMatches(re *regexp.Regexp, text string) (int64, error) {
