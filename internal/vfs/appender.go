@@ -43,7 +43,7 @@ type Appender struct {
 	done    bool  // Finish was called
 	// positional: a mapping failed after the first; Writes go to pa.WriteAt past size.
 	positional bool
-	released   int64 // the mapping's bytes before this offset were Released
+	released   int64        // the mapping's bytes before this offset were Released
 	stored     atomic.Int64 // bytes written through the mapping (see MappedBytes)
 }
 
