@@ -158,3 +158,24 @@ func TestApproximateSizes(t *testing.T) {
 	stats, _ := d.Property("leveldb.sstables")
 	t.Log(strings.TrimSpace(stats))
 }
+
+// TestPropertyMappedLogBytes: strata.mapped-log-bytes counts every log record written through a
+// mapping, across log switches.
+func TestPropertyMappedLogBytes(t *testing.T) {
+	d := openMem(t, vfs.NewMem(), nil)
+	defer d.Close()
+	get := func() int {
+		v, ok := d.Property("strata.mapped-log-bytes")
+		require.True(t, ok)
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err)
+		return n
+	}
+	require.Zero(t, get())
+	require.NoError(t, d.Put([]byte("k"), make([]byte, 1000), nil))
+	first := get()
+	require.Greater(t, first, 1000, "the record, with its batch header and framing")
+	require.NoError(t, d.flushMemTable())
+	require.NoError(t, d.Put([]byte("k"), make([]byte, 1000), nil))
+	require.Equal(t, 2*first, get(), "the finished log's bytes are kept")
+}
