@@ -13,23 +13,21 @@ import (
 // now: from "/" down, only synced directory entries, and each file with only its synced bytes
 // (see the crash model on MemFS). In the clone everything is durable (current = synced), no lock
 // is held and no handle is open. The receiver is not changed, and handles open on it keep
-// working on it. A clone may itself be cloned.
+// working on it. A clone may itself be cloned. The state is taken at one instant, even while
+// other goroutines sync files: no file or directory changes while the clone is made.
 //
 // A node reachable under two names (see the crash model) is one node in the clone, like a hard
 // link. The clone shares synced bytes with the receiver without copying them; neither side ever
 // modifies them in place.
 func (fs *MemFS) CrashClone() *MemFS {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	seen := make(map[*memNode]*memNode)
-	return &MemFS{root: crashCopy(fs.root, seen), locks: make(map[string]struct{})}
+	return fs.CrashCloneTorn(func(int) int { return 0 })
 }
 
 // CrashCloneTorn is CrashClone, except that each file whose current bytes extend its synced
 // bytes also keeps the first keep(n) of its n unsynced bytes, as when the OS had written part of
-// them back before the power went out (keep returns a number in [0, n]). The state is taken at
-// one instant: no file or directory changes while the clone is made, so it is a state a real
-// power loss could leave even while other goroutines write.
+// them back before the power went out (keep returns a number in [0, n]). Like CrashClone it is
+// taken at one instant, so it is a state a real power loss could leave even while other
+// goroutines write.
 func (fs *MemFS) CrashCloneTorn(keep func(n int) int) *MemFS {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -63,7 +61,9 @@ func (fs *MemFS) CrashCloneTorn(keep func(n int) int) *MemFS {
 		kept[n] = n.syncedData // never modified in place, so it may be shared
 		if len(n.data) > len(n.syncedData) && bytes.HasPrefix(n.data, n.syncedData) {
 			extra := n.data[len(n.syncedData):]
-			kept[n] = append(bytes.Clone(n.syncedData), extra[:keep(len(extra))]...)
+			if k := keep(len(extra)); k > 0 {
+				kept[n] = append(bytes.Clone(n.syncedData), extra[:k]...)
+			}
 		}
 	}
 	for _, n := range nodes {
@@ -91,31 +91,6 @@ func crashCopyTorn(n *memNode, seen map[*memNode]*memNode, kept map[*memNode][]b
 	t = t[:len(t):len(t)]
 	c := &memNode{perm: n.perm, data: t, syncedData: t, shared: true}
 	seen[n] = c
-	return c
-}
-
-// crashCopy returns the post-crash copy of n; seen maps nodes already copied to their copies, so
-// that a node reached twice is copied once (and a cycle of synced entries terminates).
-// The caller holds the MemFS.mu of n's filesystem.
-func crashCopy(n *memNode, seen map[*memNode]*memNode) *memNode {
-	if c, ok := seen[n]; ok {
-		return c
-	}
-	c := &memNode{isDir: n.isDir, perm: n.perm}
-	seen[n] = c
-	if n.isDir {
-		c.entries = make(map[string]*memNode, len(n.syncedEntries))
-		for name, child := range n.syncedEntries {
-			c.entries[name] = crashCopy(child, seen)
-		}
-		c.syncedEntries = maps.Clone(c.entries)
-		return c
-	}
-	n.mu.RLock()
-	c.data = n.syncedData
-	c.syncedData = n.syncedData
-	c.shared = true
-	n.mu.RUnlock()
 	return c
 }
 
