@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
 )
@@ -34,12 +35,12 @@ func (d *DB) Close() error {
 	bgErr := d.mu.bgErr
 	var errs []error
 	if err := d.mu.log.f.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("strata: close log: %w", err))
+		errs = append(errs, dberr.Wrap(err, "close log"))
 	}
 	if prev := d.mu.prevLog; prev != nil { // a flush failed: its log is still needed
 		d.mu.prevLog = nil
 		if err := prev.close(); err != nil {
-			errs = append(errs, fmt.Errorf("strata: close log: %w", err))
+			errs = append(errs, dberr.Wrap(err, "close log"))
 		}
 	}
 	d.mu.Unlock()
@@ -58,7 +59,7 @@ func (d *DB) Close() error {
 	d.info.Printf("closed %s", d.dir)
 	d.info.close()
 	if err := d.lock.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("strata: release lock: %w", err))
+		errs = append(errs, dberr.Wrap(err, "release lock"))
 	}
 	if bgErr != nil {
 		errs = append(errs, bgErr)
@@ -69,7 +70,12 @@ func (d *DB) Close() error {
 // Destroy removes the DB in dir: every file a DB names (logs, tables, MANIFESTs, CURRENT, LOG),
 // then the directory if nothing else is left in it. It fails with an error matching ErrLocked
 // while the DB is open. A missing directory is not an error.
-func Destroy(dir string) error { return destroy(vfs.NewOS(), dir) }
+func Destroy(dir string) error {
+	if dir == "" {
+		return dberr.InvalidArgf("destroy: the directory path is empty")
+	}
+	return destroy(vfs.NewOS(), dir)
+}
 
 func destroy(fs vfs.FS, dir string) error {
 	names, err := fs.List(dir)

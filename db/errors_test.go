@@ -26,6 +26,7 @@ func TestErrorMessages(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
 	_, fileErr := Open(file, nil)
 	_, emptyErr := Open("", nil)
+	destroyEmptyErr := Destroy("")
 	missing := filepath.Join(tmp, "missing")
 	_, missingErr := Open(missing, &Options{ErrorIfMissing: true})
 	_, existsErr := Open(dir, &Options{ErrorIfExists: true})
@@ -37,6 +38,8 @@ func TestErrorMessages(t *testing.T) {
 		targets []error
 	}{
 		{"empty path", emptyErr, "strata: invalid argument: open: the directory path is empty",
+			[]error{ErrInvalidArgument}},
+		{"Destroy of an empty path", destroyEmptyErr, "strata: invalid argument: destroy: the directory path is empty",
 			[]error{ErrInvalidArgument}},
 		{"ErrorIfMissing", missingErr, "strata: open $TMP/missing: no DB there (ErrorIfMissing is set): $TMP/missing/CURRENT does not exist",
 			[]error{ErrInvalidArgument, fs.ErrNotExist, os.ErrNotExist}},

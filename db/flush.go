@@ -1,10 +1,10 @@
 package db
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
@@ -35,7 +35,7 @@ func (d *DB) flushLocked() {
 		delete(d.mu.pendingOutputs, meta.Num)
 	}
 	if err != nil {
-		d.setBgErrLocked(fmt.Errorf("strata: flush: %w", err))
+		d.setBgErrLocked(dberr.Wrap(err, "flush"))
 		return
 	}
 	d.mu.imm = nil
@@ -131,7 +131,7 @@ func (d *DB) buildTable(num uint64, it iterator.Iterator, dropper *compaction.Dr
 	}
 	if err != nil {
 		out.abandon()
-		return nil, fmt.Errorf("strata: write table %s: %w", out.path, err)
+		return nil, dberr.Wrap(err, "write table %s", out.path)
 	}
 	return out.finish()
 }

@@ -1,9 +1,9 @@
 package db
 
 import (
-	"fmt"
 	"sync"
 
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
@@ -16,7 +16,7 @@ import (
 // the memtable's flush is in the MANIFEST. The file is written through a vfs.Appender: space is
 // reserved ahead with fallocate and each record is copied into a shared mapping of it, so a
 // commit makes no system call (on filesystems and platforms without that, one write(2) per
-// fragment). A record copied into the mapping is in the kernel's page cache, which is what
+// record). A record copied into the mapping is in the kernel's page cache, which is what
 // leveldb promises of an unsynced write: it survives the process being killed at any instant.
 // Sync is fdatasync. While the log is open the file is longer than its records, its tail zero;
 // a clean switch or Close cuts it to its records, and after a crash readers take the zeros for
@@ -49,7 +49,7 @@ func (d *DB) createLog(num uint64, huge bool) (*logFile, error) {
 	name := filenames.Path(d.dir, filenames.Log, num)
 	f, err := d.fs.Create(name)
 	if err != nil {
-		return nil, fmt.Errorf("strata: create log %s: %w", name, err)
+		return nil, dberr.Wrap(err, "create log %s", name)
 	}
 	huge = huge && d.opts.WriteBufferSize >= hugeLogMinBuffer
 	a := vfs.NewAppender(f, name, vfs.AppenderOptions{

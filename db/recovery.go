@@ -2,7 +2,6 @@ package db
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"sort"
@@ -85,9 +84,9 @@ func (d *DB) checkLogNamedLocked(logs []uint64) error {
 		return nil
 	}
 	manifest := filenames.Path(d.dir, filenames.Manifest, d.mu.vs.ManifestFileNumber())
-	return fmt.Errorf("strata: open %s: %w", d.dir, dberr.Corruptf(manifest, dberr.NoOffset,
+	return dberr.Wrap(dberr.Corruptf(manifest, dberr.NoOffset,
 		"names log %06d as current, which is missing while the newer %s exists: edits were lost from the MANIFEST; Repair recovers the DB",
-		named, filenames.Name(filenames.Log, logs[len(logs)-1])))
+		named, filenames.Name(filenames.Log, logs[len(logs)-1])), "open %s", d.dir)
 }
 
 // logReplay is what replayLogLocked found in a log.
@@ -113,7 +112,7 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 	name := filenames.Path(d.dir, filenames.Log, num)
 	f, err := d.fs.Open(name)
 	if err != nil {
-		return res, fmt.Errorf("strata: open log: %w", err)
+		return res, dberr.Wrap(err, "open log")
 	}
 	defer f.Close()
 	r := wal.NewReader(f, name)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/batch"
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/memtable"
@@ -269,7 +270,7 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 	d.mu.Lock()
 
 	if err != nil {
-		err = fmt.Errorf("strata: write to log %s: %w", filenames.Name(filenames.Log, logNum), err)
+		err = dberr.Wrap(err, "write to log %s", filenames.Name(filenames.Log, logNum))
 		d.setBgErrLocked(err)
 		return err
 	}

@@ -28,7 +28,7 @@ import (
 
 // ErrFull is returned by Add when the table's arena cannot hold the entry; the table is
 // unchanged and the caller should start a new one.
-var ErrFull = errors.New("memtable: full")
+var ErrFull = errors.New("memtable full")
 
 // Result tells the outcome of Get apart.
 type Result uint8
@@ -107,10 +107,10 @@ func EntrySize(keyLen, valueLen int) int { return skiplist.EntrySize(keyLen, val
 // with itself.
 func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
 	if kind > keys.KindMax {
-		return dberr.InvalidArgf("memtable: unknown kind %d", kind)
+		return dberr.InvalidArgf("memtable entry of unknown kind %d", kind)
 	}
 	if seq > keys.MaxSeqNum {
-		return dberr.InvalidArgf("memtable: sequence number %d past the maximum", seq)
+		return dberr.InvalidArgf("memtable entry with sequence number %d past the maximum", seq)
 	}
 	if kind == keys.KindDelete {
 		value = nil
@@ -133,7 +133,7 @@ func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error
 	case errors.Is(err, skiplist.ErrArenaFull):
 		return ErrFull
 	default:
-		return fmt.Errorf("memtable: add %s: %w", keys.ParsedKey{UserKey: key, Seq: seq, Kind: kind}, err)
+		return fmt.Errorf("add %s to the memtable: %w", keys.ParsedKey{UserKey: key, Seq: seq, Kind: kind}, err)
 	}
 }
 

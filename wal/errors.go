@@ -10,7 +10,7 @@ import (
 // the partial one was never acknowledged as durable, so callers treat it as the end of the log.
 // It is deliberately not ErrCorruption. Match it with errors.Is; errors.As with *TornTailError
 // gives the offset where the partial record starts.
-var ErrTornTail = errors.New("wal: torn record at end of log")
+var ErrTornTail = errors.New("torn record at end of log")
 
 // TornTailError is the error a Reader returns for a torn tail. It matches ErrTornTail.
 type TornTailError struct {
@@ -19,13 +19,13 @@ type TornTailError struct {
 	Reason string // what was cut short, in a few words
 }
 
-// Error formats the error as "wal: torn record at end of FILE at offset N: REASON".
+// Error formats the error as "torn record at end of FILE at offset N: REASON".
 func (e *TornTailError) Error() string {
 	where := e.File
 	if where == "" {
 		where = "(memory)"
 	}
-	return fmt.Sprintf("wal: torn record at end of %s at offset %d: %s", where, e.Offset, e.Reason)
+	return fmt.Sprintf("torn record at end of %s at offset %d: %s", where, e.Offset, e.Reason)
 }
 
 // Is reports true for ErrTornTail.

@@ -107,7 +107,7 @@ func (w *Writer) AddRecord(payload []byte) error {
 		w.buf = nil
 	}
 	if err != nil {
-		w.err = fmt.Errorf("wal: append of %d-byte record at log offset %d failed, log writer is unusable: %w",
+		w.err = fmt.Errorf("append of %d-byte record at log offset %d failed, log writer is unusable: %w",
 			len(payload), w.size, err)
 		return w.err
 	}
@@ -186,7 +186,7 @@ func (w *Writer) Sync() error {
 		return w.err
 	}
 	if err := w.w.Sync(); err != nil {
-		w.err = fmt.Errorf("wal: sync of log at offset %d failed, log writer is unusable: %w", w.size, err)
+		w.err = fmt.Errorf("sync of log at offset %d failed, log writer is unusable: %w", w.size, err)
 		return w.err
 	}
 	return nil

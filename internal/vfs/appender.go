@@ -102,7 +102,7 @@ func (a *Appender) Write(p []byte) (int, error) {
 		return 0, a.err
 	}
 	if a.done {
-		return 0, fmt.Errorf("vfs: write to %s after Finish", a.name)
+		return 0, fmt.Errorf("write to %s after Finish", a.name)
 	}
 	if a.pa == nil || a.positional {
 		var n int
@@ -216,7 +216,7 @@ func (a *Appender) grow(need int64) error {
 			a.pa = nil
 			return nil
 		}
-		return fmt.Errorf("vfs: reserve %d bytes for %s: %w", size, a.name, err)
+		return fmt.Errorf("reserve %d bytes for %s: %w", size, a.name, err)
 	}
 	if a.region != nil {
 		if err := a.region.Close(); err != nil {

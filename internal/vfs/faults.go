@@ -81,7 +81,7 @@ func (e *PartialWriteError) Unwrap() error { return e.Err }
 
 // WithFaults wraps fs so that inj is consulted before every operation on it and on the files it
 // opens. A nil inj never fails. Errors returned by inj come back as
-// "vfs: injected OP PATH: ERR", wrapping ERR, so errors.Is(err, ErrInjected) or
+// "injected OP PATH: ERR", wrapping ERR, so errors.Is(err, ErrInjected) or
 // errors.Is(err, syscall.ENOSPC) see through it.
 //
 // Files keep the shape of the inner files: a wrapped file implements Mappable, and
@@ -106,7 +106,7 @@ type faultFS struct {
 // check asks inj about op on path and wraps its answer.
 func check(inj Injector, op Op, path string) error {
 	if err := inj.MaybeError(op, path); err != nil {
-		return fmt.Errorf("vfs: injected %s %s: %w", op, path, err)
+		return fmt.Errorf("injected %s %s: %w", op, path, err)
 	}
 	return nil
 }

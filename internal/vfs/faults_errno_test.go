@@ -20,7 +20,7 @@ func TestInjectedErrnoWrapping(t *testing.T) {
 	n, err := f.Write([]byte("data"))
 	require.Zero(t, n)
 	require.ErrorIs(t, err, syscall.ENOSPC)
-	require.Equal(t, "vfs: injected write /full: "+syscall.ENOSPC.Error(), err.Error())
+	require.Equal(t, "injected write /full: "+syscall.ENOSPC.Error(), err.Error())
 	var errno syscall.Errno
 	require.True(t, errors.As(err, &errno))
 

@@ -6,7 +6,7 @@ import (
 )
 
 // ErrInjected is a ready-made error for injectors to return.
-var ErrInjected = errors.New("vfs: injected error")
+var ErrInjected = errors.New("injected error")
 
 // opSet is a set of Ops; the empty set means every Op.
 type opSet uint32

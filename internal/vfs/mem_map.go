@@ -19,7 +19,7 @@ func (f *memFile) Allocate(size int64) error {
 		return err
 	}
 	if size < 0 {
-		return fmt.Errorf("vfs: allocate %s: negative size %d", f.name, size)
+		return fmt.Errorf("allocate %s: negative size %d", f.name, size)
 	}
 	f.n.extend(size)
 	return nil
@@ -31,10 +31,10 @@ func (f *memFile) MapWritable(size int, huge bool) (WritableRegion, error) {
 		return nil, err
 	}
 	if size <= 0 {
-		return nil, fmt.Errorf("vfs: map %s: size %d", f.name, size)
+		return nil, fmt.Errorf("map %s: size %d", f.name, size)
 	}
 	if cur := f.n.size(); int64(size) > cur {
-		return nil, fmt.Errorf("vfs: map %s: size %d exceeds file length %d", f.name, size, cur)
+		return nil, fmt.Errorf("map %s: size %d exceeds file length %d", f.name, size, cur)
 	}
 	return &memRegion{f: f, size: size}, nil
 }
@@ -45,7 +45,7 @@ func (f *memFile) Truncate(size int64) error {
 		return err
 	}
 	if size < 0 {
-		return fmt.Errorf("vfs: truncate %s: negative size %d", f.name, size)
+		return fmt.Errorf("truncate %s: negative size %d", f.name, size)
 	}
 	f.n.truncateTo(size)
 	return nil
@@ -57,7 +57,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	if off < 0 {
-		return 0, fmt.Errorf("vfs: write %s: negative offset %d", f.name, off)
+		return 0, fmt.Errorf("write %s: negative offset %d", f.name, off)
 	}
 	f.n.writeAt(p, off)
 	return len(p), nil
@@ -69,7 +69,7 @@ func (f *memFile) SyncData() error { return f.Sync() }
 // writable fails op on a read-only or closed handle.
 func (f *memFile) writable(op string) error {
 	if f.readOnly {
-		return fmt.Errorf("vfs: %s %s: %w", op, f.name, ErrReadOnly)
+		return fmt.Errorf("%s %s: %w", op, f.name, ErrReadOnly)
 	}
 	if f.closed.Load() {
 		return f.errClosed(op)
@@ -91,13 +91,13 @@ func (r *memRegion) Store(off int, p []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return fmt.Errorf("vfs: store to %s: region closed", r.f.name)
+		return fmt.Errorf("store to %s: region closed", r.f.name)
 	}
 	if off < 0 || off+len(p) > r.size {
-		return fmt.Errorf("vfs: store of %d bytes at offset %d of %s: outside the %d-byte mapping", len(p), off, r.f.name, r.size)
+		return fmt.Errorf("store of %d bytes at offset %d of %s: outside the %d-byte mapping", len(p), off, r.f.name, r.size)
 	}
 	if end := int64(off + len(p)); end > r.f.n.size() {
-		return fmt.Errorf("vfs: store of %d bytes at offset %d of %s: %w", len(p), off, r.f.name, errMappedFault)
+		return fmt.Errorf("store of %d bytes at offset %d of %s: %w", len(p), off, r.f.name, errMappedFault)
 	}
 	if len(p) > StoreLastBytes {
 		r.f.n.writeAt(p[StoreLastBytes:], int64(off+StoreLastBytes))
