@@ -128,22 +128,10 @@ func (r *Reader) Next() ([]byte, error) {
 			continue
 		}
 		if r.zeroLen > 0 {
-			// Zeroed blocks with records after them are not unwritten space at the end of the
-			// log but damage (a zeroed or lost sector, say): the records they held are gone, and
-			// replaying the ones after them without them would apply a write without the writes
-			// before it.
-			if open {
-				open = false
-				if err := r.abandon(start, r.zeroOff, "zeroed space"); err != nil {
-					return nil, err
-				}
-			}
-			err := dberr.Corruptf(r.file, r.zeroOff, "%d zeroed bytes with records after them (at offset %d)", r.zeroLen, f.off)
-			dropped := r.zeroLen
-			r.zeroLen, r.zeroCut = 0, false
-			if err := r.corrupt(r.zeroOff, dropped, err); err != nil {
+			if err := r.zeroedBeforeRecord(open, start, f.off); err != nil {
 				return nil, err
 			}
+			open = false
 		}
 
 		switch f.typ {
@@ -190,6 +178,23 @@ func (r *Reader) Next() ([]byte, error) {
 			}
 		}
 	}
+}
+
+// zeroedBeforeRecord handles zeroed space that a fragment at off follows. Zeroed blocks with
+// records after them are not unwritten space at the end of the log but damage (a zeroed or lost
+// sector, say): the records they held are gone, and replaying the ones after them without them
+// would apply a write without the writes before it. open and start describe a fragmented
+// record the zeroed space interrupted, which is lost with it.
+func (r *Reader) zeroedBeforeRecord(open bool, start, off int64) error {
+	if open {
+		if err := r.abandon(start, r.zeroOff, "zeroed space"); err != nil {
+			return err
+		}
+	}
+	err := dberr.Corruptf(r.file, r.zeroOff, "%d zeroed bytes with records after them (at offset %d)", r.zeroLen, off)
+	dropped := r.zeroLen
+	r.zeroLen, r.zeroCut = 0, false
+	return r.corrupt(r.zeroOff, dropped, err)
 }
 
 // fail makes err the Reader's final answer.
@@ -268,7 +273,7 @@ func (r *Reader) readFragment() (fragment, fragKind, error) {
 		case err != nil:
 			r.block = r.buf[:0]
 			r.eof = true
-			return fragment{}, fragIOError, fmt.Errorf("wal: reading %s at offset %d: %w", r.file, r.blockOff, err)
+			return fragment{}, fragIOError, fmt.Errorf("read %s at offset %d: %w", r.file, r.blockOff, err)
 		}
 	}
 

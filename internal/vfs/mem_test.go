@@ -307,16 +307,7 @@ func TestMemCrashCloneTorn(t *testing.T) {
 	fs := NewMem()
 	require.NoError(t, fs.MkdirAll("/d", 0o755))
 	require.NoError(t, fs.SyncDir("/"))
-	write := func(name, data string, sync bool) File {
-		f, err := fs.Create(name)
-		require.NoError(t, err)
-		_, err = f.Write([]byte(data))
-		require.NoError(t, err)
-		if sync {
-			require.NoError(t, f.Sync())
-		}
-		return f
-	}
+	write := func(name, data string, sync bool) File { return memWrite(t, fs, name, data, sync) }
 	a := write("/d/a", "synced", true)
 	_, err := a.Write([]byte(" tail"))
 	require.NoError(t, err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -21,14 +20,14 @@ var _ Preallocatable = (*osFile)(nil)
 func (f *osFile) control(op string, fn func(fd int) error) error {
 	rc, err := f.f.SyscallConn()
 	if err != nil {
-		return fmt.Errorf("vfs: %s %s: %w", op, f.name, err)
+		return fmt.Errorf("%s %s: %w", op, f.name, err)
 	}
 	var opErr error
 	if err := rc.Control(func(fd uintptr) { opErr = fn(int(fd)) }); err != nil {
-		return fmt.Errorf("vfs: %s %s: %w", op, f.name, err)
+		return fmt.Errorf("%s %s: %w", op, f.name, err)
 	}
 	if opErr != nil {
-		return fmt.Errorf("vfs: %s %s: %w", op, f.name, opErr)
+		return fmt.Errorf("%s %s: %w", op, f.name, opErr)
 	}
 	return nil
 }
@@ -38,7 +37,7 @@ func (f *osFile) control(op string, fn func(fd int) error) error {
 // returns an error wrapping syscall.EOPNOTSUPP.
 func (f *osFile) Allocate(size int64) error {
 	if f.readOnly {
-		return fmt.Errorf("vfs: allocate %s: %w", f.name, ErrReadOnly)
+		return fmt.Errorf("allocate %s: %w", f.name, ErrReadOnly)
 	}
 	return f.control("allocate", func(fd int) error {
 		for {
@@ -56,17 +55,17 @@ func (f *osFile) Allocate(size int64) error {
 // instead of per 4 KiB. A failed madvise is ignored: the mapping works with small pages.
 func (f *osFile) MapWritable(size int, huge bool) (WritableRegion, error) {
 	if f.readOnly {
-		return nil, fmt.Errorf("vfs: map %s: %w", f.name, ErrReadOnly)
+		return nil, fmt.Errorf("map %s: %w", f.name, ErrReadOnly)
 	}
 	if size <= 0 {
-		return nil, fmt.Errorf("vfs: map %s: size %d", f.name, size)
+		return nil, fmt.Errorf("map %s: size %d", f.name, size)
 	}
 	fi, err := f.f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("vfs: map %s: %w", f.name, err)
+		return nil, fmt.Errorf("map %s: %w", f.name, err)
 	}
 	if int64(size) > fi.Size() {
-		return nil, fmt.Errorf("vfs: map %s: size %d exceeds file length %d", f.name, size, fi.Size())
+		return nil, fmt.Errorf("map %s: size %d exceeds file length %d", f.name, size, fi.Size())
 	}
 	var data []byte
 	err = f.control("map", func(fd int) (err error) {
@@ -79,16 +78,16 @@ func (f *osFile) MapWritable(size int, huge bool) (WritableRegion, error) {
 	if huge {
 		_ = syscall.Madvise(data, syscall.MADV_HUGEPAGE)
 	}
-	return &writableRegion{name: f.name, data: data}, nil
+	return &writableRegion{name: f.name, mmapRegion: mmapRegion{data: data}}, nil
 }
 
 // Truncate sets the file's length with ftruncate(2).
 func (f *osFile) Truncate(size int64) error {
 	if f.readOnly {
-		return fmt.Errorf("vfs: truncate %s: %w", f.name, ErrReadOnly)
+		return fmt.Errorf("truncate %s: %w", f.name, ErrReadOnly)
 	}
 	if err := f.f.Truncate(size); err != nil {
-		return fmt.Errorf("vfs: truncate %s: %w", f.name, err)
+		return fmt.Errorf("truncate %s: %w", f.name, err)
 	}
 	return nil
 }
@@ -96,7 +95,7 @@ func (f *osFile) Truncate(size int64) error {
 // WriteAt writes p at off with pwrite(2).
 func (f *osFile) WriteAt(p []byte, off int64) (int, error) {
 	if f.readOnly {
-		return 0, fmt.Errorf("vfs: write %s: %w", f.name, ErrReadOnly)
+		return 0, fmt.Errorf("write %s: %w", f.name, ErrReadOnly)
 	}
 	return f.f.WriteAt(p, off)
 }
@@ -104,7 +103,7 @@ func (f *osFile) WriteAt(p []byte, off int64) (int, error) {
 // SyncData calls fdatasync(2).
 func (f *osFile) SyncData() error {
 	if f.readOnly {
-		return fmt.Errorf("vfs: sync %s: %w", f.name, ErrReadOnly)
+		return fmt.Errorf("sync %s: %w", f.name, ErrReadOnly)
 	}
 	return f.control("sync", func(fd int) error {
 		for {
@@ -120,8 +119,7 @@ func (f *osFile) SyncData() error {
 // time; Close may come from another once stores have stopped.
 type writableRegion struct {
 	name string
-	mu   sync.Mutex // guards data against Close
-	data []byte
+	mmapRegion
 }
 
 // errMappedFault is what a store into a mapping whose file lost its backing (cut short under
@@ -133,7 +131,7 @@ var errMappedFault = errors.New("memory fault writing through the mapping (was t
 // goroutine runs with debug.SetPanicOnFault while it copies.
 func (r *writableRegion) Store(off int, p []byte) (err error) {
 	if off < 0 || off+len(p) > len(r.data) {
-		return fmt.Errorf("vfs: store of %d bytes at offset %d of %s: outside the %d-byte mapping", len(p), off, r.name, len(r.data))
+		return fmt.Errorf("store of %d bytes at offset %d of %s: outside the %d-byte mapping", len(p), off, r.name, len(r.data))
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -141,7 +139,7 @@ func (r *writableRegion) Store(off int, p []byte) (err error) {
 			if _, ok := e.(interface{ Addr() uintptr }); !ok {
 				panic(e)
 			}
-			err = fmt.Errorf("vfs: store of %d bytes at offset %d of %s: %w: %w", len(p), off, r.name, errMappedFault, syscall.EIO)
+			err = fmt.Errorf("store of %d bytes at offset %d of %s: %w: %w", len(p), off, r.name, errMappedFault, syscall.EIO)
 		}
 	}()
 	dst := r.data[off:]
@@ -172,15 +170,8 @@ func (r *writableRegion) Release(off, n int) {
 }
 
 func (r *writableRegion) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.data == nil {
-		return nil
-	}
-	err := syscall.Munmap(r.data)
-	r.data = nil
-	if err != nil {
-		return fmt.Errorf("vfs: unmap %s: %w", r.name, err)
+	if err := r.mmapRegion.Close(); err != nil {
+		return fmt.Errorf("unmap %s: %w", r.name, err)
 	}
 	return nil
 }
