@@ -1,6 +1,6 @@
 // Package compaction holds the level tree of a DB: which table files make up each level, how
-// that set changes, and how the changes are made durable. Today it has leveldb's version
-// machinery; picking and running compactions will join it.
+// that set changes, how the changes are made durable, and which compaction the tree needs next
+// (the runner that merges tables is the DB's: db/compact.go).
 //
 //   - FileMetadata describes one table: number, size, smallest and largest internal key.
 //   - VersionEdit is one change (files deleted and added per level, and the counters below),
@@ -12,6 +12,10 @@
 //     the file-number counter, the log numbers, the last sequence number, and the MANIFEST that
 //     records every edit (version_set.go, manifest.go; the file formats are specified in
 //     docs/format/manifest.md).
+//   - Compaction is one unit of work the tree needs: PickCompaction chooses it from the level
+//     scores and seek counts, CompactRange the next step of a manual compaction, SplitKeys cuts
+//     it into parts (picker.go); a Dropper decides which entries a merge may leave out
+//     (drop.go). docs/compaction.md gives the rules and their numbers.
 //
 // # Invariants
 //

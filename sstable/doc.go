@@ -9,7 +9,8 @@
 //	table := data_block* filter_block? metaindex_block index_block footer
 //
 // A Writer builds one from keys in increasing order; Open returns a Reader that answers point
-// lookups (Get: filter, index, one data block), iterates in both directions (NewIterator: a
+// lookups (Get: the index, held in memory, names the one data block that can hold the key; that
+// block's filter, then the block), iterates in both directions (NewIterator: a
 // two-level iterator over the index and one data block at a time) and estimates offsets
 // (ApproximateOffsetOf). Tables know keys only as bytes ordered by a keys.Comparator. DB tables
 // hold internal keys ordered by keys.InternalComparator, and their filters hold user keys: the
