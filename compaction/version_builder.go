@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
 )
 
@@ -29,7 +30,12 @@ func allowedSeeks(size uint64) int64 {
 }
 
 // builder applies a sequence of edits to a base Version and builds the result without
-// touching the base. Recovery feeds it every edit of a MANIFEST; LogAndApply feeds it one.
+// touching the base. A replay of a MANIFEST (replay.go) feeds it every edit; LogAndApply feeds
+// it one.
+//
+// What the builder refuses it describes as a ReplayProblem and passes to a problemFunc, which
+// decides: stop with an error (apply and build, for recovery and LogAndApply), or skip the
+// change and go on (the tolerant replay of repair and tools).
 type builder struct {
 	icmp   *keys.InternalComparator
 	opts   *Options
@@ -38,12 +44,22 @@ type builder struct {
 	// where maps the number of every file in the result so far to its level; built from the
 	// base on first use.
 	where map[uint64]int
+	// unordered: the files' keys follow a comparator other than icmp's (a tool reading any DB's
+	// MANIFEST), so they are sorted by icmp but not checked for order.
+	unordered bool
 }
 
 type levelChange struct {
 	deleted map[uint64]struct{}      // files of the base removed from this level
 	added   map[uint64]*FileMetadata // files added by the edits (and not removed again)
 }
+
+// problemFunc receives a change the builder refuses. It returns nil to have the change skipped
+// and the work go on, or an error to stop with.
+type problemFunc func(p *ReplayProblem) error
+
+// stopAtProblem stops at the first problem, with the problem as the error.
+func stopAtProblem(p *ReplayProblem) error { return p }
 
 // newBuilder returns a builder on base; a nil base is the empty Version.
 func newBuilder(icmp *keys.InternalComparator, opts *Options, base *Version) *builder {
@@ -69,12 +85,20 @@ func (b *builder) locate() map[uint64]int {
 // an edit may move a file from one level to another). It fails, leaving the builder unusable,
 // when the edit deletes a file that is not at that level, adds a file whose number is already
 // present, or adds a file whose keys are not internal keys in order.
-func (b *builder) apply(edit *VersionEdit) error {
+func (b *builder) apply(edit *VersionEdit) error { return b.applyEach(edit, stopAtProblem) }
+
+// applyEach is apply, passing each change it refuses to bad: the change is skipped when bad
+// returns nil.
+func (b *builder) applyEach(edit *VersionEdit, bad problemFunc) error {
 	where := b.locate()
-	for _, d := range edit.sortedDeletions() {
+	for _, d := range edit.SortedDeletions() {
 		level, ok := where[d.Num]
 		if !ok || level != d.Level {
-			return fmt.Errorf("edit deletes file %06d from L%d, which does not hold it", d.Num, d.Level)
+			if err := bad(&ReplayProblem{Kind: ProblemDeleteAbsent, Offset: dberr.NoOffset, Num: d.Num, Level: d.Level,
+				Reason: fmt.Sprintf("edit deletes file %06d from L%d, which does not hold it", d.Num, d.Level)}); err != nil {
+				return err
+			}
+			continue
 		}
 		delete(where, d.Num)
 		lc := &b.levels[level]
@@ -88,19 +112,13 @@ func (b *builder) apply(edit *VersionEdit) error {
 		lc.deleted[d.Num] = struct{}{}
 	}
 	for _, nf := range edit.NewFiles {
+		if p := b.checkAdd(nf); p != nil {
+			if err := bad(p); err != nil {
+				return err
+			}
+			continue
+		}
 		m := nf.Meta
-		if nf.Level < 0 || nf.Level >= NumLevels {
-			return fmt.Errorf("edit adds file %06d to level %d (levels are 0 to %d)", m.Num, nf.Level, NumLevels-1)
-		}
-		if level, ok := where[m.Num]; ok {
-			return fmt.Errorf("edit adds file %06d to L%d, but L%d already holds it", m.Num, nf.Level, level)
-		}
-		if len(m.Smallest) < keys.TrailerLen || len(m.Largest) < keys.TrailerLen {
-			return fmt.Errorf("edit adds file %06d with a key too short to be an internal key", m.Num)
-		}
-		if b.icmp.Compare(m.Smallest, m.Largest) > 0 {
-			return fmt.Errorf("edit adds file %s whose smallest key sorts after its largest", m)
-		}
 		// A copy, so the Version never shares the edit's mutable AllowedSeeks, and the count
 		// starts afresh when a file moves to another level.
 		f := &FileMetadata{Num: m.Num, Size: m.Size, Smallest: m.Smallest, Largest: m.Largest}
@@ -115,10 +133,34 @@ func (b *builder) apply(edit *VersionEdit) error {
 	return nil
 }
 
+// checkAdd returns what is wrong with adding nf, or nil.
+func (b *builder) checkAdd(nf NewFile) *ReplayProblem {
+	m := nf.Meta
+	p := &ReplayProblem{Kind: ProblemAddInvalid, Offset: dberr.NoOffset, Num: m.Num, Level: nf.Level, File: m}
+	switch level, held := b.where[m.Num]; {
+	case nf.Level < 0 || nf.Level >= NumLevels:
+		p.Reason = fmt.Sprintf("edit adds file %06d to level %d (levels are 0 to %d)", m.Num, nf.Level, NumLevels-1)
+	case held:
+		p.Kind, p.Held = ProblemAddPresent, level
+		p.Reason = fmt.Sprintf("edit adds file %06d to L%d, but L%d already holds it", m.Num, nf.Level, level)
+	case len(m.Smallest) < keys.TrailerLen || len(m.Largest) < keys.TrailerLen:
+		p.Reason = fmt.Sprintf("edit adds file %06d with a key too short to be an internal key", m.Num)
+	case !b.unordered && b.icmp.Compare(m.Smallest, m.Largest) > 0:
+		p.Reason = fmt.Sprintf("edit adds file %s whose smallest key sorts after its largest", m)
+	default:
+		return nil
+	}
+	return p
+}
+
 // build returns the Version the applied edits lead to, with its compaction score computed.
 // Levels nothing changed share the base's slices (Versions never modify them). It fails when a
 // level from 1 down would hold overlapping files.
-func (b *builder) build() (*Version, error) {
+func (b *builder) build() (*Version, error) { return b.buildEach(stopAtProblem) }
+
+// buildEach is build, passing each pair of overlapping neighbours to bad: they stay in the
+// Version when bad returns nil.
+func (b *builder) buildEach(bad problemFunc) (*Version, error) {
 	v := &Version{icmp: b.icmp, opts: b.opts}
 	for level := range v.Levels {
 		lc := &b.levels[level]
@@ -136,26 +178,42 @@ func (b *builder) build() (*Version, error) {
 		for _, f := range lc.added {
 			files = append(files, f)
 		}
-		if level == 0 {
-			slices.SortFunc(files, func(x, y *FileMetadata) int { return cmp.Compare(x.Num, y.Num) })
-		} else {
-			slices.SortFunc(files, func(x, y *FileMetadata) int {
-				if c := b.icmp.Compare(x.Smallest, y.Smallest); c != 0 {
-					return c
-				}
-				return cmp.Compare(x.Num, y.Num)
-			})
-			for i := 1; i < len(files); i++ {
-				if b.icmp.Compare(files[i-1].Largest, files[i].Smallest) >= 0 {
-					return nil, fmt.Errorf("L%d would hold overlapping files %s and %s", level, files[i-1], files[i])
-				}
-			}
-		}
 		if len(files) == 0 {
 			files = nil
 		}
 		v.Levels[level] = files
+		if level == 0 {
+			slices.SortFunc(files, func(x, y *FileMetadata) int { return cmp.Compare(x.Num, y.Num) })
+			continue
+		}
+		slices.SortFunc(files, func(x, y *FileMetadata) int {
+			if c := b.icmp.Compare(x.Smallest, y.Smallest); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Num, y.Num)
+		})
+		if err := b.checkOverlaps(level, files, bad); err != nil {
+			return nil, err
+		}
 	}
 	v.finalize()
 	return v, nil
+}
+
+// checkOverlaps passes each pair of neighbours of files, sorted level files, that overlap to bad.
+func (b *builder) checkOverlaps(level int, files []*FileMetadata, bad problemFunc) error {
+	if b.unordered {
+		return nil
+	}
+	for i := 1; i < len(files); i++ {
+		x, y := files[i-1], files[i]
+		if b.icmp.Compare(x.Largest, y.Smallest) < 0 {
+			continue
+		}
+		if err := bad(&ReplayProblem{Kind: ProblemOverlap, Offset: dberr.NoOffset, Level: level, File: x, Other: y,
+			Reason: fmt.Sprintf("L%d would hold overlapping files %s and %s", level, x, y)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -142,8 +142,8 @@ func (e *VersionEdit) AddFile(level int, meta *FileMetadata) {
 	e.NewFiles = append(e.NewFiles, NewFile{Level: level, Meta: meta})
 }
 
-// sortedDeletions returns the deleted files in leveldb's order: by level, then number.
-func (e *VersionEdit) sortedDeletions() []DeletedFile {
+// SortedDeletions returns the deleted files in leveldb's order: by level, then number.
+func (e *VersionEdit) SortedDeletions() []DeletedFile {
 	ds := make([]DeletedFile, 0, len(e.DeletedFiles))
 	for d := range e.DeletedFiles {
 		ds = append(ds, d)
@@ -184,7 +184,7 @@ func (e *VersionEdit) Encode(dst []byte) []byte {
 		dst = coding.AppendVarint32(dst, uint32(cp.Level))
 		dst = coding.AppendLengthPrefixed(dst, cp.Key)
 	}
-	for _, d := range e.sortedDeletions() {
+	for _, d := range e.SortedDeletions() {
 		dst = coding.AppendVarint32(dst, tagDeletedFile)
 		dst = coding.AppendVarint32(dst, uint32(d.Level))
 		dst = coding.AppendVarint64(dst, d.Num)
@@ -382,7 +382,7 @@ func (e *VersionEdit) String() string {
 	for _, cp := range e.CompactPointers {
 		fmt.Fprintf(&b, "compact-pointer: L%d %s\n", cp.Level, keys.FormatInternalKey(cp.Key))
 	}
-	for _, d := range e.sortedDeletions() {
+	for _, d := range e.SortedDeletions() {
 		fmt.Fprintf(&b, "deleted: L%d %06d\n", d.Level, d.Num)
 	}
 	for _, nf := range e.NewFiles {

@@ -371,7 +371,7 @@ func (vs *VersionSet) writeEdit(newManifest uint64, snapshot, edit *VersionEdit)
 	if err := vs.fs.SyncDir(vs.dir); err != nil {
 		return dberr.Wrap(err, "sync directory %s", vs.dir)
 	}
-	renamed, err = setCurrent(vs.fs, vs.dir, newManifest)
+	renamed, err = SetCurrent(vs.fs, vs.dir, newManifest)
 	return err
 }
 
