@@ -329,7 +329,7 @@ func TestBadInput(t *testing.T) {
 		writeTestFile(t, fs, "/db", []byte("not a directory"))
 		_, err := openMemErr(fs, nil)
 		require.Error(t, err)
-		require.Equal(t, "not a directory", string(readAll(t, fs, "/db")))
+		require.Equal(t, "not a directory", string(readFile(t, fs, "/db")))
 	})
 
 	t.Run("WritesRacingClose", func(t *testing.T) {

@@ -43,20 +43,6 @@ func newBadOpenDB(t *testing.T) *vfs.MemFS {
 	return fs
 }
 
-// filesOf returns the names in /db of one kind, in order.
-func namesOfKind(t *testing.T, fs vfs.FS, kind filenames.Kind) []string {
-	t.Helper()
-	names, err := fs.List("/db")
-	require.NoError(t, err)
-	var out []string
-	for _, n := range names {
-		if k, _, ok := filenames.Parse(n); ok && k == kind {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // requireOpenFails checks that Open fails with an error matching target and mentioning name, and
 // that it changed nothing in the directory.
 func requireOpenFails(t *testing.T, fs vfs.FS, opts *Options, target error, name string) {
@@ -66,16 +52,6 @@ func requireOpenFails(t *testing.T, fs vfs.FS, opts *Options, target error, name
 	require.ErrorIs(t, err, target)
 	require.Contains(t, err.Error(), name, "the error names the file")
 	require.Equal(t, before, dirState(t, fs, "/db"), "a failed Open changed the directory")
-}
-
-func readAll(t *testing.T, fs vfs.FS, name string) []byte {
-	t.Helper()
-	f, err := fs.Open(name)
-	require.NoError(t, err)
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	require.NoError(t, err)
-	return b
 }
 
 func TestBadOpen(t *testing.T) {
@@ -158,7 +134,7 @@ func TestBadOpen(t *testing.T) {
 	t.Run("CorruptLogRecord", func(t *testing.T) {
 		for _, paranoid := range []bool{true, false} {
 			fs, logName, offsets := logWithRecords(t)
-			data := readAll(t, fs, logName)
+			data := readFile(t, fs, logName)
 			data[offsets[1]+7+2] ^= 0x55 // inside b's batch: its checksum no longer matches
 			writeTestFile(t, fs, logName, data)
 			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
@@ -173,7 +149,7 @@ func TestBadOpen(t *testing.T) {
 			require.Equal(t, "A", got["a"], "the record before the damage")
 			require.NotContains(t, got, "b", "the damaged record")
 			require.Equal(t, "D", got["d"], "the record in the next block")
-			info := string(readAll(t, fs, "/db/LOG"))
+			info := string(readFile(t, fs, "/db/LOG"))
 			require.Contains(t, info, filepath.Base(logName), "the LOG names the damaged log")
 			require.Contains(t, info, "dropped", "the LOG reports what was dropped")
 		}
@@ -182,7 +158,7 @@ func TestBadOpen(t *testing.T) {
 	t.Run("TornTail", func(t *testing.T) {
 		for _, paranoid := range []bool{true, false} {
 			fs, logName, _ := logWithRecords(t)
-			data := readAll(t, fs, logName)
+			data := readFile(t, fs, logName)
 			writeTestFile(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
 			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
 			require.NoError(t, err, "a torn tail is a write that was never acknowledged (paranoid=%v)", paranoid)

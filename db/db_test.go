@@ -10,19 +10,6 @@ import (
 	"github.com/stratadb/strata/internal/vfs"
 )
 
-// openMem opens a DB on an in-memory filesystem.
-func openMem(t testing.TB, fs vfs.FS, opts *Options) *DB {
-	t.Helper()
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	o.fs = fs
-	d, err := Open("/db", &o)
-	require.NoError(t, err)
-	return d
-}
-
 func TestSmoke(t *testing.T) {
 	fs := vfs.NewMem()
 	d := openMem(t, fs, nil)

@@ -1,25 +1,28 @@
 package db
 
-// Shared helpers of the db test suite: seeds, long mode, a key/value model, and dumps of a DB and
-// of a directory.
+// The machinery the db tests share: seeds and long mode, opening a DB on a MemFS, the model of
+// a DB's contents (workload.Model) and the dumps and comparisons against it, and files read,
+// written and listed. The workload the randomized tests write is in workload_test.go, the one
+// crash-point driver in crash_test.go, the one fault-phase driver in reliability_fault_test.go,
+// the one randomized model in model_test.go and the datadriven API cases in api_test.go.
 
 import (
-	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/testutil/iterutil"
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -53,8 +56,35 @@ func seedFixed() bool { return *dbSeedFlag != 0 || os.Getenv("STRATA_SEED") != "
 // longMode reports whether the randomized tests run in their long mode.
 func longMode() bool { return *dbLongFlag || os.Getenv("STRATA_LONG") == "1" }
 
+// forSeeds runs f as a subtest "seed=N" for n seeds in a row from testSeed, or for the one
+// seed given.
+func forSeeds(t *testing.T, n int, f func(t *testing.T, seed uint64)) {
+	if seedFixed() {
+		n = 1
+	}
+	base := testSeed(t)
+	for i := range n {
+		seed := base + uint64(i)
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Logf("replay: go test ./db -run '^%s$' -seed=%d", t.Name(), seed)
+			f(t, seed)
+		})
+	}
+}
+
 // newRand returns a deterministic generator for seed.
-func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+func newRand(seed uint64) *rand.Rand { return workload.NewRand(seed) }
+
+// randValue returns n pseudo-random bytes (incompressible, so table sizes follow data sizes).
+func randValue(rng *rand.Rand, n int) []byte { return workload.RandomBytes(rng, n) }
+
+// openMem opens "/db" on fs (an in-memory filesystem, usually) and fails t if it cannot.
+func openMem(t testing.TB, fs vfs.FS, opts *Options) *DB {
+	t.Helper()
+	d, err := openMemErr(fs, opts)
+	require.NoError(t, err)
+	return d
+}
 
 // openMemErr opens "/db" on fs and returns Open's error.
 func openMemErr(fs vfs.FS, opts *Options) (*DB, error) {
@@ -67,22 +97,30 @@ func openMemErr(fs vfs.FS, opts *Options) (*DB, error) {
 }
 
 // kv is the model of a DB's contents: key -> value.
-type kv map[string]string
+type kv = workload.Model
 
-// entries returns m's pairs in bytewise key order, restricted to [lower, upper) (nil = unbounded).
-func (m kv) entries(lower, upper []byte) []iterutil.Entry {
-	out := make([]iterutil.Entry, 0, len(m))
-	for k, v := range m {
-		if lower != nil && k < string(lower) || upper != nil && k >= string(upper) {
-			continue
-		}
-		out = append(out, iterutil.Entry{Key: []byte(k), Value: []byte(v)})
+// applyOp writes op to d.
+func applyOp(d *DB, op workload.Op) error {
+	wo := &WriteOptions{Sync: op.Sync}
+	switch op.Kind {
+	case workload.Put:
+		return d.Put([]byte(op.Entries[0].Key), []byte(op.Entries[0].Value), wo)
+	case workload.Delete:
+		return d.Delete([]byte(op.Entries[0].Key), wo)
 	}
-	slices.SortFunc(out, func(a, b iterutil.Entry) int { return bytes.Compare(a.Key, b.Key) })
-	return out
+	var b Batch
+	for _, e := range op.Entries {
+		if e.Delete {
+			b.Delete([]byte(e.Key))
+		} else {
+			b.Put([]byte(e.Key), []byte(e.Value))
+		}
+	}
+	return d.Write(&b, wo)
 }
 
-// dump reads every key and value of d (through ro) with a forward iterator.
+// dump reads every key and value of d (through ro) with a forward iterator, requiring them in
+// strictly increasing key order.
 func dump(t testing.TB, d *DB, ro *ReadOptions) kv {
 	t.Helper()
 	it := d.NewIterator(ro)
@@ -100,53 +138,32 @@ func dump(t testing.TB, d *DB, ro *ReadOptions) kv {
 	return got
 }
 
-// requireSame fails t with a short description of the first differences between want and got.
-func requireSame(t testing.TB, want, got kv, msgAndArgs ...any) {
+// requireSame fails t with a short description of the first differences between want and got;
+// format and args say what is compared.
+func requireSame(t testing.TB, want, got kv, format string, args ...any) {
 	t.Helper()
-	if maps.Equal(want, got) {
-		return
-	}
-	var diffs []string
-	for k, v := range want {
-		if g, ok := got[k]; !ok {
-			diffs = append(diffs, "missing "+short(k))
-		} else if g != v {
-			diffs = append(diffs, "wrong value at "+short(k)+": got "+short(g)+", want "+short(v))
+	workload.RequireEqual(t, want, got, format, args...)
+}
+
+// requireGets requires Get of each of keys through ro to agree with want.
+func requireGets(t testing.TB, d *DB, ro *ReadOptions, want kv, keys []string, what string) {
+	t.Helper()
+	for _, k := range keys {
+		v, err := d.Get([]byte(k), ro)
+		if w, ok := want[k]; ok {
+			require.NoError(t, err, "%s: Get(%s)", what, short(k))
+			require.True(t, w == string(v), "%s: Get(%s) = %s, want %s", what, short(k), short(string(v)), short(w))
+		} else {
+			require.ErrorIs(t, err, ErrNotFound, "%s: Get(%s) found %s", what, short(k), short(string(v)))
 		}
 	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			diffs = append(diffs, "unexpected "+short(k)+"="+short(got[k]))
-		}
-	}
-	slices.Sort(diffs)
-	require.Failf(t, "contents differ", "%d differences, first: %q; %v", len(diffs), diffs[:min(len(diffs), 8)], msgAndArgs)
 }
 
 // short quotes s, cut to a readable length.
-func short(s string) string {
-	if len(s) > 40 {
-		return strconv.Quote(s[:40]) + "...(" + strconv.Itoa(len(s)) + " bytes)"
-	}
-	return strconv.Quote(s)
-}
+func short(s string) string { return workload.Short(s) }
 
-// dirState is every file of a directory with its contents, to prove an Open changed nothing.
-func dirState(t testing.TB, fs vfs.FS, dir string) map[string]string {
-	t.Helper()
-	names, err := fs.List(dir)
-	require.NoError(t, err)
-	state := make(map[string]string, len(names))
-	for _, n := range names {
-		f, err := fs.Open(filepath.Join(dir, n))
-		require.NoError(t, err)
-		b, err := io.ReadAll(f)
-		require.NoError(t, err)
-		require.NoError(t, f.Close())
-		state[n] = string(b)
-	}
-	return state
-}
+// isNotFound reports err is ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // dbIter adapts an Iterator to the internal iterator contract, for iterutil.CheckAgainstModel.
 type dbIter struct{ *Iterator }
@@ -154,32 +171,39 @@ type dbIter struct{ *Iterator }
 func (i dbIter) SeekGE(key []byte) bool { return i.Seek(key) }
 
 // numFiles returns the number of tables at level.
-func numFiles(t testing.TB, d *DB, level int) int {
+func numFiles(t testing.TB, d *DB, level int) int { return levelCounts(t, d)[level] }
+
+// levelCounts returns the number of tables per level, from leveldb.num-files-at-level<N>.
+func levelCounts(t testing.TB, d *DB) [compaction.NumLevels]int {
 	t.Helper()
-	s, ok := d.Property("leveldb.num-files-at-level" + strconv.Itoa(level))
-	require.True(t, ok)
-	n, err := strconv.Atoi(s)
-	require.NoError(t, err)
+	var n [compaction.NumLevels]int
+	for level := range n {
+		s, ok := d.Property("leveldb.num-files-at-level" + strconv.Itoa(level))
+		require.True(t, ok)
+		v, err := strconv.Atoi(s)
+		require.NoError(t, err)
+		n[level] = v
+	}
 	return n
 }
 
-// randValue returns n pseudo-random bytes (incompressible, so table sizes follow data sizes).
-func randValue(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := 0; i+8 <= n; i += 8 {
-		v := rng.Uint64()
-		for j := 0; j < 8; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
+// readFileErr returns the contents of path on fs.
+func readFileErr(fs vfs.FS, path string) ([]byte, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	for i := n &^ 7; i < n; i++ {
-		b[i] = byte(rng.Uint32())
-	}
-	return b
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
-// isNotFound reports err is ErrNotFound.
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+// readFile returns the contents of path on fs and fails t if it cannot.
+func readFile(t testing.TB, fs vfs.FS, path string) []byte {
+	t.Helper()
+	b, err := readFileErr(fs, path)
+	require.NoError(t, err)
+	return b
+}
 
 // writeTestFile replaces path on fs with b, synced.
 func writeTestFile(t *testing.T, fs vfs.FS, path string, b []byte) {
@@ -190,4 +214,48 @@ func writeTestFile(t *testing.T, fs vfs.FS, path string, b []byte) {
 	require.NoError(t, err)
 	require.NoError(t, f.Sync())
 	require.NoError(t, f.Close())
+}
+
+// dirState is every file of a directory with its contents, to prove an Open changed nothing.
+func dirState(t testing.TB, fs vfs.FS, dir string) map[string]string {
+	t.Helper()
+	names, err := fs.List(dir)
+	require.NoError(t, err)
+	state := make(map[string]string, len(names))
+	for _, n := range names {
+		state[n] = string(readFile(t, fs, filepath.Join(dir, n)))
+	}
+	return state
+}
+
+// namesOfKind returns the names of /db's files of one kind, in order.
+func namesOfKind(t testing.TB, fs vfs.FS, kind filenames.Kind) []string {
+	t.Helper()
+	names, err := fs.List("/db")
+	require.NoError(t, err)
+	var out []string
+	for _, n := range names {
+		if k, _, ok := filenames.Parse(n); ok && k == kind {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// tableFiles returns the numbers of /db's table files.
+func tableFiles(t testing.TB, fs vfs.FS) map[uint64]bool {
+	t.Helper()
+	out := map[uint64]bool{}
+	for _, n := range namesOfKind(t, fs, filenames.Table) {
+		_, num, _ := filenames.Parse(n)
+		out[num] = true
+	}
+	return out
+}
+
+// infoLogs returns the text of /db's LOG.old and LOG, the info logs of the last two opens.
+func infoLogs(fs vfs.FS) string {
+	old, _ := readFileErr(fs, filepath.Join("/db", filenames.OldInfoLogName))
+	cur, _ := readFileErr(fs, filepath.Join("/db", filenames.InfoLogName))
+	return string(old) + string(cur)
 }

@@ -101,7 +101,7 @@ func TestIteratorBounds(t *testing.T) {
 				}
 				require.NoError(t, it.Error())
 			}
-			model := &iterutil.Model{Cmp: bytes.Compare, Entries: all.entries(lower, upper)}
+			model := &iterutil.Model{Cmp: bytes.Compare, Entries: all.Entries(lower, upper)}
 			iterutil.CheckAgainstModel(t, dbIter{it}, model, newRand(seed), 300)
 		})
 	}
@@ -149,7 +149,7 @@ func TestIteratorPinsItsState(t *testing.T) {
 		require.Contains(t, onDisk, n, "table %d, read by a live iterator, was deleted", n)
 	}
 	requireSame(t, old, iterContents(t, it), "the pinned iterator")
-	model := &iterutil.Model{Cmp: bytes.Compare, Entries: old.entries(nil, nil)}
+	model := &iterutil.Model{Cmp: bytes.Compare, Entries: old.Entries(nil, nil)}
 	iterutil.CheckAgainstModel(t, dbIter{it}, model, newRand(testSeed(t)), 2000)
 	requireSame(t, m, dump(t, d, nil), "the latest state")
 	require.NoError(t, it.Close())
@@ -185,19 +185,6 @@ func currentFiles(d *DB) map[uint64]bool {
 	rs := d.loadReadState()
 	defer rs.unref()
 	return versionFiles(rs)
-}
-
-func tableFiles(t *testing.T, fs vfs.FS) map[uint64]bool {
-	t.Helper()
-	names, err := fs.List("/db")
-	require.NoError(t, err)
-	out := map[uint64]bool{}
-	for _, n := range names {
-		if kind, num, ok := filenames.Parse(n); ok && kind == filenames.Table {
-			out[num] = true
-		}
-	}
-	return out
 }
 
 // iterContents walks it forward from First.
@@ -260,7 +247,7 @@ func TestIteratorErrors(t *testing.T) {
 		require.Len(t, tables, 1)
 		for n := range tables {
 			path := filenames.Path("/db", filenames.Table, n)
-			data := readAll(t, fs, path)
+			data := readFile(t, fs, path)
 			data[20] ^= 0xff // inside the first data block
 			writeTestFile(t, fs, path, data)
 		}

@@ -36,7 +36,7 @@ func TestZeroedLogBlock(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, logPath)
-	data, err := plRead(mem, logPath)
+	data, err := readFileErr(mem, logPath)
 	require.NoError(t, err)
 	require.Greater(t, len(data), 32768, "the second write must be in the second block")
 	clear(data[:32768])

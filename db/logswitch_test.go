@@ -78,7 +78,7 @@ func TestReplayStopsAtSequenceGap(t *testing.T) {
 			second := filenames.Path("/db", filenames.Log, logNum+10)
 			writeTestLog(t, mem, second, tc.second)
 			if tc.torn {
-				b, err := plRead(mem, second)
+				b, err := readFileErr(mem, second)
 				require.NoError(t, err)
 				writeTestFile(t, mem, second, b[:len(b)-3])
 			}
@@ -92,7 +92,7 @@ func TestReplayStopsAtSequenceGap(t *testing.T) {
 				want[fmt.Sprintf("k%02d", i)] = "v"
 			}
 			require.Equal(t, want, dump(t, d, nil))
-			info, err := plRead(mem, "/db/LOG")
+			info, err := readFileErr(mem, "/db/LOG")
 			require.NoError(t, err)
 			stopped := tc.third != nil && tc.want < 12
 			require.Equal(t, stopped, strings.Contains(string(info), "not replayed"), "LOG:\n%s", info)

@@ -276,7 +276,7 @@ func (r *modelRun) iterate(s *Snapshot, m kv) {
 	r.logOp("iterate snapshot=%v lower=%q upper=%q", s != nil, lower, upper)
 	ro := &ReadOptions{Snapshot: s, LowerBound: lower, UpperBound: upper, DontFillCache: r.rng.IntN(3) == 0}
 	it := r.d.NewIterator(ro)
-	model := &iterutil.Model{Cmp: bytes.Compare, Entries: m.entries(lower, upper), Format: func(k []byte) string { return short(string(k)) }}
+	model := &iterutil.Model{Cmp: bytes.Compare, Entries: m.Entries(lower, upper), Format: func(k []byte) string { return short(string(k)) }}
 	iterutil.CheckAgainstModel(r.t, dbIter{it}, model, r.rng, 60)
 	require.NoError(r.t, it.Close())
 }
@@ -285,9 +285,9 @@ func (r *modelRun) iterate(s *Snapshot, m kv) {
 func (r *modelRun) checkAll(s *Snapshot, m kv, what string) {
 	t := r.t
 	r.logOp("full scan (%s) snapshot=%v", what, s != nil)
-	requireSame(t, m, dump(t, r.d, &ReadOptions{Snapshot: s}), what)
+	requireSame(t, m, dump(t, r.d, &ReadOptions{Snapshot: s}), "%s", what)
 	it := r.d.NewIterator(&ReadOptions{Snapshot: s})
-	want := m.entries(nil, nil)
+	want := m.Entries(nil, nil)
 	i := len(want) - 1
 	for ok := it.Last(); ok; ok = it.Prev() {
 		require.GreaterOrEqual(t, i, 0, "%s: reverse scan yields more keys than the model", what)

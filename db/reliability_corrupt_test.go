@@ -41,6 +41,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
 )
@@ -50,7 +51,7 @@ type csBase struct {
 	fs       *vfs.MemFS
 	model    kv // what it holds
 	flushed  kv // what its tables hold: the state before the log's writes
-	logOps   []crashOp
+	logOps   []workload.Op
 	logName  string
 	recStart []int64 // the offset of each log record; record i is logOps[i]
 	logSize  int64
@@ -65,47 +66,47 @@ const csDir = "/db"
 func csBuild(t *testing.T, seed uint64) *csBase {
 	mem := vfs.NewMem()
 	d := openMem(t, mem, relOpts())
-	g := newRelGen(seed, "c")
-	var all []crashOp
-	write := func(ops []crashOp) {
+	g := relGen(seed, "c")
+	var all []workload.Op
+	write := func(ops []workload.Op) {
 		for _, op := range ops {
-			require.NoError(t, op.apply(d))
+			require.NoError(t, applyOp(d, op))
 		}
 		all = append(all, ops...)
 	}
-	write(g.take(250))
+	write(g.Take(250))
 	require.NoError(t, d.CompactRange(nil, nil))
-	write(g.take(60))
+	write(g.Take(60))
 	require.NoError(t, d.flushMemTable())
-	flushed := relModel(nil, all)
+	flushed := workload.Replay(nil, all)
 	// The log's writes: small, and few enough bytes (about 40 KiB) that the 64 KiB memtable
 	// does not rotate: all of them are in one log, one record each.
-	g.maxValue, g.maxBatch = 300, 12
-	var logOps []crashOp
+	g.Shape.MaxValue, g.Shape.MaxBatch = 300, 12
+	var logOps []workload.Op
 	for size := 0; size < 40<<10 && len(logOps) < 90; {
-		op := g.next()
-		for _, e := range op.ents {
-			size += len(e.key) + len(e.value) + 8
+		op := g.Next()
+		for _, e := range op.Entries {
+			size += len(e.Key) + len(e.Value) + 8
 		}
 		logOps = append(logOps, op)
 	}
-	logOps = append(logOps, crashOp{kind: "sync", sync: true}) // an empty synced write: a record too
+	logOps = append(logOps, workload.Op{Kind: workload.Sync, Sync: true}) // an empty synced write: a record too
 	write(logOps)
 	require.NoError(t, d.Close())
 	// Close removed obsolete files; make that durable too, so that every copy made with
 	// CrashClone is exactly the directory the DB left (and not one where they came back).
 	require.NoError(t, mem.SyncDir(csDir))
 
-	b := &csBase{fs: mem, model: relModel(nil, all), flushed: flushed, logOps: logOps,
+	b := &csBase{fs: mem, model: workload.Replay(nil, all), flushed: flushed, logOps: logOps,
 		history: map[string]map[string]bool{}, files: map[string][]string{}}
 	for _, op := range all {
-		for _, e := range op.ents {
-			if b.history[e.key] == nil {
-				b.history[e.key] = map[string]bool{}
-				b.keys = append(b.keys, e.key)
+		for _, e := range op.Entries {
+			if b.history[e.Key] == nil {
+				b.history[e.Key] = map[string]bool{}
+				b.keys = append(b.keys, e.Key)
 			}
-			if !e.del {
-				b.history[e.key][e.value] = true
+			if !e.Delete {
+				b.history[e.Key][e.Value] = true
 			}
 		}
 	}
@@ -142,8 +143,7 @@ func csBuild(t *testing.T, seed uint64) *csBase {
 // csRecords returns the offsets of the records of the log-format file name, their number and
 // the file's size.
 func csRecords(t *testing.T, fs vfs.FS, name string) ([]int64, int, int64) {
-	data, err := plRead(fs, filepath.Join(csDir, name))
-	require.NoError(t, err)
+	data := readFile(t, fs, filepath.Join(csDir, name))
 	r := wal.NewReader(bytes.NewReader(data), name)
 	var offs []int64
 	for {
@@ -307,8 +307,7 @@ func TestCorruptionSweep(t *testing.T) {
 		targets = append(targets, struct{ kind, file string }{"table", tb})
 	}
 	for _, tg := range targets {
-		data, err := plRead(b.fs, filepath.Join(csDir, tg.file))
-		require.NoError(t, err)
+		data := readFile(t, b.fs, filepath.Join(csDir, tg.file))
 		for _, m := range csMutations(b, tg.kind, tg.file, int64(len(data)), rng, long) {
 			t.Run(strings.ReplaceAll(m.String(), " ", "_"), func(t *testing.T) { csCase(t, b, m, data, st) })
 		}
@@ -358,9 +357,9 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 					lo = i + 1
 				}
 			}
-			p := relMatchPrefix(b.flushed, b.logOps, got, lo, len(b.logOps))
+			p := workload.MatchPrefix(b.flushed, b.logOps, got, lo, len(b.logOps))
 			if p < 0 {
-				requireSame(t, relModel(b.flushed, b.logOps[:lo]), got,
+				requireSame(t, workload.Replay(b.flushed, b.logOps[:lo]), got,
 					"%s: with ParanoidChecks the DB opened, but it does not hold the log's writes up to the damage (%d records)", what, lo)
 			}
 			// The log may end early only at a record the damage touches: one whose header now
@@ -414,13 +413,7 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 			cleanEnd := slices.Contains(b.recStart, m.off) &&
 				(m.op == "truncate" || m.op == "zero" && m.off+m.n >= b.logSize)
 			if dropped && !cleanEnd {
-				info, err := plRead(fs2, filepath.Join(csDir, filenames.InfoLogName+".old"))
-				if err != nil {
-					info, err = plRead(fs2, filepath.Join(csDir, filenames.InfoLogName))
-				}
-				require.NoError(t, err)
-				cur, _ := plRead(fs2, filepath.Join(csDir, filenames.InfoLogName))
-				logText := string(info) + string(cur)
+				logText := infoLogs(fs2)
 				mentioned := strings.Contains(logText, "dropped") || strings.Contains(logText, "skipping") ||
 					strings.Contains(logText, "torn")
 				require.True(t, mentioned, "%s: records were dropped, but the LOG does not say so:\n%s", what, logText)
@@ -467,9 +460,7 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 		if couldRead[k] && !right {
 			wrong := fmt.Errorf("%s: after Repair, Get(%s) = %s, %v; before it, the key read right (%s)",
 				what, short(k), short(string(v)), err, short(b.model[k]))
-			old, _ := plRead(fs3, filepath.Join(csDir, filenames.OldInfoLogName))
-			info, _ := plRead(fs3, filepath.Join(csDir, filenames.InfoLogName))
-			t.Fatalf("%v\nThe LOG of Repair, then of Open:\n%s\n%s", wrong, old, info)
+			t.Fatalf("%v\nThe LOG of Repair, then of Open:\n%s", wrong, infoLogs(fs3))
 		}
 		if err == nil && !couldRead[k] {
 			require.True(t, b.history[k][string(v)], "%s: after Repair, Get(%s) = %s, a value the key never had",
@@ -592,12 +583,7 @@ func csMatchWindow(t *testing.T, b *csBase, got kv, a, z int64, what string) boo
 		requireSame(t, b.model, got, "%s: without paranoid checks, the DB is not its tables plus the log's records outside the damaged blocks [%d, %d)", what, lo, hi)
 	}
 	// Only keys the log writes can differ from the tables; compare the rest once.
-	touched := map[string]bool{}
-	for _, op := range b.logOps {
-		for _, e := range op.ents {
-			touched[e.key] = true
-		}
-	}
+	touched := workload.Touched(b.logOps)
 	restrict := func(m kv) kv {
 		r := kv{}
 		for k := range touched {
@@ -625,14 +611,14 @@ func csMatchWindow(t *testing.T, b *csBase, got kv, a, z int64, what string) boo
 			for y := x + 1; y <= n && inRegion(y-1); y++ {
 				m := maps.Clone(prefix)
 				for _, op := range b.logOps[y:] {
-					op.applyModel(m)
+					m.Apply(op)
 				}
 				if maps.Equal(m, gotT) {
 					return true
 				}
 			}
 		}
-		b.logOps[x].applyModel(prefix)
+		prefix.Apply(b.logOps[x])
 	}
 	fail()
 	return false

@@ -1,18 +1,12 @@
 package db
 
-// Fault injection (issue 8, item 3): every kind of file operation fails in turn, in six phases
-// (the Open that creates a DB, writes with the flushes and compactions they cause, a flush, a
-// CompactRange, the Open of an existing DB with a log to replay, and reads), on vfs.MemFS; mmap
-// fails on the real filesystem (MemFS does not map); a full disk (ENOSPC from some point on) on
-// both.
-//
-// For each phase, a counter (like vfs.Counter, by kind) first counts the operations of each kind
-// the phase makes (the LOG file's are left out: its failures are ignored by design); then the
-// phase is rerun from the
-// same starting state once per chosen k with vfs.OnNth(k, ...) failing the k-th operation of
-// that kind (every k up to 16 operations of a kind, 16 spread over the range above that; 6
-// with -short, all of them with -long; a failed write alternates between writing nothing and a
-// torn write of its first 100 bytes). Each run checks:
+// The fault-phase driver: every kind of file operation fails in turn during one phase of a DB's
+// life, on vfs.MemFS. For each phase, an injector first counts the operations of each kind the
+// phase makes (the LOG file's are left out: its failures are ignored by design); then the phase
+// is rerun from the same starting state once per chosen k with vfs.OnNth(k, ...) failing the
+// k-th operation of that kind (every k up to 16 operations of a kind, 16 spread over the range
+// above that; 6 with -short, all of them with -long; with tornWrites a failed write alternates
+// between writing nothing and a torn write of its first 100 bytes). Each run checks:
 //
 //   - every call that failed returned an error wrapping the injected one;
 //   - the DB never acknowledges a write it did not log: the live DB holds exactly the
@@ -24,6 +18,21 @@ package db
 //   - a power loss right after the fault keeps every write acknowledged as synced;
 //   - reads during the fault return the right value or the injected error, never a wrong value,
 //     and once the fault is gone every read is right again (nothing bad was cached).
+//
+// The cases:
+//
+//   - TestFaultInjection (issue 8, item 3): six phases of the reliability workload (the Open
+//     that creates a DB, writes with the flushes and compactions they cause, a flush, a
+//     CompactRange, the Open of an existing DB with a log to replay, and reads), all kinds of
+//     operations.
+//   - TestCompactionFaults: a CompactRange of a tree whose churn shadows a compacted fill, 12
+//     faults per kind of operation a compaction makes. A failed CompactRange leaves the DB
+//     refusing writes, unless only its switch to a new log failed (nothing was lost or half
+//     done); a fault the CompactRange shrugs off is one of a removal of an obsolete file or of
+//     a read, open or close.
+//
+// Faults that fail every operation from some point on (a killed process, a full disk) and mmap
+// failures are in reliability_failfrom_test.go.
 
 import (
 	"errors"
@@ -32,13 +41,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -49,107 +59,47 @@ var faultAllOps = []vfs.Op{vfs.OpCreate, vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vf
 	vfs.OpRemove, vfs.OpRename, vfs.OpMkdir, vfs.OpList, vfs.OpStat, vfs.OpLock, vfs.OpSyncDir,
 	vfs.OpMap, vfs.OpAllocate, vfs.OpTruncate}
 
-// faultRun is the state one run of a phase works on.
-type faultRun struct {
-	t       *testing.T
-	fs      *vfs.MemFS // healthy underneath
-	armed   *ccArmed
-	d       *DB
-	ops     []crashOp // the writes acknowledged before the phase, then the phase's writes
-	acked   []bool    // per write of ops: acknowledged
-	first   int       // the first write that failed, or -1
-	durable int       // the first durable writes of ops: made durable before the phase
-	model   kv        // what the live DB must hold
-}
-
-// faultPhase is one phase of TestFaultInjection: prepare builds the starting state once (a
-// closed DB, fully synced), run does the phase's work with the injector armed.
-type faultPhase struct {
-	name string
-	// openArmed makes the injector cover the phase's Open; fresh starts from an empty
-	// filesystem instead of the prefilled DB.
-	openArmed, fresh bool
-	run              func(r *faultRun) error
-}
-
-// faultPrefill writes ops to d, each acknowledged, and then one empty synced write, so that
-// everything is durable.
-func faultPrefill(t *testing.T, d *DB, ops []crashOp) {
-	for i, op := range ops {
-		require.NoError(t, op.apply(d), "prefill write %d", i)
-	}
-	require.NoError(t, d.Write(&Batch{}, &WriteOptions{Sync: true}))
-}
-
-// faultStickyOp reports whether a failure of the operation ccArmed.fired describes must make
-// the DB refuse writes from then on (or make Open fail): any sync, a write to a log, and the
-// creation, writes and sync of a MANIFEST and of CURRENT (its temporary file and the rename).
-func faultStickyOp(fired string) bool {
-	op, path, _ := strings.Cut(fired, " ")
-	base := filepath.Base(path)
-	isOp := func(ops ...vfs.Op) bool {
-		for _, o := range ops {
-			if op == o.String() {
-				return true
-			}
-		}
-		return false
-	}
-	return isOp(vfs.OpSync) ||
-		isOp(vfs.OpWrite) && strings.HasSuffix(base, ".log") ||
-		isOp(vfs.OpCreate, vfs.OpWrite) && strings.HasPrefix(base, "MANIFEST-") ||
-		isOp(vfs.OpCreate, vfs.OpWrite, vfs.OpRename) && strings.HasSuffix(base, ".dbtmp")
-}
-
 func TestFaultInjection(t *testing.T) {
 	seed := testSeed(t)
-	g := newRelGen(seed, "f")
-	prefill := g.take(300)
-	phaseWrites := g.take(120)
+	g := relGen(seed, "f")
+	prefill := g.Take(300)
+	phaseWrites := g.Take(120)
 	samples := int64(16)
 	if testing.Short() {
 		prefill, phaseWrites, samples = prefill[:150], phaseWrites[:60], 6
 	}
-	if longMode() {
-		samples = 1 << 20
-	}
-
-	// The starting state of every phase but "write": a DB with tables at several levels,
-	// unflushed writes in its log, all of it synced and closed.
-	start := vfs.NewMem()
-	d := openMem(t, start, relOpts())
-	faultPrefill(t, d, prefill[:len(prefill)*2/3])
-	require.NoError(t, d.CompactRange(nil, nil))
-	faultPrefill(t, d, prefill[len(prefill)*2/3:])
-	require.NoError(t, d.Close())
-	require.NoError(t, start.SyncDir("/db")) // removals too: copies are exactly this directory
-	startModel := relModel(nil, prefill)
-	require.NoError(t, ccOpenErrCheck(start, startModel))
-
+	// The starting state of every phase but "create" and "write": a DB with tables at several
+	// levels, unflushed writes in its log, all of it synced and closed.
+	c := &faultCase{opts: relOpts(), ops: faultAllOps, samples: samples, tornWrites: true, prefill: prefill}
+	c.build(t, func(d *DB) {
+		faultPrefill(t, d, prefill[:len(prefill)*2/3])
+		require.NoError(t, d.CompactRange(nil, nil))
+		faultPrefill(t, d, prefill[len(prefill)*2/3:])
+	})
 	writes := func(r *faultRun) error {
 		var firstErr error
 		for _, op := range phaseWrites {
-			err := op.apply(r.d)
+			err := applyOp(r.d, op)
 			r.ops = append(r.ops, op)
 			r.acked = append(r.acked, err == nil)
 			if err == nil {
-				op.applyModel(r.model)
+				r.model.Apply(op)
 			} else if firstErr == nil {
 				firstErr, r.first = err, len(r.ops)-1
 			}
 		}
 		return firstErr
 	}
-	phases := []faultPhase{
+	c.phases = []faultPhase{
 		{name: "create", fresh: true, openArmed: true, run: func(r *faultRun) error { return nil }},
 		{name: "write", fresh: true, run: writes},
 		{name: "flush", run: func(r *faultRun) error {
 			// Writes into the memtable first (unarmed), then the flush alone.
 			r.armed.armed.Store(false)
 			for _, op := range phaseWrites[:20] {
-				require.NoError(r.t, op.apply(r.d))
+				require.NoError(r.t, applyOp(r.d, op))
 				r.ops, r.acked = append(r.ops, op), append(r.acked, true)
-				op.applyModel(r.model)
+				r.model.Apply(op)
 			}
 			r.armed.armed.Store(true)
 			return r.d.flushMemTable()
@@ -158,31 +108,141 @@ func TestFaultInjection(t *testing.T) {
 		{name: "open", openArmed: true, run: func(r *faultRun) error { return nil }},
 		{name: "read", run: func(r *faultRun) error { faultReads(r); return nil }},
 	}
+	runFaultCase(t, c)
+}
 
+// compactionFaultOps are the operations TestCompactionFaults fails in turn: those a compaction
+// makes.
+var compactionFaultOps = []vfs.Op{vfs.OpCreate, vfs.OpWrite, vfs.OpSync, vfs.OpClose, vfs.OpRename, vfs.OpRemove,
+	vfs.OpSyncDir, vfs.OpRead, vfs.OpOpen}
+
+func TestCompactionFaults(t *testing.T) {
+	forSeeds(t, 1, func(t *testing.T, seed uint64) {
+		n := 2000
+		if testing.Short() {
+			n = 700
+		}
+		_, fill, churn := fillAndChurn(seed, n)
+		prefill := slices.Concat(fill, churn)
+		c := &faultCase{opts: compactionCrashOpts(), ops: compactionFaultOps, samples: 12, prefill: prefill, minRefused: 6}
+		c.build(t, func(d *DB) {
+			faultPrefill(t, d, fill)
+			require.NoError(t, d.CompactRange(nil, nil))
+			faultPrefill(t, d, churn)
+		})
+		c.phases = []faultPhase{{name: "compaction", run: func(r *faultRun) error { return r.d.CompactRange(nil, nil) },
+			check: func(r *faultRun, perr error, refused bool, what string) {
+				fired, _, _ := strings.Cut(r.armed.firedOp(), " ")
+				switch {
+				case perr != nil && !refused:
+					// Only a failed switch to a new log (CompactRange starts by flushing the
+					// memtable) leaves the DB writable: nothing was lost or half done.
+					require.Contains(r.t, perr.Error(), "new log", "%s: CompactRange failed, but the DB takes writes", what)
+				case perr == nil:
+					// A failure the DB may shrug off: removing an obsolete file, or reading one
+					// again.
+					require.Contains(r.t, []string{vfs.OpRemove.String(), vfs.OpRead.String(), vfs.OpOpen.String(), vfs.OpClose.String()},
+						fired, "%s: CompactRange succeeded despite the failure", what)
+				}
+			}}}
+		runFaultCase(t, c)
+	})
+}
+
+// faultCase is one fault-injection scenario: the starting state (a closed DB, fully synced,
+// holding prefill), the operations failed, and the phases.
+type faultCase struct {
+	opts       *Options
+	ops        []vfs.Op // the kinds of operations failed in turn
+	samples    int64    // faults per kind of operation (all of them with -long)
+	tornWrites bool     // every other failed write is torn instead
+	prefill    []workload.Op
+	phases     []faultPhase
+	minRefused int // the fewest faults after which the DB must refuse writes
+
+	start *vfs.MemFS
+	model kv
+}
+
+// faultPhase is one phase of a faultCase: run does the phase's work with the injector armed;
+// check, when set, checks more after faultCheck.
+type faultPhase struct {
+	name string
+	// openArmed makes the injector cover the phase's Open; fresh starts from an empty
+	// filesystem instead of the starting state.
+	openArmed, fresh bool
+	run              func(r *faultRun) error
+	check            func(r *faultRun, perr error, refused bool, what string)
+}
+
+// faultRun is the state one run of a phase works on.
+type faultRun struct {
+	t       *testing.T
+	opts    *Options
+	fs      *vfs.MemFS // healthy underneath
+	armed   *armedInjector
+	d       *DB
+	ops     []workload.Op // the writes acknowledged before the phase, then the phase's writes
+	acked   []bool        // per write of ops: acknowledged
+	first   int           // the first write that failed, or -1
+	durable int           // the first durable writes of ops: made durable before the phase
+	model   kv            // what the live DB must hold
+}
+
+// build makes the starting state: a DB that fill wrote (c.prefill), closed, with everything
+// synced, checked against its model.
+func (c *faultCase) build(t *testing.T, fill func(d *DB)) {
+	c.start = vfs.NewMem()
+	d := openMem(t, c.start, c.opts)
+	fill(d)
+	require.NoError(t, d.Close())
+	require.NoError(t, c.start.SyncDir("/db")) // removals too: copies are exactly this directory
+	c.model = workload.Replay(nil, c.prefill)
+	d = openMem(t, c.start.CrashClone(), c.opts)
+	requireSame(t, c.model, dump(t, d, nil), "the starting state")
+	require.NoError(t, d.Close())
+}
+
+// faultPrefill writes ops to d, each acknowledged, and then one empty synced write, so that
+// everything is durable.
+func faultPrefill(t *testing.T, d *DB, ops []workload.Op) {
+	for i, op := range ops {
+		require.NoError(t, applyOp(d, op), "prefill write %d", i)
+	}
+	require.NoError(t, d.Write(&Batch{}, &WriteOptions{Sync: true}))
+}
+
+// runFaultCase runs every phase of c, failing each chosen operation in turn; see the file
+// comment.
+func runFaultCase(t *testing.T, c *faultCase) {
+	samples := c.samples
+	if longMode() {
+		samples = 1 << 20
+	}
 	total, failedOpen, refused, wentOn := 0, 0, 0, 0
 	summary := map[string]map[vfs.Op]int{}
-	for _, ph := range phases {
+	for _, ph := range c.phases {
 		t.Run(ph.name, func(t *testing.T) {
 			summary[ph.name] = map[vfs.Op]int{}
 			counter := &faultOpCounter{}
-			r, _ := faultRunPhase(t, ph, start, startModel, prefill, &ccArmed{inj: counter})
+			r, _ := c.runPhase(t, ph, &armedInjector{inj: counter})
 			if r.d != nil {
 				require.NoError(t, r.d.Close())
 			}
 			counts := map[vfs.Op]int64{}
-			for _, op := range faultAllOps {
+			for _, op := range c.ops {
 				counts[op] = counter.n[op].Load()
 			}
 			t.Logf("file operations of the %s phase: %v", ph.name, counts)
-			for _, op := range faultAllOps {
+			for _, op := range c.ops {
 				n := counts[op]
 				for j, k := range faultSample(n, samples) {
 					var ferr error = vfs.ErrInjected
-					if op == vfs.OpWrite && j%2 == 1 {
+					if c.tornWrites && op == vfs.OpWrite && j%2 == 1 {
 						ferr = faultHalfWrite{}
 					}
-					armed := &ccArmed{inj: vfs.OnNth(k, ferr, op)}
-					r, perr := faultRunPhase(t, ph, start, startModel, prefill, armed)
+					armed := &armedInjector{inj: vfs.OnNth(k, ferr, op)}
+					r, perr := c.runPhase(t, ph, armed)
 					fired := armed.firedOp()
 					if fired == "" {
 						// The phase made fewer operations this time (background work varies).
@@ -194,25 +254,27 @@ func TestFaultInjection(t *testing.T) {
 					total++
 					summary[ph.name][op]++
 					what := fmt.Sprintf("%s phase, %s #%d of %d (%s)", ph.name, op, k, n, fired)
+					opened := r.d != nil
+					ref := faultCheck(t, r, perr, what)
 					switch {
-					case r.d == nil:
+					case !opened:
 						failedOpen++
-					case faultCheck(t, r, perr, what):
+					case ref:
 						refused++
 					default:
 						wentOn++
 					}
-					if r.d == nil {
-						faultCheck(t, r, perr, what)
+					if ph.check != nil {
+						ph.check(r, perr, ref, what)
 					}
 				}
 			}
 		})
 	}
 	var lines []string
-	for _, ph := range phases {
+	for _, ph := range c.phases {
 		var parts []string
-		for _, op := range faultAllOps {
+		for _, op := range c.ops {
 			if n := summary[ph.name][op]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", op, n))
 			}
@@ -221,11 +283,35 @@ func TestFaultInjection(t *testing.T) {
 	}
 	t.Logf("%d faults injected (%s); %d made Open fail, %d left the DB refusing writes, %d let it go on; "+
 		"every acknowledged write recovered", total, strings.Join(lines, "; "), failedOpen, refused, wentOn)
+	require.GreaterOrEqual(t, failedOpen+refused, c.minRefused, "too few faults left the DB refusing writes")
+}
+
+// armedInjector passes on what inj answers for the operations made while armed, except those
+// on the LOG (the info log's failures are ignored by design), and records the one it failed.
+type armedInjector struct {
+	inj   vfs.Injector
+	armed atomic.Bool
+
+	mu    sync.Mutex
+	fired string // the operation failed, once one was
+}
+
+func (a *armedInjector) MaybeError(op vfs.Op, path string) error {
+	if !a.armed.Load() || strings.HasSuffix(path, "LOG") || strings.HasSuffix(path, "LOG.old") {
+		return nil
+	}
+	err := a.inj.MaybeError(op, path)
+	if err != nil {
+		a.mu.Lock()
+		a.fired = op.String() + " " + path
+		a.mu.Unlock()
+	}
+	return err
 }
 
 // firedOp returns the operation the injector failed, or "" (read under the lock: background
 // goroutines may still be consulting the injector).
-func (a *ccArmed) firedOp() string {
+func (a *armedInjector) firedOp() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.fired
@@ -249,6 +335,17 @@ type faultHalfWrite struct{}
 
 func (faultHalfWrite) Error() string { return "torn write" }
 
+// faultTornWrites passes inj's answer on, turning faultHalfWrite into a torn write.
+type faultTornWrites struct{ inj vfs.Injector }
+
+func (f faultTornWrites) MaybeError(op vfs.Op, path string) error {
+	err := f.inj.MaybeError(op, path)
+	if errors.Is(err, faultHalfWrite{}) {
+		return &vfs.PartialWriteError{N: 100, Err: vfs.ErrInjected}
+	}
+	return err
+}
+
 // faultSample returns the k to fail among n operations: all of them up to max, else max spread
 // evenly from the first to the last.
 func faultSample(n, max int64) []int64 {
@@ -265,29 +362,30 @@ func faultSample(n, max int64) []int64 {
 	return ks
 }
 
-// faultRunPhase runs ph once from a copy of start with inj, and returns the run and the phase's
-// error. The injector is disarmed when it returns, and the DB is open unless Open failed.
-func faultRunPhase(t *testing.T, ph faultPhase, start *vfs.MemFS, startModel kv, prefill []crashOp, inj *ccArmed) (*faultRun, error) {
+// runPhase runs ph once from a copy of the starting state with inj, and returns the run and the
+// phase's error. The injector is disarmed when it returns, and the DB is open unless Open
+// failed.
+func (c *faultCase) runPhase(t *testing.T, ph faultPhase, inj *armedInjector) (*faultRun, error) {
 	t.Helper()
-	fs := start.CrashClone()
+	fs := c.start.CrashClone()
 	if ph.fresh {
 		fs = vfs.NewMem()
 	}
-	r := &faultRun{t: t, fs: fs, armed: inj, first: -1, model: kv{}}
+	r := &faultRun{t: t, opts: c.opts, fs: fs, armed: inj, first: -1, model: kv{}}
 	if !ph.fresh {
-		r.ops = slices.Clone(prefill)
-		r.acked = make([]bool, len(prefill))
+		r.ops = slices.Clone(c.prefill)
+		r.acked = make([]bool, len(c.prefill))
 		for i := range r.acked {
 			r.acked[i] = true
 		}
-		r.model = maps.Clone(startModel)
-		r.durable = len(prefill)
+		r.model = maps.Clone(c.model)
+		r.durable = len(c.prefill)
 	}
 	ffs := vfs.WithFaults(fs, faultTornWrites{inj})
 	if ph.openArmed {
 		inj.armed.Store(true)
 	}
-	d, err := openMemErr(ffs, relOpts())
+	d, err := openMemErr(ffs, c.opts)
 	if ph.openArmed {
 		inj.armed.Store(false)
 		if err != nil {
@@ -302,19 +400,29 @@ func faultRunPhase(t *testing.T, ph faultPhase, start *vfs.MemFS, startModel kv,
 	return r, err
 }
 
-// faultTornWrites passes inj's answer on, turning faultHalfWrite into a torn write.
-type faultTornWrites struct{ inj vfs.Injector }
-
-func (f faultTornWrites) MaybeError(op vfs.Op, path string) error {
-	err := f.inj.MaybeError(op, path)
-	if errors.Is(err, faultHalfWrite{}) {
-		return &vfs.PartialWriteError{N: 100, Err: vfs.ErrInjected}
+// faultStickyOp reports whether a failure of the operation armedInjector.fired describes must
+// make the DB refuse writes from then on (or make Open fail): any sync, a write to a log, and
+// the creation, writes and sync of a MANIFEST and of CURRENT (its temporary file and the
+// rename).
+func faultStickyOp(fired string) bool {
+	op, path, _ := strings.Cut(fired, " ")
+	base := filepath.Base(path)
+	isOp := func(ops ...vfs.Op) bool {
+		for _, o := range ops {
+			if op == o.String() {
+				return true
+			}
+		}
+		return false
 	}
-	return err
+	return isOp(vfs.OpSync) ||
+		isOp(vfs.OpWrite) && strings.HasSuffix(base, ".log") ||
+		isOp(vfs.OpCreate, vfs.OpWrite) && strings.HasPrefix(base, "MANIFEST-") ||
+		isOp(vfs.OpCreate, vfs.OpWrite, vfs.OpRename) && strings.HasSuffix(base, ".dbtmp")
 }
 
 // faultCheck checks a run after its fault; see the file comment. It closes the DB and reports
-// whether the DB refused writes after the fault.
+// whether the DB refused writes after the fault (or Open failed).
 func faultCheck(t *testing.T, r *faultRun, perr error, what string) bool {
 	t.Helper()
 	if perr != nil {
@@ -361,7 +469,7 @@ func faultCheck(t *testing.T, r *faultRun, perr error, what string) bool {
 	crashed := r.fs.CrashClone()
 	lastSynced := r.durable - 1
 	for i, op := range r.ops {
-		if r.acked[i] && op.sync {
+		if r.acked[i] && op.Sync {
 			lastSynced = i
 		}
 	}
@@ -374,11 +482,19 @@ func faultCheck(t *testing.T, r *faultRun, perr error, what string) bool {
 // faultCheckReopen opens fs and checks it holds the acknowledged writes of r in order: all of
 // them (lastSynced -2), or at least those up to lastSynced (a power loss). The first write that
 // failed may be there too (its error can come after it reached the log), and so may the probe.
+// Point reads of a sample of the keys agree with the scan (a Get takes another path through the
+// tree: one file per level, found by key).
 func faultCheckReopen(t *testing.T, fs *vfs.MemFS, r *faultRun, lastSynced int, what string) {
 	t.Helper()
-	d, err := openMemErr(fs, relOpts())
+	d, err := openMemErr(fs, r.opts)
 	require.NoError(t, err, "%s: Open", what)
 	got := dump(t, d, &ReadOptions{VerifyChecksums: true})
+	keys := slices.Sorted(maps.Keys(r.model))
+	var sample []string
+	for i := 0; i < len(keys); i += 1 + len(keys)/50 {
+		sample = append(sample, keys[i], keys[i]+"\x00") // a key, and one after it never written
+	}
+	requireGets(t, d, nil, got, sample, what)
 	require.NoError(t, d.Close())
 	probe, hasProbe := got["probe"]
 	delete(got, "probe")
@@ -389,7 +505,7 @@ func faultCheckReopen(t *testing.T, fs *vfs.MemFS, r *faultRun, lastSynced int, 
 		if withFailed && r.first < 0 {
 			break
 		}
-		var eff []crashOp
+		var eff []workload.Op
 		lo := 0
 		for i, op := range r.ops {
 			if r.acked[i] || withFailed && i == r.first {
@@ -402,14 +518,14 @@ func faultCheckReopen(t *testing.T, fs *vfs.MemFS, r *faultRun, lastSynced int, 
 		if lastSynced == -2 {
 			lo = len(eff)
 		}
-		if relMatchPrefix(nil, eff, got, lo, len(eff)) >= 0 {
+		if workload.MatchPrefix(nil, eff, got, lo, len(eff)) >= 0 {
 			return
 		}
 	}
 	want := kv{}
 	for i, op := range r.ops {
 		if r.acked[i] {
-			op.applyModel(want)
+			want.Apply(op)
 		}
 	}
 	requireSame(t, want, got, "%s: not the acknowledged writes (first failed write: %d)", what, r.first)
@@ -467,137 +583,4 @@ func faultReads(r *faultRun) {
 	}
 	check(true)
 	check(false)
-}
-
-// ccOpenErrCheck opens fs and compares it with model, returning an error instead of failing.
-func ccOpenErrCheck(fs *vfs.MemFS, model kv) error {
-	d, err := openMemErr(fs, relOpts())
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	it := d.NewIterator(nil)
-	defer it.Close()
-	got := kv{}
-	for ok := it.First(); ok; ok = it.Next() {
-		got[string(it.Key())] = string(it.Value())
-	}
-	if !maps.Equal(got, model) {
-		return fmt.Errorf("the starting state holds %d keys, the model %d", len(got), len(model))
-	}
-	return it.Error()
-}
-
-// TestFaultInjectionMmap fails Map (the one operation MemFS lacks) on the real filesystem: the
-// first, a middle one and every one. Readers fall back to ReadAt, so nothing may fail: not the
-// flushes and compactions (which read their tables back), not the reads.
-func TestFaultInjectionMmap(t *testing.T) {
-	g := newRelGen(testSeed(t), "mm")
-	ops := g.take(250)
-	model := relModel(nil, ops)
-	run := func(inj vfs.Injector) {
-		dir := t.TempDir()
-		o := relOpts()
-		o.fs = vfs.WithFaults(vfs.NewOS(), inj)
-		d, err := Open(dir, o)
-		require.NoError(t, err)
-		faultPrefill(t, d, ops)
-		require.NoError(t, d.CompactRange(nil, nil))
-		requireSame(t, model, dump(t, d, &ReadOptions{VerifyChecksums: true}), "after a failed map")
-		for k, v := range model {
-			got, err := d.Get([]byte(k), nil)
-			require.NoError(t, err)
-			require.Equal(t, v, string(got))
-		}
-		require.NoError(t, d.Close())
-		d, err = Open(dir, o)
-		require.NoError(t, err)
-		requireSame(t, model, dump(t, d, nil), "reopened")
-		require.NoError(t, d.Close())
-	}
-	counter := vfs.NewCounter(vfs.OpMap)
-	run(counter)
-	n := counter.Count()
-	require.Greater(t, n, int64(0), "no table was mapped: is mmap not used on this system?")
-	injected := 0
-	for _, k := range []int64{1, n / 2, n} {
-		inj := vfs.OnNth(k, vfs.ErrInjected, vfs.OpMap)
-		run(inj)
-		if inj.Fired() {
-			injected++
-		}
-	}
-	all := vfs.OnPath(func(string) bool { return true }, vfs.ErrInjected, vfs.OpMap)
-	run(all)
-	t.Logf("%d maps in a run; failed the first, a middle and the last one (%d fired), then all %d of a run", n, injected, all.Hits())
-}
-
-// TestFaultENOSPC fills the disk at some point of a run (every write, sync, create and log space
-// reservation fails with ENOSPC from then on), on MemFS at many points and on the real
-// filesystem at a few: the first failed write returns an error matching syscall.ENOSPC that says so, every later one
-// fails too, Close does not hang, and once space returns (the injector removed) the DB reopens
-// with every acknowledged write and takes new ones.
-func TestFaultENOSPC(t *testing.T) {
-	seed := testSeed(t)
-	ops := newRelGen(seed, "e").take(200)
-	counter := vfs.NewCounter(vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpAllocate)
-	d := openMem(t, vfs.WithFaults(vfs.NewMem(), counter), relOpts())
-	for _, op := range ops {
-		require.NoError(t, op.apply(d))
-	}
-	require.NoError(t, d.Close())
-	n := counter.Count()
-
-	runs := 0
-	run := func(fs vfs.FS, dir string, k int64, reopen func() (*DB, error)) {
-		full := vfs.OnNth(k, syscall.ENOSPC, vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpAllocate).Sticky()
-		o := relOpts()
-		o.fs = vfs.WithFaults(fs, full)
-		what := fmt.Sprintf("disk full from operation %d of %d", k, n)
-		d, err := Open(dir, o)
-		if err != nil {
-			require.ErrorIs(t, err, syscall.ENOSPC, "%s: Open", what)
-		}
-		acked := 0
-		var firstErr error
-		if err == nil {
-			for i, op := range ops {
-				err := op.apply(d)
-				if err == nil {
-					require.Nil(t, firstErr, "%s: write %d acknowledged after a write failed for lack of space", what, i)
-					acked++
-					continue
-				}
-				require.ErrorIs(t, err, syscall.ENOSPC, "%s: write %d", what, i)
-				require.Contains(t, err.Error(), "no space left on device", what)
-				if firstErr == nil {
-					firstErr = err
-				}
-			}
-			_ = d.Close()
-		}
-		if !full.Fired() {
-			return
-		}
-		runs++
-		// Space returns.
-		d, err = reopen()
-		require.NoError(t, err, "%s: reopen once space returned", what)
-		got := dump(t, d, nil)
-		if relMatchPrefix(nil, ops, got, acked, min(acked+1, len(ops))) < 0 {
-			requireSame(t, relModel(nil, ops[:acked]), got, "%s: reopened", what)
-		}
-		require.NoError(t, d.Put([]byte("after"), []byte("space returned"), &WriteOptions{Sync: true}), what)
-		require.NoError(t, d.Close())
-	}
-	for _, k := range faultSample(n, 40) {
-		mem := vfs.NewMem()
-		run(mem, "/db", k, func() (*DB, error) { return openMemErr(mem, relOpts()) })
-	}
-	memRuns := runs
-	for _, k := range []int64{1, n / 3, n * 2 / 3} {
-		dir := filepath.Join(t.TempDir(), "db")
-		run(vfs.NewOS(), dir, k, func() (*DB, error) { return Open(dir, relOpts()) })
-	}
-	t.Logf("%d operations in a run; disk full from %d points on MemFS and %d on the real filesystem: every write after it failed with ENOSPC, every acknowledged write came back", n, memRuns, runs-memRuns)
 }

@@ -59,7 +59,7 @@ func fuzzOpenSeedDB(t testing.TB) fuzzOpenFiles {
 		if !ok {
 			continue
 		}
-		data, err := plRead(mem, filepath.Join("/db", n))
+		data, err := readFileErr(mem, filepath.Join("/db", n))
 		require.NoError(t, err)
 		switch kind {
 		case filenames.Current:

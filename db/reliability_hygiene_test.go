@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -124,8 +125,8 @@ func hygieneCheck(t *testing.T, what string, fn func()) {
 }
 
 func TestCloseLeavesNothing(t *testing.T) {
-	ops := newRelGen(testSeed(t), "h").take(300)
-	model := relModel(nil, ops)
+	ops := relGen(testSeed(t), "h").Take(300)
+	model := workload.Replay(nil, ops)
 	dir := filepath.Join(t.TempDir(), "db")
 	// Warm up: the runtime opens its own descriptors (the poller) on first use.
 	d, err := Open(dir, relOpts())
@@ -136,13 +137,13 @@ func TestCloseLeavesNothing(t *testing.T) {
 		d, err := Open(dir, relOpts())
 		require.NoError(t, err)
 		for _, op := range ops {
-			require.NoError(t, op.apply(d))
+			require.NoError(t, applyOp(d, op))
 		}
 		s := d.NewSnapshot()
 		it := d.NewIterator(&ReadOptions{Snapshot: s})
 		require.True(t, it.First())
 		require.NoError(t, d.CompactRange(nil, nil))
-		requireSame(t, model, dump(t, d, &ReadOptions{VerifyChecksums: true}))
+		requireSame(t, model, dump(t, d, &ReadOptions{VerifyChecksums: true}), "after the run")
 		require.NoError(t, it.Close())
 		s.Release()
 		require.NoError(t, d.Close())
@@ -177,7 +178,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 		require.NoError(t, err)
 		var werr error
 		for _, op := range ops {
-			if werr = op.apply(d); werr != nil {
+			if werr = applyOp(d, op); werr != nil {
 				break
 			}
 		}

@@ -35,6 +35,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/workload"
 )
 
 var killIterationsFlag = flag.Int("kill-iterations", 0, "iterations of TestKillProcess (default 100, 20 with -short; or $STRATA_KILL_ITERATIONS)")
@@ -71,10 +72,10 @@ func TestKillProcessChild(t *testing.T) {
 		os.Exit(2)
 	}
 	report("open")
-	g := newRelGen(seed, killTag(seed))
+	g := relGen(seed, killTag(seed))
 	start := time.Now()
 	for i := 0; time.Since(start) < killChildLimit; i++ {
-		if err := g.next().apply(d); err != nil {
+		if err := applyOp(d, g.Next()); err != nil {
 			report("error write %d: %v", i, strings.ReplaceAll(err.Error(), "\n", " "))
 			os.Exit(2)
 		}
@@ -238,18 +239,18 @@ func TestKillProcess(t *testing.T) {
 		d, err := Open(dir, relOpts())
 		require.NoError(t, err, "%s: reopen after the kill", what)
 		got := dump(t, d, &ReadOptions{VerifyChecksums: true})
-		g := newRelGen(childSeed, killTag(childSeed))
-		ops := g.take(res.acked + 1)
+		g := relGen(childSeed, killTag(childSeed))
+		ops := g.Take(res.acked + 1)
 		hi := res.acked
 		if res.opened {
 			hi++ // the write in flight may be there
 		}
-		p := relMatchPrefix(base, ops, got, res.acked, hi)
+		p := workload.MatchPrefix(base, ops, got, res.acked, hi)
 		if p < 0 {
-			requireSame(t, relModel(base, ops[:res.acked]), got,
+			requireSame(t, workload.Replay(base, ops[:res.acked]), got,
 				"%s: the reopened DB does not hold the state before the child plus its %d acknowledged writes (and maybe one more)", what, res.acked)
 		}
-		_, err = relCheckMarkers(g, ops[:hi], got, p)
+		_, err = g.CheckMarkers(ops[:hi], got, p)
 		require.NoError(t, err, what)
 		// Point reads agree with the scan.
 		for i := 0; i < relKeys; i += 37 {
@@ -275,10 +276,10 @@ func TestKillProcess(t *testing.T) {
 			compactions += strings.Count(string(b), "compacting ")
 		}
 		for _, op := range ops[:res.acked] {
-			if op.sync {
+			if op.Sync {
 				synced++
 			}
-			if op.kind == "batch" {
+			if op.Kind == workload.Batch {
 				batches++
 			}
 		}

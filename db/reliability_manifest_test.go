@@ -20,7 +20,7 @@ import (
 
 // knownManifestEdits returns the records of the MANIFEST at path, each with its offset.
 func knownManifestEdits(t *testing.T, fs vfs.FS, path string) ([]compaction.VersionEdit, []int64, []byte) {
-	data, err := plRead(fs, path)
+	data, err := readFileErr(fs, path)
 	require.NoError(t, err)
 	r := wal.NewReader(bytes.NewReader(data), path)
 	var edits []compaction.VersionEdit
@@ -64,7 +64,7 @@ func TestManifestLostFlushEdit(t *testing.T) {
 	require.NoError(t, d.Close())
 	require.NoError(t, mem.SyncDir("/db"))
 
-	current, err := plRead(mem, "/db/CURRENT")
+	current, err := readFileErr(mem, "/db/CURRENT")
 	require.NoError(t, err)
 	path := filepath.Join("/db", string(bytes.TrimSpace(current)))
 	edits, offs, data := knownManifestEdits(t, mem, path)

@@ -22,7 +22,7 @@ func checkView(t *testing.T, d *DB, ro *ReadOptions, want kv, keys []string, wha
 			require.ErrorIs(t, err, ErrNotFound, "%s: Get(%q)", what, k)
 		}
 	}
-	requireSame(t, want, dump(t, d, ro), what)
+	requireSame(t, want, dump(t, d, ro), "%s", what)
 }
 
 // TestSnapshotRepeatableReads takes snapshots between overwrites and deletes, then flushes and
