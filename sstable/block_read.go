@@ -1,17 +1,7 @@
 package sstable
 
-import (
-	"encoding/binary"
-	"errors"
-	"io"
-
-	"github.com/golang/snappy"
-	"github.com/stratadb/strata/internal/coding"
-	"github.com/stratadb/strata/internal/crc"
-	"github.com/stratadb/strata/internal/dberr"
-)
-
-// Reading a block, in order:
+// Reading a data block, in order (steps 1 to 4 are tableFile's, in table_file.go, shared with
+// RawReader and with the index, metaindex and filter blocks that Open reads):
 //  1. The handle is checked against the file: the block and its trailer must end before the
 //     footer. A lying handle is corruption, found before anything is read or allocated.
 //  2. The bytes are taken from the mapping or read with ReadAt into a buffer of the handle's
@@ -34,111 +24,8 @@ type blockScratch struct {
 	dec  []byte
 }
 
-func (r *Reader) corruptf(off uint64, format string, args ...any) error {
-	return dberr.Corruptf(r.name, int64(off), format, args...)
-}
-
-// checkHandle reports whether h lies inside the file, before the footer.
-func (r *Reader) checkHandle(h BlockHandle, what string) error {
-	end, ok := h.end()
-	if !ok || end > r.size-FooterLen {
-		return r.corruptf(h.Offset, "%s handle (offset %d, size %d) runs past the end of the blocks at %d", what, h.Offset, h.Size, r.size-FooterLen)
-	}
-	return nil
-}
-
-// readRaw returns the block's contents and trailer. From the mapping it aliases the mapping;
-// otherwise it reads into buf if that is large enough, else into a new buffer.
-// Precondition: checkHandle(h) passed.
-func (r *Reader) readRaw(h BlockHandle, buf []byte) ([]byte, error) {
-	return r.readAt(h.Offset, h.Size+BlockTrailerLen, buf, "block")
-}
-
-// readAt returns n bytes at off, aliasing the mapping or read into buf (or a new buffer if
-// buf is too small). Precondition: off+n <= r.size.
-func (r *Reader) readAt(off, n uint64, buf []byte, what string) ([]byte, error) {
-	if r.mapped != nil {
-		return r.mapped[off : off+n : off+n], nil
-	}
-	if uint64(cap(buf)) >= n {
-		buf = buf[:n]
-	} else {
-		buf = make([]byte, n)
-	}
-	got, err := r.f.ReadAt(buf, int64(off))
-	if uint64(got) < n {
-		if err == nil || errors.Is(err, io.EOF) {
-			return nil, r.corruptf(off, "truncated %s: read %d of %d bytes", what, got, n)
-		}
-		return nil, dberr.Wrap(err, "read %s at offset %d", r.name, off)
-	}
-	return buf, nil
-}
-
-// verifyChecksum checks the trailer of raw (contents and trailer).
-func (r *Reader) verifyChecksum(raw []byte, h BlockHandle) error {
-	contents, trailer := raw[:h.Size], raw[h.Size:]
-	want := crc.Unmask(coding.Fixed32(trailer[1:]))
-	if got := crc.Extend(crc.Value(contents), trailer[:1]); got != want {
-		return r.corruptf(h.Offset, "block checksum mismatch: stored %#08x, computed %#08x", want, got)
-	}
-	return nil
-}
-
-// decompress returns the uncompressed contents of raw, decompressing into dst if it is large
-// enough (else into a new buffer).
-func (r *Reader) decompress(raw []byte, h BlockHandle, dst []byte) ([]byte, error) {
-	contents := raw[:h.Size:h.Size]
-	switch t := raw[h.Size]; t {
-	case typeNone:
-		return contents, nil
-	case typeSnappy:
-		// The claimed length is checked before snappy sees it, so that the error is the same
-		// where snappy refuses lengths past an int32 first (32-bit platforms).
-		if claimed, k := binary.Uvarint(contents); k > 0 && claimed > uint64(len(contents))*maxSnappyRatio {
-			return nil, r.corruptf(h.Offset, "snappy block of %d bytes claims %d decoded bytes", len(contents), claimed)
-		}
-		n, err := snappy.DecodedLen(contents)
-		if err != nil {
-			return nil, r.corruptf(h.Offset, "snappy block: %v", err)
-		}
-		if cap(dst) >= n {
-			dst = dst[:n]
-		} else {
-			dst = make([]byte, n)
-		}
-		out, err := snappy.Decode(dst, contents)
-		if err != nil {
-			return nil, r.corruptf(h.Offset, "snappy block: %v", err)
-		}
-		if len(out) != n {
-			return nil, r.corruptf(h.Offset, "snappy block decoded to %d bytes, claimed %d", len(out), n)
-		}
-		return out, nil // the full capacity stays with the buffer, for reuse by iterators
-	default:
-		return nil, r.corruptf(h.Offset, "unknown block compression type %d", t)
-	}
-}
-
-// readMetaBlock reads, verifies and decompresses a non-data block (index, metaindex, filter)
-// into fresh memory.
-func (r *Reader) readMetaBlock(h BlockHandle, what string) ([]byte, error) {
-	if err := r.checkHandle(h, what); err != nil {
-		return nil, err
-	}
-	raw, err := r.readRaw(h, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.verifyChecksum(raw, h); err != nil {
-		return nil, err
-	}
-	if raw[h.Size] == typeNone && r.mapped != nil {
-		// Pinned for the Reader's life: copy out of the mapping so the block outlives Close.
-		return append([]byte(nil), raw[:h.Size]...), nil
-	}
-	return r.decompress(raw, h, nil)
-}
+// dataBlockWhat is what errors about a data block call it.
+const dataBlockWhat = "data block"
 
 func (r *Reader) isChecked(i int) bool {
 	return r.checked[i/32].Load()&(1<<(i%32)) != 0
@@ -174,7 +61,7 @@ func (r *Reader) dataBlock(i int, h BlockHandle, ro ReadOptions, s *blockScratch
 		if raw[h.Size] == typeNone {
 			first := !r.isChecked(i)
 			if first || ro.VerifyChecksums {
-				if err := r.verifyChecksum(raw, h); err != nil {
+				if err := r.verifyChecksum(raw, h, dataBlockWhat); err != nil {
 					return nil, err
 				}
 			}
@@ -197,17 +84,17 @@ func (r *Reader) dataBlock(i int, h BlockHandle, ro ReadOptions, s *blockScratch
 	if s != nil && !fill {
 		readBuf, decBuf = s.read, s.dec
 	}
-	raw, err := r.readRaw(h, readBuf)
+	raw, err := r.readRaw(h, readBuf, dataBlockWhat)
 	if err != nil {
 		return nil, err
 	}
 	if s != nil && !fill && r.mapped == nil {
 		s.read = raw
 	}
-	if err := r.verifyChecksum(raw, h); err != nil {
+	if err := r.verifyChecksum(raw, h, dataBlockWhat); err != nil {
 		return nil, err
 	}
-	contents, err := r.decompress(raw, h, decBuf)
+	contents, err := r.decompress(raw, h, decBuf, dataBlockWhat)
 	if err != nil {
 		return nil, err
 	}

@@ -209,7 +209,7 @@ func TestCorruption(t *testing.T) {
 			mh := rt.block(emptyBlock(), typeNone)
 			ih := rt.block(indexFor(nil, nil), 7)
 			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
-		}(), 0, "unknown block compression type 7"},
+		}(), 0, "index block: unknown compression type 7"},
 		{"metaindex bad entry", func() []byte {
 			var rt rawTable
 			mh := rt.block([]byte{0, 50, 0, 0, 0, 0, 0, 1, 0, 0, 0}, typeNone)
@@ -311,7 +311,7 @@ func TestCorruption(t *testing.T) {
 			w.add([]byte("a"), []byte("2"))
 			return craft(w.finish(), typeNone)
 		}(), "out of order"},
-		{"unknown compression type", craft(goodBlock(), 2), "unknown block compression type 2"},
+		{"unknown compression type", craft(goodBlock(), 2), "data block: unknown compression type 2"},
 		{"snappy failure", craft(snappyGarbage, typeSnappy), "snappy"},
 		{"snappy claims a huge length", craft([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0}, typeSnappy), "claims"},
 		{"snappy decodes to a bad block", craft(snappy.Encode(nil, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}), typeSnappy), "block"},

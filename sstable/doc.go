@@ -16,6 +16,11 @@
 // hold internal keys ordered by keys.InternalComparator, and their filters hold user keys: the
 // DB passes keys.UserKey as the FilterKey of both the Writer and the Reader.
 //
+// Tools that must read a table whose comparator they do not know use NewRawReader instead: a
+// RawReader reads the footer and any block with the checks the format alone defines, and
+// RawBlock.Walk, DecodeBlockHandle and DecodeFilterBlock decode what it reads, with the same
+// code and messages as Reader.
+//
 // Invariants:
 //  1. Keys in a table strictly increase under its comparator; the Writer refuses anything else
 //     and stays usable.
@@ -29,11 +34,12 @@
 //     allocates more than the file's size because a length said so.
 //  4. Blocks are never recycled while something may still see them: blocks that Get returns
 //     slices of are the mapping, cached memory or fresh memory. Only an Iterator reuses its own
-//     buffers, for blocks it does not cache, and only when it moves to another block.
+//     buffers, for blocks it does not cache, and only when it moves to another block; and a
+//     RawReader reuses its own at its next ReadBlock, as its contract says.
 //
 // Concurrency: a Writer belongs to one goroutine. A Reader is safe for concurrent use (Get,
 // NewIterator, ApproximateOffsetOf, Layout, ReadBlock) until Close, which must wait until no
 // call and no Iterator is using it; its only mutable state is an atomic bitmap of checked
-// blocks and a pool of scratch buffers. An Iterator belongs to one goroutine. A BlockCache is
-// shared by all Readers of a DB and must be safe for concurrent use.
+// blocks and a pool of scratch buffers. An Iterator and a RawReader each belong to one
+// goroutine. A BlockCache is shared by all Readers of a DB and must be safe for concurrent use.
 package sstable

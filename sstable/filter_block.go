@@ -79,60 +79,104 @@ func (w *filterWriter) finish() []byte {
 	return append(w.result, filterBaseLg)
 }
 
-// filterReader answers queries against a filter block validated by parseFilter.
-type filterReader struct {
-	policy   FilterPolicy
-	data     []byte // the whole block; nil when the table has no usable filter
+// FilterBlock is a decoded filter block: the filters of a table, each covering the data blocks
+// that start in one window of file offsets. It aliases the bytes it was decoded from. The zero
+// FilterBlock holds no filters.
+type FilterBlock struct {
+	data     []byte // the whole block; nil in the zero FilterBlock
 	offStart int    // start of the offsets array
 	num      int    // number of filters
 	baseLg   uint8
 }
 
-// parseFilter validates a filter block: its length, offsets_start, and that the offsets are
-// non-decreasing and inside the filter area. off is the block's file offset, for errors.
-func parseFilter(data []byte, p FilterPolicy, file string, off uint64) (filterReader, error) {
+// DecodeFilterBlock checks the structure of a filter block's contents (as a block read returns
+// them, without trailer) and returns the block decoded. It checks that the block holds its
+// 5-byte tail, that offsets_start lies inside the block and leaves whole fixed32 offsets after
+// it, and that the offsets never decrease nor pass offsets_start, so that Filter never indexes
+// outside data. Damage is a corruption error naming file and off (the block's offset in the
+// file). The result aliases data. It checks nothing about the filters' bytes: any bytes are a
+// filter that a FilterPolicy must query without panicking.
+func DecodeFilterBlock(data []byte, file string, off uint64) (FilterBlock, error) {
 	n := len(data)
 	if n < 5 {
-		return filterReader{}, dberr.Corruptf(file, int64(off), "filter block of %d bytes is too short", n)
+		return FilterBlock{}, dberr.Corruptf(file, int64(off), "filter block of %d bytes is too short", n)
 	}
 	start := coding.Fixed32(data[n-5:])
 	if uint64(start) > uint64(n-5) {
-		return filterReader{}, dberr.Corruptf(file, int64(off), "filter offsets start %d past the block (%d bytes)", start, n)
+		return FilterBlock{}, dberr.Corruptf(file, int64(off), "filter offsets start %d past the block (%d bytes)", start, n)
 	}
 	if (n-5-int(start))%4 != 0 {
-		return filterReader{}, dberr.Corruptf(file, int64(off), "filter offsets array of %d bytes is not a multiple of 4", n-5-int(start))
+		return FilterBlock{}, dberr.Corruptf(file, int64(off), "filter offsets array of %d bytes is not a multiple of 4", n-5-int(start))
 	}
-	f := filterReader{policy: p, data: data, offStart: int(start), num: (n - 5 - int(start)) / 4, baseLg: data[n-1]}
+	f := FilterBlock{data: data, offStart: int(start), num: (n - 5 - int(start)) / 4, baseLg: data[n-1]}
 	prev := uint32(0)
 	for i := 0; i < f.num; i++ {
 		o := coding.Fixed32(data[f.offStart+4*i:])
 		if o < prev || o > start {
-			return filterReader{}, dberr.Corruptf(file, int64(off), "filter %d offset %d out of order or past the filters", i, o)
+			return FilterBlock{}, dberr.Corruptf(file, int64(off), "filter %d offset %d out of order or past the filters", i, o)
 		}
 		prev = o
 	}
 	return f, nil
 }
 
-// mayContain reports whether the data block at blockOff may hold a key whose filter key is key.
-// Without a filter, or for a block past the filters (which a valid table never has), the
-// answer is yes.
-func (f *filterReader) mayContain(blockOff uint64, key []byte) bool {
-	if f.data == nil {
-		return true
-	}
+// Len returns the number of filters in the block.
+func (f *FilterBlock) Len() int { return f.num }
+
+// Filter returns the filter covering the data block that starts at blockOff, and false when the
+// block has none: blockOff lies past the last filter's window, which a valid table never has,
+// and a reader then assumes that every key may be in the block. An empty filter (a window in
+// which no block starts) is returned with true; it matches nothing.
+func (f *FilterBlock) Filter(blockOff uint64) ([]byte, bool) {
 	var i uint64
 	if f.baseLg < 64 {
 		i = blockOff >> f.baseLg
 	}
 	if i >= uint64(f.num) {
-		return true
+		return nil, false
 	}
 	at := f.offStart + 4*int(i)
 	// For the last filter, the word after its offset is offsets_start: its end.
 	s, e := coding.Fixed32(f.data[at:]), coding.Fixed32(f.data[at+4:])
-	if bp, ok := f.policy.(*bloomPolicy); ok && bp != nil {
-		return bloomMayContain(f.data[s:e], key) // skip the interface call on the hot path
+	return f.data[s:e], true
+}
+
+// filterReader answers a Reader's queries against its table's filter block.
+type filterReader struct {
+	policy FilterPolicy
+	FilterBlock
+}
+
+// parseFilter decodes the filter block data (DecodeFilterBlock) to be queried with p.
+func parseFilter(data []byte, p FilterPolicy, file string, off uint64) (filterReader, error) {
+	fb, err := DecodeFilterBlock(data, file, off)
+	if err != nil {
+		return filterReader{}, err
 	}
-	return f.policy.MayContain(f.data[s:e], key)
+	return filterReader{policy: p, FilterBlock: fb}, nil
+}
+
+// mayContain reports whether the data block at blockOff may hold a key whose filter key is key.
+// Without a filter, or for a block past the filters (which a valid table never has), the
+// answer is yes.
+func (f *filterReader) mayContain(blockOff uint64, key []byte) bool {
+	filter, ok := f.Filter(blockOff)
+	if !ok {
+		return true
+	}
+	if bp, ok := f.policy.(*bloomPolicy); ok && bp != nil {
+		return bloomMayContain(filter, key) // skip the interface call on the hot path
+	}
+	return f.policy.MayContain(filter, key)
+}
+
+// BuiltinFilterPolicy returns the policy that queries filters written under name (a metaindex
+// key without FilterMetaPrefix), for readers that take the policy from the table rather than
+// from their options: leveldb's bloom filter for BloomFilterName and for LegacyBloomFilterName
+// (goleveldb's name for the same bits), and nil for any other name.
+func BuiltinFilterPolicy(name string) FilterPolicy {
+	if name == BloomFilterName || name == LegacyBloomFilterName {
+		return NewBloomPolicy(DefaultBloomBitsPerKey) // the bits per key only matter to building
+	}
+	return nil
 }

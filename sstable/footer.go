@@ -1,6 +1,8 @@
 package sstable
 
 import (
+	"fmt"
+
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
 )
@@ -30,13 +32,15 @@ func (f Footer) appendTo(dst []byte) []byte {
 }
 
 // decodeFooter decodes the footer in b, which must be the last FooterLen bytes of the file;
-// off is their offset, for errors.
+// off is their offset, for errors. A bad magic number is a corruption error whose cause is
+// ErrNotTable.
 func decodeFooter(b []byte, file string, off int64) (Footer, error) {
 	if len(b) != FooterLen {
 		return Footer{}, dberr.Corruptf(file, off, "truncated footer: %d bytes, want %d", len(b), FooterLen)
 	}
 	if m := coding.Fixed64(b[FooterLen-8:]); m != Magic {
-		return Footer{}, dberr.Corruptf(file, off, "bad magic number %#016x (not a table)", m)
+		return Footer{}, &dberr.CorruptionError{File: file, Offset: off, Err: ErrNotTable,
+			Reason: fmt.Sprintf("bad magic number %#016x, want %#016x", m, Magic)}
 	}
 	var f Footer
 	n1 := 0

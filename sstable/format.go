@@ -28,16 +28,16 @@ const (
 	// file offsets. The value is written as the last byte of the filter block.
 	filterBaseLg = 11
 
-	// filterMetaPrefix + a policy name is the metaindex key of that policy's filter block.
-	filterMetaPrefix = "filter."
+	// FilterMetaPrefix + a policy name is the metaindex key of that policy's filter block.
+	FilterMetaPrefix = "filter."
 
 	// BloomFilterName is the name of leveldb's built-in bloom filter; its metaindex key is
 	// "filter.leveldb.BuiltinBloomFilter2".
 	BloomFilterName = "leveldb.BuiltinBloomFilter2"
-	// legacyBloomFilterName is the name goleveldb writes for the same bits. Strata reads it and
+	// LegacyBloomFilterName is the name goleveldb writes for the same bits. Strata reads it and
 	// never writes it. (leveldb's own "leveldb.BuiltinBloomFilter", before 2012, hashed
 	// differently; no reader uses it any more.)
-	legacyBloomFilterName = "leveldb.BuiltinBloomFilter"
+	LegacyBloomFilterName = "leveldb.BuiltinBloomFilter"
 
 	// bloomSeed is the seed of leveldb's Hash when it hashes keys for a bloom filter.
 	bloomSeed = 0xbc9f1d34

@@ -21,6 +21,11 @@ func (h BlockHandle) AppendTo(dst []byte) []byte {
 	return coding.AppendVarint64(dst, h.Size)
 }
 
+// DecodeBlockHandle decodes the handle at the start of b, as an index or metaindex entry's
+// value holds it. n is the number of bytes it took; n <= 0 means b does not start with a valid
+// handle (a varint runs past b or past ten bytes). It never reads past b.
+func DecodeBlockHandle(b []byte) (h BlockHandle, n int) { return decodeHandle(b) }
+
 // decodeHandle decodes a handle from the start of b. n is the number of bytes read; n <= 0
 // means b does not start with a valid handle.
 func decodeHandle(b []byte) (h BlockHandle, n int) {

@@ -38,20 +38,5 @@ func (r *Reader) Layout() Layout {
 // decompressed (in fresh memory) and the compression type byte its trailer holds. It does not
 // check the block's structure: WalkBlock does.
 func (r *Reader) ReadBlock(h BlockHandle) (contents []byte, compressionType byte, err error) {
-	if err := r.checkHandle(h, "block"); err != nil {
-		return nil, 0, err
-	}
-	raw, err := r.readRaw(h, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	typ := raw[h.Size]
-	if err := r.verifyChecksum(raw, h); err != nil {
-		return nil, typ, err
-	}
-	if typ == typeNone && r.mapped != nil {
-		return append([]byte(nil), raw[:h.Size]...), typ, nil
-	}
-	contents, err = r.decompress(raw, h, nil)
-	return contents, typ, err
+	return r.readBlock(h, "block", nil)
 }

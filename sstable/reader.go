@@ -12,13 +12,10 @@ import (
 // block and the filter block, verifying their checksums; data blocks are read on demand. A
 // Reader is safe for concurrent use by any number of goroutines until Close.
 type Reader struct {
-	name    string
-	fileNum uint64
-	size    uint64
+	tableFile // the file's name, size and bytes (mapped: region's bytes)
 
-	f      vfs.File
-	region vfs.Region // nil when reading with ReadAt
-	mapped []byte     // region's bytes
+	fileNum uint64
+	region  vfs.Region // nil when reading with ReadAt
 
 	ord       order
 	filterKey func([]byte) []byte
@@ -95,9 +92,8 @@ type MetaEntry struct {
 // after Close. Damage found while opening is reported as a *dberr.CorruptionError.
 func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, error) {
 	r := &Reader{
-		name:      name,
+		tableFile: tableFile{name: name, f: f, size: uint64(max(size, 0))},
 		fileNum:   opts.FileNum,
-		f:         f,
 		ord:       newOrder(opts.Comparator),
 		filterKey: opts.FilterKey,
 		cache:     opts.Cache,
@@ -105,10 +101,9 @@ func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, err
 	if r.filterKey == nil {
 		r.filterKey = identityKey
 	}
-	if size < FooterLen {
-		return nil, dberr.Corruptf(name, 0, "file of %d bytes is too short for the %d-byte footer (truncated footer)", max(size, 0), FooterLen)
+	if _, err := r.footerOffset(); err != nil {
+		return nil, err
 	}
-	r.size = uint64(size)
 	if m, ok := f.(vfs.Mappable); ok && uint64(int(size)) == r.size {
 		if region, err := m.Map(int(size)); err == nil {
 			if b := region.Bytes(); uint64(len(b)) == r.size {
@@ -127,17 +122,13 @@ func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, err
 
 // load reads the footer, the index, the metaindex and the filter.
 func (r *Reader) load(opts ReaderOptions) error {
-	footOff := r.size - FooterLen
-	raw, err := r.readAt(footOff, FooterLen, nil, "footer")
-	if err != nil {
-		return err
-	}
-	if r.footer, err = decodeFooter(raw, r.name, int64(footOff)); err != nil {
+	var err error
+	if r.footer, err = r.readFooter(); err != nil {
 		return err
 	}
 
 	// The index block: decoded whole, its handles checked against the file.
-	ib, err := r.readMetaBlock(r.footer.Index, "index block")
+	ib, _, err := r.readBlock(r.footer.Index, "index block", nil)
 	if err != nil {
 		return err
 	}
@@ -153,7 +144,7 @@ func (r *Reader) load(opts ReaderOptions) error {
 			derr = r.corruptf(r.footer.Index.Offset, "index entry %d: bad block handle", len(r.index.ents))
 			return false
 		}
-		if derr = r.checkHandle(h, "data block"); derr != nil {
+		if derr = r.checkHandle(h, h.Offset, dataBlockWhat); derr != nil {
 			return false
 		}
 		start := len(r.index.keys)
@@ -173,7 +164,7 @@ func (r *Reader) load(opts ReaderOptions) error {
 	r.checked = make([]atomic.Uint32, (len(r.index.ents)+31)/32)
 
 	// The metaindex block: keep its entries; find the filter.
-	mb, err := r.readMetaBlock(r.footer.Metaindex, "metaindex block")
+	mb, _, err := r.readBlock(r.footer.Metaindex, "metaindex block", nil)
 	if err != nil {
 		return err
 	}
@@ -188,18 +179,18 @@ func (r *Reader) load(opts ReaderOptions) error {
 	}
 	names := []string{opts.Filter.Name()}
 	if names[0] == BloomFilterName {
-		names = append(names, legacyBloomFilterName)
+		names = append(names, LegacyBloomFilterName)
 	}
 	for _, name := range names {
 		for _, m := range r.meta {
-			if m.Name != filterMetaPrefix+name {
+			if m.Name != FilterMetaPrefix+name {
 				continue
 			}
 			h, hn := decodeHandle(m.Value)
 			if hn <= 0 {
 				return r.corruptf(r.footer.Metaindex.Offset, "metaindex entry %q: bad block handle", m.Name)
 			}
-			fb, err := r.readMetaBlock(h, "filter block")
+			fb, _, err := r.readBlock(h, "filter block", nil)
 			if err != nil {
 				return err
 			}

@@ -215,7 +215,7 @@ func (w *Writer) Finish() (Metadata, error) {
 
 	meta := newBlockWriter(w.data.interval)
 	if w.filter != nil {
-		w.scratch = append(append(w.scratch[:0], filterMetaPrefix...), w.filter.policy.Name()...)
+		w.scratch = append(append(w.scratch[:0], FilterMetaPrefix...), w.filter.policy.Name()...)
 		n := len(w.scratch)
 		w.scratch = filterHandle.AppendTo(w.scratch)
 		meta.add(w.scratch[:n], w.scratch[n:])
