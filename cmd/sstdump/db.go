@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/filenames"
 )
 
@@ -55,13 +53,11 @@ type dbOptions struct {
 	format string
 }
 
-// maxCurrentSize bounds how much of CURRENT is read: it names one MANIFEST.
-const maxCurrentSize = 1 << 10
-
 // errNoDB reports a directory without CURRENT.
 var errNoDB = errors.New("no database here: CURRENT does not exist")
 
-// readCurrent returns the MANIFEST name CURRENT holds, with the checks recovery makes.
+// readCurrent returns the MANIFEST name CURRENT holds, with the checks recovery makes
+// (compaction.ParseCurrent).
 func readCurrent(e *env, dir string) (string, error) {
 	path := filepath.Join(dir, filenames.CurrentName)
 	f, _, err := openFile(e, path)
@@ -72,23 +68,8 @@ func readCurrent(e *env, dir string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCurrentSize+1))
-	if err != nil {
-		return "", err
-	}
-	switch {
-	case len(b) > maxCurrentSize:
-		return "", dberr.Corruptf(path, dberr.NoOffset, "longer than %d bytes", maxCurrentSize)
-	case len(b) == 0:
-		return "", dberr.Corruptf(path, dberr.NoOffset, "empty")
-	case b[len(b)-1] != '\n':
-		return "", dberr.Corruptf(path, dberr.NoOffset, "does not end with a newline")
-	}
-	name := string(b[:len(b)-1])
-	if k, _, ok := filenames.Parse(name); !ok || k != filenames.Manifest || bytes.ContainsAny(b[:len(b)-1], "/\\\n") {
-		return "", dberr.Corruptf(path, dberr.NoOffset, "holds %q, not the name of a MANIFEST", name)
-	}
-	return name, nil
+	name, _, err := compaction.ParseCurrent(f, path)
+	return name, err
 }
 
 // diskFile is a file of the DB directory.

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/stratadb/strata/compaction"
@@ -70,129 +69,70 @@ func (s *manifestState) knownOrder() bool {
 	return !s.hasComparator || s.comparator == keys.BytewiseName
 }
 
-// walkManifest replays the edits of the MANIFEST in f. Each edit that decodes is passed to
-// onEdit (if not nil) before it is applied; damage and edits that cannot apply are reported to
-// r; a torn tail goes to torn. It returns I/O errors and errors from onEdit.
+// walkManifest replays the edits of the MANIFEST in f as recovery does, but going on past what
+// recovery refuses (compaction.Replay, tolerant, with any comparator: keys are checked for
+// order only when it is bytewise). Each edit that decodes is passed to onEdit (if not nil)
+// before it is applied; damage and edits that cannot apply are reported to r; a torn tail goes
+// to torn. It returns I/O errors and errors from onEdit.
 func walkManifest(f io.Reader, path string, r *reporter, onEdit func(off int64, size int, e *compaction.VersionEdit) error, torn func(error)) (*manifestState, error) {
-	s := &manifestState{files: make(map[uint64]liveFile)}
-	var lastOff int64
-	err := walkLog(f, path, logVisitor{
-		record: func(off int64, rec []byte) error {
-			lastOff = off
-			var ed compaction.VersionEdit
-			if err := ed.Decode(rec, path, off); err != nil {
-				r.report(err)
-				return nil
-			}
-			s.edits++
-			if onEdit != nil {
-				if err := onEdit(off, len(rec), &ed); err != nil {
-					return err
-				}
-			}
-			s.apply(&ed, path, off, r)
+	rp := compaction.NewReplay(path, compaction.ReplayOptions{
+		Comparator:    keys.NewInternalComparator(keys.Bytewise),
+		AnyComparator: true,
+		Problem: func(p *compaction.ReplayProblem) error {
+			reportProblem(r, p)
 			return nil
 		},
-		corrupt: r.report,
-		torn:    torn,
+		Edit: onEdit,
 	})
+	if err := walkLog(f, path, logVisitor{record: rp.Record, corrupt: r.report, torn: torn}); err != nil {
+		return nil, err
+	}
+	v, err := rp.Finish()
 	if err != nil {
 		return nil, err
 	}
-	s.finish(path, lastOff, r)
+	s := &manifestState{
+		edits:           rp.Edits,
+		comparator:      rp.Comparator,
+		logNum:          rp.LogNum,
+		prevLogNum:      rp.PrevLogNum,
+		nextFile:        rp.NextFileNum,
+		lastSeq:         rp.LastSeq,
+		hasComparator:   rp.HasComparator,
+		hasLog:          rp.HasLogNum,
+		hasPrevLog:      rp.HasPrevLogNum,
+		hasNext:         rp.HasNextFileNum,
+		hasLastSeq:      rp.HasLastSeq,
+		compactPointers: rp.CompactPointers,
+		files:           make(map[uint64]liveFile),
+		levels:          v.Levels,
+	}
+	for level, files := range v.Levels {
+		for _, m := range files {
+			s.files[m.Num] = liveFile{level: level, meta: m}
+		}
+	}
 	return s, nil
 }
 
-// apply applies one edit as leveldb's VersionSet::Builder does: deletions, then additions.
-func (s *manifestState) apply(ed *compaction.VersionEdit, path string, off int64, r *reporter) {
-	if ed.HasComparator {
-		if s.hasComparator && ed.Comparator != s.comparator {
-			r.reportf(off, "comparator changes from %q to %q", s.comparator, ed.Comparator)
-		}
-		s.comparator, s.hasComparator = ed.Comparator, true
+// reportProblem reports what a replay refused, in sstdump's words.
+func reportProblem(r *reporter, p *compaction.ReplayProblem) {
+	switch p.Kind {
+	case compaction.ProblemUndecodable:
+		r.report(p.Err)
+	case compaction.ProblemComparator:
+		r.reportf(p.Offset, "comparator changes from %q to %q", p.Want, p.Comparator)
+	case compaction.ProblemDeleteAbsent:
+		r.reportf(p.Offset, "edit deletes %06d from L%d, where it is not", p.Num, p.Level)
+	case compaction.ProblemAddPresent:
+		r.reportf(p.Offset, "edit adds %06d to L%d, but it is already in L%d", p.Num, p.Level, p.Held)
+	case compaction.ProblemOverlap:
+		r.reportf(p.Offset, "L%d: files %06d and %06d overlap", p.Level, p.File.Num, p.Other.Num)
+	case compaction.ProblemNoCounter:
+		r.reportf(p.Offset, "no %s entry in %d edits", p.Counter, p.Edits)
+	default:
+		r.reportf(p.Offset, "%s", p.Reason)
 	}
-	if ed.HasLogNum {
-		s.logNum, s.hasLog = ed.LogNum, true
-	}
-	if ed.HasPrevLogNum {
-		s.prevLogNum, s.hasPrevLog = ed.PrevLogNum, true
-	}
-	if ed.HasNextFileNum {
-		s.nextFile, s.hasNext = ed.NextFileNum, true
-	}
-	if ed.HasLastSeq {
-		s.lastSeq, s.hasLastSeq = ed.LastSeq, true
-	}
-	for _, cp := range ed.CompactPointers {
-		s.compactPointers[cp.Level] = cp.Key
-	}
-	for _, d := range sortedDeletions(ed) {
-		if lf, ok := s.files[d.Num]; !ok || lf.level != d.Level {
-			r.reportf(off, "edit deletes %06d from L%d, where it is not", d.Num, d.Level)
-			continue
-		}
-		delete(s.files, d.Num)
-	}
-	for _, nf := range ed.NewFiles {
-		if lf, ok := s.files[nf.Meta.Num]; ok {
-			r.reportf(off, "edit adds %06d to L%d, but it is already in L%d", nf.Meta.Num, nf.Level, lf.level)
-			continue
-		}
-		s.files[nf.Meta.Num] = liveFile{level: nf.Level, meta: nf.Meta}
-	}
-}
-
-// finish sorts the live files into levels (level 0 by number, deeper levels by smallest key)
-// and checks what recovery checks at the end: that deeper levels do not overlap and that the
-// counters were recorded.
-func (s *manifestState) finish(path string, lastOff int64, r *reporter) {
-	icmp := keys.NewInternalComparator(keys.Bytewise)
-	for _, lf := range s.files {
-		s.levels[lf.level] = append(s.levels[lf.level], lf.meta)
-	}
-	for level, files := range s.levels {
-		if level == 0 {
-			sort.Slice(files, func(i, j int) bool { return files[i].Num < files[j].Num })
-			continue
-		}
-		sort.Slice(files, func(i, j int) bool {
-			if c := icmp.Compare(files[i].Smallest, files[j].Smallest); c != 0 {
-				return c < 0
-			}
-			return files[i].Num < files[j].Num
-		})
-		if !s.knownOrder() {
-			continue
-		}
-		for i := 1; i < len(files); i++ {
-			if icmp.Compare(files[i-1].Largest, files[i].Smallest) >= 0 {
-				r.reportf(-1, "L%d: files %06d and %06d overlap", level, files[i-1].Num, files[i].Num)
-			}
-		}
-	}
-	for _, m := range []struct {
-		has  bool
-		what string
-	}{{s.hasNext, "next-file-number"}, {s.hasLog, "log-number"}, {s.hasLastSeq, "last-sequence"}} {
-		if !m.has {
-			r.reportf(-1, "no %s entry in %d edits", m.what, s.edits)
-		}
-	}
-}
-
-// sortedDeletions returns the edit's deletions by level, then number.
-func sortedDeletions(ed *compaction.VersionEdit) []compaction.DeletedFile {
-	ds := make([]compaction.DeletedFile, 0, len(ed.DeletedFiles))
-	for d := range ed.DeletedFiles {
-		ds = append(ds, d)
-	}
-	sort.Slice(ds, func(i, j int) bool {
-		if ds[i].Level != ds[j].Level {
-			return ds[i].Level < ds[j].Level
-		}
-		return ds[i].Num < ds[j].Num
-	})
-	return ds
 }
 
 // formatFile prints a file as compaction.FileMetadata.String does, `000012:[a#5,SET-f#9,DEL]`,
@@ -223,7 +163,7 @@ func formatEdit(ed *compaction.VersionEdit, bf bytesFormat, indent string) strin
 	for _, cp := range ed.CompactPointers {
 		fmt.Fprintf(&b, "%scompact-pointer: L%d %s\n", indent, cp.Level, formatKey(cp.Key, true, bf))
 	}
-	for _, d := range sortedDeletions(ed) {
+	for _, d := range ed.SortedDeletions() {
 		fmt.Fprintf(&b, "%sdeleted: L%d %06d\n", indent, d.Level, d.Num)
 	}
 	for _, nf := range ed.NewFiles {

@@ -39,7 +39,7 @@ func appendEditJSON(w *jsonWriter, n int, off int64, size int, ed *compaction.Ve
 		}
 		w.endArray()
 	}
-	if ds := sortedDeletions(ed); len(ds) > 0 {
+	if ds := ed.SortedDeletions(); len(ds) > 0 {
 		w.array("deleted")
 		for _, d := range ds {
 			w.object("")
