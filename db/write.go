@@ -244,6 +244,7 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 
 	d.mu.Unlock()
 	var took time.Duration // the log's sync
+	log.f.SetSyncNext(sync)
 	err := log.w.AddRecord(group)
 	if err == nil && sync {
 		// Durable in order: the retired log (the writes before this log), this log's directory

@@ -44,6 +44,7 @@ type Appender struct {
 	// positional: a mapping failed after the first; Writes go to pa.WriteAt past size.
 	positional bool
 	released   int64        // the mapping's bytes before this offset were Released
+	syncNext   bool         // SetSyncNext: the next write will be synced
 	stored     atomic.Int64 // bytes written through the mapping (see MappedBytes)
 }
 
@@ -140,6 +141,33 @@ func (a *Appender) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// SetSyncNext tells the Appender whether the next write will be synced before another one
+// comes. Such a write, when it lies within one page, goes through pwrite(2) instead of the
+// mapping: the sync before it wrote the page back and left it write-protected in the mapping, so
+// a store would take a page fault, which costs more than the system call (on the virtual
+// machines measured here, 10-15 us against 2). A write within one page is copied by the kernel
+// whole or not at all if the process is killed, as a store of its header last guarantees for a
+// mapped write.
+func (a *Appender) SetSyncNext(sync bool) { a.syncNext = sync }
+
+// osPageSize is the page size the kernel writes back and write-protects: 4 KiB on every platform
+// Strata maps logs on; a larger page only makes more writes take the mapping.
+const osPageSize = 4096
+
+// writeAt writes p past the bytes written with pwrite(2), into the reservation.
+func (a *Appender) writeAt(p []byte) (int, error) {
+	n, err := a.pa.WriteAt(p, a.size)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		a.err = err
+		return 0, err
+	}
+	a.size += int64(n)
+	return n, nil
+}
+
 // MappedBytes returns how many bytes were written through the mapping: bytes that reached the
 // file without a write(2), so that counters of written bytes such as /proc/self/io's wchar do
 // not see them. It may be called concurrently with Write.
@@ -171,6 +199,9 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 		if a.pa == nil || a.positional {
 			return a.Write(p)
 		}
+	}
+	if a.syncNext && a.size/osPageSize == (a.size+int64(len(p))-1)/osPageSize {
+		return a.writeAt(p)
 	}
 	base := int(a.size)
 	// Everything but the heads, then the bytes before the first head, then the heads.

@@ -216,3 +216,26 @@ func TestAppenderWriteHeadsLast(t *testing.T) {
 	require.Equal(t, string(want), string(got))
 	require.NoError(t, a.Close())
 }
+
+// TestAppenderSyncNext: with SetSyncNext, a write within one page goes through WriteAt (not
+// counted as mapped), and one that crosses a page boundary still goes through the mapping.
+func TestAppenderSyncNext(t *testing.T) {
+	fs := NewMem()
+	f, err := fs.Create("/log")
+	require.NoError(t, err)
+	a := NewAppender(f, "/log", AppenderOptions{Reserve: 1 << 16})
+	small := bytes.Repeat([]byte("s"), 100)
+	_, err = a.WriteHeadsLast(small, []int{0}, 7)
+	require.NoError(t, err)
+	require.Equal(t, int64(100), a.MappedBytes())
+	a.SetSyncNext(true)
+	_, err = a.WriteHeadsLast(small, []int{0}, 7)
+	require.NoError(t, err)
+	require.Equal(t, int64(100), a.MappedBytes(), "a synced write within a page is a pwrite")
+	big := bytes.Repeat([]byte("b"), 5000)
+	_, err = a.WriteHeadsLast(big, []int{0}, 7)
+	require.NoError(t, err)
+	require.Equal(t, int64(5100), a.MappedBytes(), "one that crosses a page goes through the mapping")
+	require.NoError(t, a.Close())
+	require.Equal(t, string(small)+string(small)+string(big), readFile(t, fs, "/log"))
+}
