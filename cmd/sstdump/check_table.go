@@ -143,12 +143,12 @@ func checkTable(t *table, opts tableCheckOptions, r *reporter, prog *progress) t
 			lastOrdered   = -1 // the last entry of this block taking part in order checks
 		)
 		if filter != nil && ie.bad == nil {
-			filt, hasFilt = filter.filterFor(ie.h.Offset)
+			filt, hasFilt = filter.Filter(ie.h.Offset)
 			if !hasFilt {
-				r.reportf(int64(ie.h.Offset), "data block %d has no filter (the filter block has %d filters)", i, filter.num)
+				r.reportf(int64(ie.h.Offset), "data block %d has no filter (the filter block has %d filters)", i, filter.Len())
 			}
 		}
-		typ, rawSize, err := t.dataBlock(i, func(e sstable.RawEntry) bool {
+		comp, rawSize, err := t.dataBlock(i, func(e sstable.RawEntry) bool {
 			k := e.Key
 			parsed := false
 			if t.internal {
@@ -208,7 +208,7 @@ func checkTable(t *table, opts tableCheckOptions, r *reporter, prog *progress) t
 		st.entries += uint64(n)
 		st.storedBytes += ie.h.Size
 		st.rawBytes += uint64(rawSize)
-		if typ == blockTypeSnappy {
+		if comp == sstable.SnappyCompression {
 			st.snappyBlocks++
 		}
 		st.badKeys += uint64(badKeys)

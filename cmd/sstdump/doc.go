@@ -36,9 +36,12 @@
 //  3. No input makes it panic: every length and offset read from a file is checked before
 //     use, and run recovers from a panic as a last resort, reporting it in one line.
 //
-// Tables are read by sstdump's own walker (table.go), built on sstable.WalkBlock, rather than by
-// sstable.Reader: the Reader refuses, by design, a table whose key order it cannot verify, and
-// sstdump must dump tables written with comparators it does not know (IndexedDB's, say) and
-// check damaged tables past their first fault. Tests compare the walker with sstable.Reader on
+// Tables are read through sstable.RawReader (table.go) rather than sstable.Reader: the Reader
+// refuses, by design, a table whose key order it cannot verify, and sstdump must dump tables
+// written with comparators it does not know (IndexedDB's, say) and check damaged tables past
+// their first fault. sstable's comparator-free primitives (RawReader, RawBlock.Walk,
+// DecodeFilterBlock) make the format's own checks (footer, handles, checksums, compression,
+// block structure, filter block) with the Reader's code; sstdump adds the checks that need a
+// key order it knows and reports what it finds. Tests compare the walk with sstable.Reader on
 // every good fixture.
 package main

@@ -82,7 +82,7 @@ func props(e *env, path string, bf bytesFormat, raw, json bool) error {
 		line("meta block", "%s: %s", m.name, handle(m.h))
 	}
 	if m, ok := t.filterEntry(); ok {
-		line("filter", "%s", strings.TrimPrefix(m.name, filterMetaPrefix))
+		line("filter", "%s", strings.TrimPrefix(m.name, sstable.FilterMetaPrefix))
 	} else {
 		line("filter", "none")
 	}
@@ -156,7 +156,7 @@ func appendPropsJSON(w *jsonWriter, path string, t *table, st *tableStats, bf by
 	}
 	w.endArray()
 	if m, ok := t.filterEntry(); ok {
-		w.str("filter", strings.TrimPrefix(m.name, filterMetaPrefix))
+		w.str("filter", strings.TrimPrefix(m.name, sstable.FilterMetaPrefix))
 	} else {
 		w.null("filter")
 	}

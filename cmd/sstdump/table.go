@@ -4,30 +4,27 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"strings"
 
-	"github.com/golang/snappy"
-	"github.com/stratadb/strata/internal/coding"
-	"github.com/stratadb/strata/internal/crc"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
 )
 
-// table is sstdump's own reader of a table file: it reads the footer, the index block and the
-// metaindex block when opened, and then data blocks one at a time into buffers it reuses, so a
-// table of any size is walked in the memory of its index and one block. Unlike
-// sstable.Reader it checks no key order while reading (a table written with a comparator
-// sstdump does not know is still dumped), and it tells apart what makes the whole table
-// unreadable (the footer, the index) from what spoils one block, so that check can carry on.
+// table is a table file as sstdump reads it: through sstable.RawReader, which checks what the
+// format defines and needs no comparator, so that a table written with a comparator sstdump
+// does not know is still dumped (sstable.Reader refuses it). openTable reads the footer, the
+// index block and the metaindex block; data blocks are then read one at a time into the
+// RawReader's buffers, so a table of any size is walked in the memory of its index and one
+// block. sstdump tells apart what makes the whole table unreadable (the footer, the index) from
+// what spoils one block or one index entry, so that check can carry on.
 //
-// Every length and offset taken from the file is checked against the file's size before it is
-// used; damage is reported as a *dberr.CorruptionError naming the file and the offset of the
-// block, and failures of the file itself as other errors.
+// Damage is reported as a *dberr.CorruptionError naming the file and an offset, and failures
+// of the file itself as other errors.
 type table struct {
 	name string
-	f    vfs.File
+	r    *sstable.RawReader
 	size uint64
 
 	metaindexH, indexH sstable.BlockHandle
@@ -38,8 +35,6 @@ type table struct {
 	// metaErr is the damage that made the metaindex unreadable, if any: the table is then read
 	// without its meta blocks (the filter).
 	metaErr error
-
-	raw, dec []byte // reused block buffers
 }
 
 type indexEntry struct {
@@ -54,79 +49,44 @@ type metaEntry struct {
 	bad  error
 }
 
-// Never change: leveldb's block trailer types.
-const (
-	blockTypeNone   = 0
-	blockTypeSnappy = 1
-
-	// maxSnappyRatio bounds the decoded length a snappy block may claim before anything is
-	// allocated: no valid block expands by more than 64/3 times (see sstable's constant).
-	maxSnappyRatio = 22
-
-	// filterMetaPrefix + policy name is the metaindex key of a filter block.
-	filterMetaPrefix = "filter."
-	// legacyBloomName is goleveldb's name for the same bloom filter bits.
-	legacyBloomName = "leveldb.BuiltinBloomFilter"
-)
-
 // openTable opens the table in f (size bytes, named name in messages) and reads its footer,
 // index and metaindex. A damaged footer or index block makes the table unreadable: openTable
 // returns that corruption error, marked as a notTableError when the file is too short for a
 // footer or lacks the table magic. A damaged metaindex is kept in metaErr, and the table is
 // still usable without meta blocks.
 func openTable(f vfs.File, name string, size int64) (*table, error) {
-	t := &table{name: name, f: f, size: uint64(max(size, 0))}
+	t := &table{name: name, r: sstable.NewRawReader(f, name, size), size: uint64(max(size, 0))}
 	if size < sstable.FooterLen {
 		return nil, &notTableError{t.corrupt(0, "file of %d bytes is too short for a table (a footer is %d bytes)", t.size, sstable.FooterLen)}
 	}
-	footOff := t.size - sstable.FooterLen
-	foot := make([]byte, sstable.FooterLen)
-	if err := t.readAt(foot, footOff, "footer"); err != nil {
+	ft, err := t.r.ReadFooter()
+	if err != nil {
+		if errors.Is(err, sstable.ErrNotTable) {
+			return nil, &notTableError{err}
+		}
 		return nil, err
 	}
-	if m := coding.Fixed64(foot[sstable.FooterLen-8:]); m != sstable.Magic {
-		return nil, &notTableError{t.corrupt(int64(footOff), "bad magic number %#016x, want %#016x: not a table, or the file is truncated", m, sstable.Magic)}
-	}
-	var n1, n2 int
-	if t.metaindexH, n1 = decodeHandle(foot[:sstable.FooterLen-8]); n1 <= 0 {
-		return nil, t.corrupt(int64(footOff), "footer: bad metaindex handle")
-	}
-	if t.indexH, n2 = decodeHandle(foot[n1 : sstable.FooterLen-8]); n2 <= 0 {
-		return nil, t.corrupt(int64(footOff), "footer: bad index handle")
-	}
+	t.metaindexH, t.indexH = ft.Metaindex, ft.Index
+	footOff := t.size - sstable.FooterLen
 
-	ib, _, err := t.readBlock(t.indexH, "index block")
+	ib, err := t.readBlock(t.indexH, footOff, "index block")
 	if err != nil {
 		return nil, err
 	}
-	if err := t.walk(ib, t.indexH, "index block", func(e sstable.RawEntry) bool {
-		ie := indexEntry{sep: bytes.Clone(e.Key)}
-		h, n := decodeHandle(e.Value)
-		switch {
-		case n <= 0:
-			ie.bad = t.corrupt(int64(t.indexH.Offset), "index entry %d: bad block handle", len(t.index))
-		default:
-			ie.h = h
-			ie.bad = t.checkHandle(h, int64(t.indexH.Offset), "index entry %d: data block", len(t.index))
-		}
-		t.index = append(t.index, ie)
+	if err := ib.Walk(func(e sstable.RawEntry) bool {
+		h, bad := t.entryHandle(e.Value, t.indexH, "index entry %d", "data block", len(t.index))
+		t.index = append(t.index, indexEntry{sep: bytes.Clone(e.Key), h: h, bad: bad})
 		return true
 	}); err != nil {
 		return nil, err
 	}
 
-	mb, _, err := t.readBlock(t.metaindexH, "metaindex block")
+	mb, err := t.readBlock(t.metaindexH, footOff, "metaindex block")
 	if err == nil {
-		err = t.walk(mb, t.metaindexH, "metaindex block", func(e sstable.RawEntry) bool {
-			me := metaEntry{name: string(e.Key)}
-			h, n := decodeHandle(e.Value)
-			if n <= 0 {
-				me.bad = t.corrupt(int64(t.metaindexH.Offset), "metaindex entry %q: bad block handle", me.name)
-			} else {
-				me.h = h
-				me.bad = t.checkHandle(h, int64(t.metaindexH.Offset), "metaindex entry %q: block", me.name)
-			}
-			t.meta = append(t.meta, me)
+		err = mb.Walk(func(e sstable.RawEntry) bool {
+			name := string(e.Key)
+			h, bad := t.entryHandle(e.Value, t.metaindexH, "metaindex entry %q", "block", name)
+			t.meta = append(t.meta, metaEntry{name: name, h: h, bad: bad})
 			return true
 		})
 	}
@@ -146,123 +106,46 @@ func (t *table) corrupt(off int64, format string, args ...any) error {
 
 func isCorruption(err error) bool { return errors.Is(err, dberr.ErrCorruption) }
 
-// decodeHandle decodes a block handle: two varint64s. n <= 0 means b holds no valid handle.
-func decodeHandle(b []byte) (sstable.BlockHandle, int) {
-	off, n1 := coding.Varint64(b)
-	if n1 <= 0 {
-		return sstable.BlockHandle{}, -1
+// entryHandle decodes the handle that an entry of the index or metaindex block in holds and
+// checks it against the file. Damage is reported at the block's offset, naming the entry
+// (entry, formatted with arg) and the block the handle points at (what).
+func (t *table) entryHandle(v []byte, in sstable.BlockHandle, entry, what string, arg any) (sstable.BlockHandle, error) {
+	h, n := sstable.DecodeBlockHandle(v)
+	if n <= 0 {
+		return h, t.corrupt(int64(in.Offset), entry+": bad block handle", arg)
 	}
-	size, n2 := coding.Varint64(b[n1:])
-	if n2 <= 0 {
-		return sstable.BlockHandle{}, -1
-	}
-	return sstable.BlockHandle{Offset: off, Size: size}, n1 + n2
+	return h, t.r.CheckHandle(h, in.Offset, fmt.Sprintf(entry+": "+what, arg))
 }
 
-// checkHandle reports whether the block at h and its trailer end before the footer. at is the
-// offset of the block holding the handle, and what (formatted with args) names the block, for
-// the error.
-func (t *table) checkHandle(h sstable.BlockHandle, at int64, what string, args ...any) error {
-	end := h.Offset + h.Size
-	limit := t.size - sstable.FooterLen
-	if end < h.Offset || end+sstable.BlockTrailerLen < end || end+sstable.BlockTrailerLen > limit {
-		return t.corrupt(at, "%s handle (offset %d, size %d) runs past the end of the blocks at %d",
-			fmt.Sprintf(what, args...), h.Offset, h.Size, limit)
+// readBlock reads the block at h, which the structure at offset at (the footer, the
+// metaindex) points to: the handle is checked and reported there, then the block is read and
+// checked (sstable.RawReader.ReadBlock). The result lives in the RawReader's buffers until the
+// next read.
+func (t *table) readBlock(h sstable.BlockHandle, at uint64, what string) (sstable.RawBlock, error) {
+	if err := t.r.CheckHandle(h, at, what); err != nil {
+		return sstable.RawBlock{}, err
 	}
-	return nil
+	return t.r.ReadBlock(h, what)
 }
 
-// readAt fills b from off, reporting a short file as corruption.
-func (t *table) readAt(b []byte, off uint64, what string) error {
-	n, err := t.f.ReadAt(b, int64(off))
-	if n < len(b) {
-		if err == nil || errors.Is(err, io.EOF) {
-			return t.corrupt(int64(off), "truncated %s: read %d of %d bytes", what, n, len(b))
-		}
-		return fmt.Errorf("reading %s at offset %d: %w", what, off, err)
-	}
-	return nil
-}
-
-// readBlock reads the block at h: it checks the handle and the checksum and decompresses the
-// contents. The result lives in the table's buffers until the next readBlock. typ is the
-// trailer's compression type.
-func (t *table) readBlock(h sstable.BlockHandle, what string) (contents []byte, typ byte, err error) {
-	if err := t.checkHandle(h, int64(t.size-sstable.FooterLen), "%s", what); err != nil {
-		return nil, 0, err
-	}
-	n := h.Size + sstable.BlockTrailerLen // bounded by the file's size: checkHandle passed
-	if uint64(cap(t.raw)) < n {
-		t.raw = make([]byte, n)
-	}
-	raw := t.raw[:n]
-	if err := t.readAt(raw, h.Offset, what); err != nil {
-		return nil, 0, err
-	}
-	contents, trailer := raw[:h.Size], raw[h.Size:]
-	typ = trailer[0]
-	want := crc.Unmask(coding.Fixed32(trailer[1:]))
-	if got := crc.Extend(crc.Value(contents), trailer[:1]); got != want {
-		return nil, typ, t.corrupt(int64(h.Offset), "%s: checksum mismatch: stored %#08x, computed %#08x", what, want, got)
-	}
-	switch typ {
-	case blockTypeNone:
-		return contents, typ, nil
-	case blockTypeSnappy:
-		dn, err := snappy.DecodedLen(contents)
-		if err != nil {
-			return nil, typ, t.corrupt(int64(h.Offset), "%s: snappy: %v", what, err)
-		}
-		if uint64(dn) > uint64(len(contents))*maxSnappyRatio {
-			return nil, typ, t.corrupt(int64(h.Offset), "%s: snappy block of %d bytes claims %d decoded bytes", what, len(contents), dn)
-		}
-		if cap(t.dec) < dn {
-			t.dec = make([]byte, dn)
-		}
-		out, err := snappy.Decode(t.dec[:dn], contents)
-		if err != nil {
-			return nil, typ, t.corrupt(int64(h.Offset), "%s: snappy: %v", what, err)
-		}
-		return out, typ, nil
-	default:
-		return nil, typ, t.corrupt(int64(h.Offset), "%s: unknown compression type %d", what, typ)
-	}
-}
-
-// walk calls fn for each entry of a block read from h, after checking the block's structure
-// (sstable.WalkBlock). Errors name the file and the block's offset.
-func (t *table) walk(contents []byte, h sstable.BlockHandle, what string, fn func(sstable.RawEntry) bool) error {
-	err := sstable.WalkBlock(contents, fn)
-	if err == nil {
-		return nil
-	}
-	reason := err.Error()
-	var ce *dberr.CorruptionError
-	if errors.As(err, &ce) {
-		reason = ce.Reason
-	}
-	return t.corrupt(int64(h.Offset), "%s: %s", what, reason)
-}
-
-// dataBlock reads data block i and walks its entries. It returns the block's compression type
-// and its decompressed size.
-func (t *table) dataBlock(i int, fn func(sstable.RawEntry) bool) (typ byte, rawSize int, err error) {
+// dataBlock reads data block i and walks its entries. It returns how the block is stored and
+// its decompressed size.
+func (t *table) dataBlock(i int, fn func(sstable.RawEntry) bool) (c sstable.Compression, rawSize int, err error) {
 	ie := &t.index[i]
 	if ie.bad != nil {
 		return 0, 0, ie.bad
 	}
-	what := fmt.Sprintf("data block %d", i)
-	contents, typ, err := t.readBlock(ie.h, what)
+	b, err := t.r.ReadBlock(ie.h, fmt.Sprintf("data block %d", i))
 	if err != nil {
-		return typ, 0, err
+		return 0, 0, err
 	}
-	return typ, len(contents), t.walk(contents, ie.h, what, fn)
+	return b.Compression, len(b.Contents), b.Walk(fn)
 }
 
 // filterEntry returns the metaindex entry of the table's filter, if any.
 func (t *table) filterEntry() (metaEntry, bool) {
 	for _, m := range t.meta {
-		if len(m.name) > len(filterMetaPrefix) && m.name[:len(filterMetaPrefix)] == filterMetaPrefix {
+		if len(m.name) > len(sstable.FilterMetaPrefix) && strings.HasPrefix(m.name, sstable.FilterMetaPrefix) {
 			return m, true
 		}
 	}
