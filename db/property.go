@@ -86,6 +86,7 @@ func (d *DB) statsString() string {
 	}
 	st := d.mu.stats
 	fmt.Fprintf(&b, "Flushes: %d in %.3f s\n", st.flushes, st.flushTime.Seconds())
+	fmt.Fprintf(&b, "Log syncs: %d for %d synced writes\n", st.logSyncs, st.syncedWrites)
 	fmt.Fprintf(&b, "Write stalls: %.3f s delayed at the slowdown trigger, %.3f s waiting for a flush, %.3f s at the level-0 stop trigger\n",
 		st.stallSlowdown.Seconds(), st.stallMemtable.Seconds(), st.stallL0.Seconds())
 	cs := d.blocks.Stats()

@@ -15,6 +15,8 @@ type dbStats struct {
 	stallMemtable time.Duration // writes waiting for a flush
 	stallL0       time.Duration // writes waiting at the level-0 stop trigger
 	split         int           // compactions run as subcompactions
+	logSyncs      int           // log syncs by synced write groups
+	syncedWrites  int           // writes those groups held
 }
 
 // levelStats count the work of flushes and compactions that wrote to a level.

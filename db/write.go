@@ -133,6 +133,8 @@ func (d *DB) commit(repr batch.Repr, sync, force bool) error {
 		group, last = d.buildGroupLocked()
 		if w.sync {
 			d.mu.syncGroup = last + 1
+			d.mu.stats.logSyncs++
+			d.mu.stats.syncedWrites += last + 1
 		}
 		err = d.writeGroupLocked(group, w.sync)
 	}
