@@ -24,7 +24,7 @@ func (d *DB) Close() error {
 	d.mu.closing = true
 	d.closed.Store(true)
 	d.mu.bgCond.Broadcast()
-	for len(d.mu.writers) > 0 {
+	for d.commits.lenLocked() > 0 {
 		d.mu.bgCond.Wait() // the last leader broadcasts once the queue is empty
 	}
 	d.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/keys"
@@ -43,11 +42,11 @@ type DB struct {
 	// (vfs.Appender.MappedBytes); the strata.mapped-log-bytes property adds the current log's.
 	mappedLogBytes atomic.Int64
 
-	bgDone chan struct{}  // closed when both background goroutines have exited
+	bgDone chan struct{}  // closed when the background goroutines have exited
 	bgWG   sync.WaitGroup // the background goroutines (background.go)
 
-	// groupBuf is the leader's scratch for concatenating a write group; only the leader uses it.
-	groupBuf []byte
+	// commits is the commit queue (commit.go); its fields are guarded by mu.
+	commits commitQueue
 
 	mu struct {
 		sync.Mutex
@@ -61,14 +60,6 @@ type DB struct {
 		prevLog *retiredLog        // imm's log, until imm's flush is in the MANIFEST; else nil
 		vs      *compaction.VersionSet
 
-		writers []*writer // the commit queue; writers[0] leads
-		// The last synced group's size and a running average of log syncs' time; and while a
-		// synced leader lingers (lingerLocked), the channel that a writer closes on making the
-		// queue lingerFor long.
-		syncGroup int
-		syncTime  time.Duration
-		linger    chan struct{}
-		lingerFor int
 		snapshots snapshotList
 
 		bgErr          error // sticky: set by a failed log write, flush or MANIFEST update

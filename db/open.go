@@ -41,6 +41,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		d.filter = sstable.NewBloomPolicy(o.BloomBitsPerKey)
 	}
 	d.mu.bgCond.L = &d.mu.Mutex
+	d.commits = commitQueue{mu: &d.mu.Mutex, env: d}
 	d.mu.snapshots.init()
 	d.mu.pendingOutputs = make(map[uint64]struct{})
 

@@ -2,51 +2,13 @@ package db
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/memtable"
 )
-
-// Group commit.
-//
-// Writers queue in d.mu.writers. The writer at the head is the leader: it makes room in the
-// memtable (waiting for a flush if the previous memtable is still being written out), takes the
-// writers queued behind it into its group, and, with the DB mutex released, appends the whole
-// group to the log as ONE record in ONE write call, fsyncs the log if it is a synced group, and
-// inserts the group into the memtable. It then publishes the group's last sequence number,
-// hands every member its result and wakes the next head. Followers just wait.
-//
-// A synced group waits briefly for company first (lingerLocked): when the last synced group
-// held k writers, the leader waits until k writers are queued, or a quarter of a sync's time.
-// Without that, writers that each wait for their own sync alternate between a group of one (the
-// writer that came back first) and a group of the rest, and eight synced writers carry about
-// four times one writer's rate instead of nearly eight.
-//
-// A group is capped at maxGroupBytes (smaller when the leader's own batch is small, so that a
-// small write is not delayed behind a large copy), never mixes a synced write into an unsynced
-// leader's group, and never holds more than the memtable's arena has room for. Only the leader
-// touches the log writer and the memtable, so the memtable keeps its one-writer contract.
-const (
-	maxGroupBytes   = 1 << 20
-	smallBatchBytes = 128 << 10
-)
-
-// writer is one Write waiting in the commit queue.
-type writer struct {
-	repr  batch.Repr
-	sync  bool
-	force bool // rotate the memtable (CompactRange's flush); writes nothing
-	done  bool
-	err   error
-	cond  sync.Cond // L is the DB mutex
-}
-
-var writerPool = sync.Pool{New: func() any { return new(writer) }}
 
 // Put sets key to value. A nil wo means not synced.
 func (d *DB) Put(key, value []byte, wo *WriteOptions) error {
@@ -87,167 +49,45 @@ func (d *DB) Write(b *Batch, wo *WriteOptions) error {
 // so that the flush that follows holds every write that returned before the call.
 func (d *DB) commitForce() error { return d.commit(batch.New(nil), false, true) }
 
-// arenaBound is the most memtable arena bytes a batch can take: its encoded size plus the
-// largest per-entry overhead for each entry.
-func arenaBound(repr batch.Repr) int {
-	return len(repr) + int(repr.Count())*memtable.EntrySize(0, 0)
-}
-
-// commit runs repr through the commit queue.
+// commit runs repr through the DB's commit queue (commit.go).
 func (d *DB) commit(repr batch.Repr, sync, force bool) error {
-	w := writerPool.Get().(*writer)
-	w.repr, w.sync, w.force, w.done, w.err = repr, sync, force, false, nil
-	w.cond.L = &d.mu.Mutex
-
-	d.mu.Lock()
-	if d.mu.closing {
-		d.mu.Unlock()
-		writerPool.Put(w)
-		return ErrClosed
-	}
-	d.mu.writers = append(d.mu.writers, w)
-	if d.mu.linger != nil && len(d.mu.writers) >= d.mu.lingerFor {
-		close(d.mu.linger) // the lingering leader has its company
-		d.mu.linger = nil
-	}
-	for !w.done && w != d.mu.writers[0] {
-		w.cond.Wait()
-	}
-	if w.done {
-		err := w.err
-		d.mu.Unlock()
-		w.repr = nil
-		writerPool.Put(w)
-		return err
-	}
-
-	if w.sync && !force {
-		d.lingerLocked()
-	}
-	// w leads a group. A synced write does not go to a log mapped with huge pages, whose syncs
-	// would write back 2 MiB at a time: it switches to a new log with small pages first.
-	err := d.makeRoomForWriteLocked(arenaBound(repr), force || (w.sync && d.mu.log.huge))
-	last := 0
-	if err == nil && !force {
-		var group batch.Repr
-		group, last = d.buildGroupLocked()
-		if w.sync {
-			d.mu.syncGroup = last + 1
-			d.mu.stats.logSyncs++
-			d.mu.stats.syncedWrites += last + 1
-		}
-		err = d.writeGroupLocked(group, w.sync)
-	}
-	for _, x := range d.mu.writers[1 : last+1] {
-		x.err, x.done = err, true
-		x.cond.Signal()
-	}
-	n := copy(d.mu.writers, d.mu.writers[last+1:])
-	clear(d.mu.writers[n:])
-	d.mu.writers = d.mu.writers[:n]
-	if n > 0 {
-		d.mu.writers[0].cond.Signal()
-	} else if d.mu.closing {
-		d.mu.bgCond.Broadcast() // Close waits for the queue to drain
-	}
-	d.mu.Unlock()
-	w.repr = nil
-	writerPool.Put(w)
-	return err
+	return d.commits.commit(repr, sync, force)
 }
 
-// lingerLocked waits, as the leader of a synced group, for as many writers to queue as the last
-// synced group held, or for a quarter of a sync's time (see the notes above), with d.mu
-// released meanwhile.
-func (d *DB) lingerLocked() {
-	want := d.mu.syncGroup
-	if want <= 1 || len(d.mu.writers) >= want {
-		return
-	}
-	wait := min(max(d.mu.syncTime/4, minLinger), maxLinger)
-	ch := make(chan struct{})
-	d.mu.linger, d.mu.lingerFor = ch, want
-	d.mu.Unlock()
-	t := time.NewTimer(wait)
-	select {
-	case <-ch:
-	case <-t.C:
-	}
-	t.Stop()
-	d.mu.Lock()
-	if d.mu.linger == ch {
-		d.mu.linger = nil
-	}
+// The DB is its commit queue's commitEnv.
+
+// makeRoomLocked implements commitEnv. A synced write does not go to a log mapped with huge
+// pages, whose syncs would write back 2 MiB at a time: it switches to a new log with small
+// pages first.
+func (d *DB) makeRoomLocked(need int, sync, force bool) error {
+	return d.makeRoomForWriteLocked(need, force || (sync && d.mu.log.huge))
 }
 
-// Bounds of a synced leader's wait for company.
-const (
-	minLinger = 10 * time.Microsecond
-	maxLinger = time.Millisecond
-)
+// roomLocked implements commitEnv.
+func (d *DB) roomLocked() int { return d.mu.mem.Available() }
 
-// buildGroupLocked returns the batch to write for the writers at the head of the queue, and the
-// index of the last writer it includes.
-func (d *DB) buildGroupLocked() (batch.Repr, int) {
-	ws := d.mu.writers
-	lead := ws[0]
-	size := len(lead.repr)
-	limit := maxGroupBytes
-	if size <= smallBatchBytes {
-		limit = size + smallBatchBytes
-	}
-	room := d.mu.mem.Available() - arenaBound(lead.repr)
-	last := 0
-	for i := 1; i < len(ws); i++ {
-		x := ws[i]
-		if x.sync && !lead.sync {
-			break // an unsynced leader does not fsync; a synced writer waits for its own group
-		}
-		extra := len(x.repr) - batch.HeaderLen
-		if extra <= 0 {
-			last = i // an empty (sync-only) batch rides along
-			continue
-		}
-		if size+extra > limit || arenaBound(x.repr) > room {
-			break
-		}
-		size += extra
-		room -= arenaBound(x.repr)
-		last = i
-	}
-	if last == 0 {
-		return lead.repr, 0
-	}
-	g := batch.New(d.groupBuf)
-	for _, x := range ws[:last+1] {
-		if len(x.repr) > batch.HeaderLen {
-			g.Append(x.repr)
-		}
-	}
-	if cap(g) <= 4*maxGroupBytes {
-		d.groupBuf = g[:0]
-	} else {
-		d.groupBuf = nil
-	}
-	return g, last
-}
+// closingLocked implements commitEnv.
+func (d *DB) closingLocked() bool { return d.mu.closing }
 
-// writeGroupLocked assigns the group its sequence numbers, logs it (one write, fsynced when
-// sync), inserts it into the memtable and publishes it. d.mu is released during the I/O.
-func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
+// drainedLocked implements commitEnv: Close waits for the queue to drain.
+func (d *DB) drainedLocked() { d.mu.bgCond.Broadcast() }
+
+// writeGroupLocked implements commitEnv: it assigns the group its sequence numbers, logs it (one
+// record, synced when sync), inserts it into the memtable and publishes it. d.mu is released
+// during the I/O.
+func (d *DB) writeGroupLocked(group batch.Repr, sync bool, members int) (took time.Duration, err error) {
 	first := keys.SeqNum(d.lastSeq.Load()) + 1
 	count := keys.SeqNum(group.Count())
 	if first+count-1 > keys.MaxSeqNum {
-		return fmt.Errorf("%w: sequence numbers exhausted", ErrInvalidArgument)
+		return 0, fmt.Errorf("%w: sequence numbers exhausted", ErrInvalidArgument)
 	}
 	group.SetSeq(first)
 	mem, log, prev := d.mu.mem, d.mu.log, d.mu.prevLog
 	logNum, dirSynced := log.num, log.dirSynced
 
 	d.mu.Unlock()
-	var took time.Duration // the log's sync
 	log.f.SetSyncNext(sync)
-	err := log.w.AddRecord(group)
+	err = log.w.AddRecord(group)
 	if err == nil && sync {
 		// Durable in order: the retired log (the writes before this log), this log's directory
 		// entry, then this log up to the group.
@@ -275,18 +115,19 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool) error {
 	if err != nil {
 		err = dberr.Wrap(err, "write to log %s", filenames.Name(filenames.Log, logNum))
 		d.setBgErrLocked(err)
-		return err
+		return 0, err
 	}
 	if sync {
 		log.dirSynced, log.synced = true, true // only a leader switches logs, so log is current
-		d.mu.syncTime = (3*d.mu.syncTime + took) / 4
+		d.mu.stats.logSyncs++
+		d.mu.stats.syncedWrites += members
 	}
 	if count > 0 {
 		lastSeq := first + count - 1
 		d.lastSeq.Store(uint64(lastSeq))
 		d.mu.vs.SetLastSequence(lastSeq)
 	}
-	return nil
+	return took, nil
 }
 
 // makeRoomForWriteLocked makes sure the memtable can take a group needing `need` arena bytes,
