@@ -1,8 +1,8 @@
 package compaction
 
-// MANIFEST I/O: creating a new DB's first MANIFEST, and recovering a VersionSet from the
-// MANIFEST that CURRENT names (current.go reads and writes CURRENT, replay.go replays the
-// edits). docs/format/manifest.md specifies both files.
+// MANIFEST I/O: writing a MANIFEST of one edit (a new DB's first, a repaired DB's), and
+// recovering a VersionSet from the MANIFEST that CURRENT names (current.go reads and writes
+// CURRENT, replay.go replays the edits). docs/format/manifest.md specifies both files.
 
 import (
 	"errors"
@@ -36,25 +36,30 @@ func Create(fs vfs.FS, dir string, icmp *keys.InternalComparator, opts *Options)
 	e.SetLogNum(0)
 	e.SetNextFileNum(2)
 	e.SetLastSeq(0)
-	const num = 1
-	path := filenames.Path(dir, filenames.Manifest, num)
-	renamed, err := createFirstManifest(fs, dir, path, e.Encode(nil))
-	if err != nil {
-		if !renamed {
-			_ = fs.Remove(path)
-		}
+	if _, err := WriteManifest(fs, dir, 1, &e); err != nil {
 		return nil, err
 	}
 	return Recover(fs, dir, icmp, opts)
 }
 
-func createFirstManifest(fs vfs.FS, dir, path string, record []byte) (renamed bool, err error) {
+// WriteManifest writes a new MANIFEST-num in dir holding edit alone, syncs it and the directory,
+// and points CURRENT at it (SetCurrent): Create writes a new DB's first MANIFEST with it, and
+// Repair the MANIFEST of the DB it rebuilt. The directory entries of the tables edit names must
+// be synced already. On failure before CURRENT is renamed, the new MANIFEST is removed (best
+// effort) and CURRENT is as it was; renamed reports whether the rename happened.
+func WriteManifest(fs vfs.FS, dir string, num uint64, edit *VersionEdit) (renamed bool, err error) {
+	path := filenames.Path(dir, filenames.Manifest, num)
+	defer func() {
+		if err != nil && !renamed {
+			_ = fs.Remove(path)
+		}
+	}()
 	f, err := fs.Create(path)
 	if err != nil {
 		return false, dberr.Wrap(err, "create %s", path)
 	}
 	w := wal.NewWriter(f)
-	err = w.AddRecord(record)
+	err = w.AddRecord(edit.Encode(nil))
 	if err == nil {
 		err = w.Sync()
 	}
@@ -67,7 +72,7 @@ func createFirstManifest(fs vfs.FS, dir, path string, record []byte) (renamed bo
 	if err := fs.SyncDir(dir); err != nil {
 		return false, dberr.Wrap(err, "sync directory %s", dir)
 	}
-	return SetCurrent(fs, dir, 1)
+	return SetCurrent(fs, dir, num)
 }
 
 // Recover reads the VersionSet of the DB in dir: CURRENT, then every edit of the MANIFEST it
