@@ -7,6 +7,7 @@ package db
 // value it once had; every other key must be exactly as written.
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/wal"
 )
 
 const repairDir = "/db"
@@ -405,6 +407,29 @@ func TestRepair(t *testing.T) {
 		require.Zero(t, repairCheck(t, fs, repairDir, m, nil))
 	})
 
+	t.Run("ManifestEditsThatDoNotApply", func(t *testing.T) {
+		// CURRENT's MANIFEST, intact, ends in a record that is not an edit and an edit that
+		// deletes a table no level holds: recovery refuses both, Repair goes past them.
+		fs, m := build(t)
+		_, num, err := compaction.ReadCurrent(fs, repairDir)
+		require.NoError(t, err)
+		p := filenames.Path(repairDir, filenames.Manifest, num)
+		data := repairReadFile(t, fs, p)
+		var tail repairSyncBuffer
+		w := wal.NewAppendWriter(&tail, int64(len(data)))
+		var e compaction.VersionEdit
+		e.DeleteFile(3, 999999)
+		require.NoError(t, w.AddRecord([]byte{8}))
+		require.NoError(t, w.AddRecord(e.Encode(nil)))
+		writeTestFile(t, fs, p, append(data, tail.Bytes()...))
+		_, err = Open(repairDir, repairOpts(fs))
+		require.ErrorIs(t, err, ErrCorruption)
+		repair(t, fs)
+		require.Contains(t, repairInfoLog(t, fs, repairDir), fmt.Sprintf("MANIFEST-%06d: ", num))
+		require.Contains(t, repairInfoLog(t, fs, repairDir), "edits, 1 undecodable edits, 1 refused changes, 0 damaged stretches")
+		require.Zero(t, repairCheck(t, fs, repairDir, m, nil))
+	})
+
 	t.Run("DeletedTable", func(t *testing.T) {
 		fs, m := build(t)
 		victim := repairLargestTable(t, fs, repairDir)
@@ -666,6 +691,11 @@ func TestRepair(t *testing.T) {
 type repairRenamedComparator struct{ keys.Comparator }
 
 func (repairRenamedComparator) Name() string { return "test.RenamedComparator" }
+
+// repairSyncBuffer is a wal.SyncWriter in memory.
+type repairSyncBuffer struct{ bytes.Buffer }
+
+func (*repairSyncBuffer) Sync() error { return nil }
 
 // repairDirState maps every file of dir to its contents.
 func repairDirState(t *testing.T, fs vfs.FS, dir string) map[string]string {

@@ -1,0 +1,136 @@
+package db
+
+// Repair, step 5: the logs the DB had not flushed, converted to level-0 tables.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/stratadb/strata/internal/batch"
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/wal"
+)
+
+// convertLogs converts the unflushed logs to tables, oldest first; see step 5.
+func (r *repairer) convertLogs() error {
+	for _, num := range r.logs {
+		r.archive = append(r.archive, filenames.Name(filenames.Log, num))
+		if num < r.flushed && !r.prevLogs[num] {
+			r.logf("log #%d: not converted: MANIFEST edits say it was flushed (log number %d)", num, r.flushed)
+			continue
+		}
+		if err := r.convertLog(num); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// convertLog writes the intact batches of log num to level-0 tables, a memtable's worth each.
+func (r *repairer) convertLog(num uint64) error {
+	c := &logConversion{r: r, num: num, name: filenames.Path(r.dir, filenames.Log, num)}
+	f, err := r.fs.Open(c.name)
+	if err != nil {
+		return dberr.Wrap(err, "repair: open log")
+	}
+	defer f.Close()
+	rd := wal.NewReader(f, c.name)
+	rd.SkipCorruption(func(offset int64, dropped int, err error) {
+		r.logBytesDropped += int64(dropped)
+		r.lose(fmt.Sprintf("%d bytes of log #%d", dropped, num), "log #%d: dropped %d bytes at offset %d: %v", num, dropped, offset, err)
+	})
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if errors.Is(err, wal.ErrTornTail) {
+			r.logf("log #%d: %v (a write cut short by a crash, never acknowledged); the log ends there", num, err)
+			break
+		}
+		if err != nil {
+			return dberr.Wrap(err, "repair")
+		}
+		if err := c.add(rec, rd.Offset()); err != nil {
+			return err
+		}
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	r.logsConverted++
+	r.logf("log #%d: %d batches, %d entries saved to tables %v", num, c.batches, c.entries, c.outputs)
+	return nil
+}
+
+// logConversion is a log being converted to tables: the memtable it fills, and what it wrote.
+type logConversion struct {
+	r      *repairer
+	num    uint64
+	name   string // the log's path
+	mem    *memtable.MemTable
+	memSeq keys.SeqNum // the largest sequence number in mem
+
+	batches, entries int
+	outputs          []uint64 // the tables written
+}
+
+// add puts the batch rec, read at offset off, in the memtable: after flushing the memtable when
+// the batch does not fit, and flushing it after when it is full. A damaged batch is reported
+// and skipped.
+func (c *logConversion) add(rec []byte, off int64) error {
+	d := c.r.d
+	repr := batch.Repr(rec)
+	err := batch.Validate(rec, c.name, off)
+	if err == nil && repr.Count() > 0 && uint64(repr.Seq())+uint64(repr.Count())-1 > uint64(keys.MaxSeqNum) {
+		err = dberr.Corruptf(c.name, off, "batch: sequence numbers from %d for %d entries pass the maximum", repr.Seq(), repr.Count())
+	}
+	if err != nil {
+		c.r.lose(fmt.Sprintf("a batch of log #%d", c.num), "log #%d: skipping a damaged batch: %v", c.num, err)
+		return nil
+	}
+	if bound := arenaBound(repr); c.mem == nil || c.mem.Available() < bound {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		c.mem, c.memSeq = memtable.New(d.opts.Comparator, d.memCapacity(bound)), 0
+	}
+	if err := batch.Apply(rec, c.name, off, func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
+		return c.mem.Add(seq, kind, key, value)
+	}); err != nil {
+		return dberr.Wrap(err, "repair: log #%d", c.num)
+	}
+	c.batches++
+	c.entries += int(repr.Count())
+	if repr.Count() > 0 {
+		last := repr.Seq() + keys.SeqNum(repr.Count()) - 1
+		c.memSeq, c.r.lastSeq = max(c.memSeq, last), max(c.r.lastSeq, last)
+	}
+	if c.mem.Size() > d.opts.WriteBufferSize {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush writes the memtable, if it holds anything, to a new level-0 table.
+func (c *logConversion) flush() error {
+	if c.mem == nil || c.mem.Empty() {
+		return nil
+	}
+	r := c.r
+	num := r.newFileNumber()
+	n := c.mem.Len()
+	meta, err := r.d.buildTable(num, c.mem.NewIterator(), nil)
+	r.d.tables.evict(num)
+	c.mem = nil
+	if err != nil || meta == nil {
+		return err
+	}
+	r.tables = append(r.tables, &repairTable{num: num, name: filenames.Name(filenames.Table, num), meta: meta, maxSeq: c.memSeq, entries: n})
+	c.outputs = append(c.outputs, num)
+	return nil
+}
