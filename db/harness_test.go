@@ -127,8 +127,8 @@ func dump(t testing.TB, d *DB, ro *ReadOptions) kv {
 	got := kv{}
 	var prev []byte
 	for ok := it.First(); ok; ok = it.Next() {
-		if prev != nil {
-			require.Less(t, string(prev), string(it.Key()), "iterator keys out of order")
+		if prev != nil && string(prev) >= string(it.Key()) {
+			require.Failf(t, "iterator keys out of order", "%s after %s", short(string(it.Key())), short(string(prev)))
 		}
 		prev = append(prev[:0], it.Key()...)
 		got[string(it.Key())] = string(it.Value())

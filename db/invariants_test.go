@@ -25,7 +25,7 @@ func TestInvariantChecksOn(t *testing.T) {
 		require.NoError(t, d.Put([]byte(fmt.Sprintf("k%05d", i)), make([]byte, 100), nil))
 	}
 	require.NoError(t, d.CompactRange(nil, nil))
-	v := cmVersion(d)
+	v := currentVersion(d)
 	defer v.Unref()
 	var f *compaction.FileMetadata
 	for _, files := range v.Levels {

@@ -71,31 +71,6 @@ func TestProperties(t *testing.T) {
 	}
 }
 
-// TestCompactionDeletesObsoleteTables checks that once CompactRange returns, the tables it
-// replaced are gone from the disk.
-func TestCompactionDeletesObsoleteTables(t *testing.T) {
-	fs := vfs.NewMem()
-	d := openMem(t, fs, &Options{WriteBufferSize: 64 << 10})
-	defer d.Close()
-	rng := newRand(3)
-	for i := range 3000 {
-		// Every table overlaps the first one ("z" is in all of them), so compactions rewrite.
-		require.NoError(t, d.Put(fmt.Appendf(nil, "k%05d", rng.IntN(3000)), randValue(rng, 300), nil))
-		if i%50 == 0 {
-			require.NoError(t, d.Put([]byte("z"), randValue(rng, 10), nil))
-		}
-	}
-	require.NoError(t, d.CompactRange(nil, nil))
-	live := currentFiles(d)
-	var stale []uint64
-	for n := range tableFiles(t, fs) {
-		if !live[n] {
-			stale = append(stale, n)
-		}
-	}
-	require.Empty(t, stale, "tables replaced by CompactRange are still on disk")
-}
-
 // TestApproximateSizes writes disjoint key ranges of known sizes (incompressible values, so the
 // tables are as large as the data) and checks the estimates.
 func TestApproximateSizes(t *testing.T) {
