@@ -109,13 +109,7 @@ func applyOp(d *DB, op workload.Op) error {
 		return d.Delete([]byte(op.Entries[0].Key), wo)
 	}
 	var b Batch
-	for _, e := range op.Entries {
-		if e.Delete {
-			b.Delete([]byte(e.Key))
-		} else {
-			b.Put([]byte(e.Key), []byte(e.Value))
-		}
-	}
+	op.AddTo(&b)
 	return d.Write(&b, wo)
 }
 

@@ -22,10 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,38 +37,25 @@ import (
 
 	"github.com/stratadb/strata/db"
 	"github.com/stratadb/strata/internal/cleveldb"
+	"github.com/stratadb/strata/internal/testutil/workload"
 )
 
-// interopModel is what the DB must hold: live keys and their values, and keys that were
-// deleted (and not written again), which must read as absent.
+// interopModel is what the DB must hold, and every key ever written: those not in the model
+// were deleted and must read as absent.
 type interopModel struct {
-	live    map[string][]byte
-	deleted map[string]bool
+	workload.Model
+	written map[string]bool
 }
 
 func newInteropModel() *interopModel {
-	return &interopModel{live: map[string][]byte{}, deleted: map[string]bool{}}
+	return &interopModel{Model: workload.Model{}, written: map[string]bool{}}
 }
 
-func (m *interopModel) put(k, v []byte) {
-	m.live[string(k)] = bytes.Clone(v)
-	delete(m.deleted, string(k))
-}
-
-func (m *interopModel) del(k []byte) {
-	if _, ok := m.live[string(k)]; ok {
-		m.deleted[string(k)] = true
+func (m *interopModel) apply(ops ...workload.Op) {
+	m.Apply(ops...)
+	for k := range workload.Touched(ops) {
+		m.written[k] = true
 	}
-	delete(m.live, string(k))
-}
-
-func (m *interopModel) sortedKeys() []string {
-	ks := make([]string, 0, len(m.live))
-	for k := range m.live {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // interopKey returns key i: mostly short printable keys in order of i, some with binary bytes
@@ -89,113 +77,69 @@ func interopKey(i int) []byte {
 // interopAbsentKey returns a key that is never written, sorting between keys i and i+1.
 func interopAbsentKey(i int) []byte { return append(interopKey(i), "~absent"...) }
 
-// interopValue returns a value for key i in write generation gen: 0 to 300 bytes or, with big,
-// one in 150 between 20 and 120 KiB; half random (incompressible), half repetitive. The key
-// and generation come first, so a value read in the wrong place or from a stale version shows.
-func interopValue(rng *rand.Rand, i, gen int, big bool) []byte {
-	n := rng.IntN(301)
-	if big && rng.IntN(150) == 0 {
-		n = 20<<10 + rng.IntN(100<<10)
+// interopShape is the workload of the interoperability tests on keys [0, interopKeys): puts of
+// new and existing keys (overwrites), deletes, and batches of 1 to 20 of both. Values are 0 to
+// 300 bytes (half random, half one letter repeated) and, with big, one in 150 between 20 and
+// 120 KiB. Without big values, 800 entries fill two to three 64 KiB memtables.
+func interopShape(big bool) workload.Shape {
+	s := workload.Shape{
+		Keys: interopKeys, KeyFunc: func(i int) string { return string(interopKey(i)) },
+		Values:       []workload.Band{{Weight: 149, Max: 300}},
+		RandomValues: true,
+		Put:          70, Delete: 15, Batch: 15,
+		BatchMin: 1, BatchMax: 20, BatchDeletes: 4,
 	}
-	v := []byte(fmt.Sprintf("%d/%d:", i, gen))
-	if n <= len(v) && rng.IntN(20) == 0 {
-		return []byte{} // empty values too
+	if big {
+		s.Values = append(s.Values, workload.Band{Weight: 1, Min: 20 << 10, Max: 120 << 10})
 	}
-	if rng.IntN(2) == 0 {
-		for len(v) < n {
-			v = append(v, byte(rng.Uint32()))
-		}
-	} else {
-		pat := []byte(strconv.Itoa(rng.IntN(1000)))
-		for len(v) < n {
-			v = append(v, pat...)
-		}
-	}
-	return v
+	return s
 }
 
-// interopWriter is the part of a DB the workload needs, for either implementation.
-type interopWriter struct {
-	put   func(k, v []byte) error
-	del   func(k []byte) error
-	batch func(ops []interopOp) error
-}
+// interopWriter writes one write of a workload to a DB, of either implementation.
+type interopWriter func(op workload.Op) error
 
-type interopOp struct {
-	del  bool
-	k, v []byte
-}
-
-// interopWorkload applies n operations on keys [0, keys): puts of new and existing keys
-// (overwrites), deletes, and batches of both, to w and to the model. Without big values, 800
-// operations fill two to three 64 KiB memtables.
-func interopWorkload(t *testing.T, rng *rand.Rand, w interopWriter, m *interopModel, n, keys, gen int, big bool) {
+// interopWorkload writes to w, and applies to the model, writes of g's shape until they hold n
+// entries.
+func interopWorkload(t *testing.T, g *workload.Gen, w interopWriter, m *interopModel, n int) {
 	t.Helper()
 	for done := 0; done < n; {
-		switch r := rng.IntN(100); {
-		case r < 70:
-			i := rng.IntN(keys)
-			k, v := interopKey(i), interopValue(rng, i, gen, big)
-			require.NoError(t, w.put(k, v))
-			m.put(k, v)
-			done++
-		case r < 85:
-			k := interopKey(rng.IntN(keys))
-			require.NoError(t, w.del(k))
-			m.del(k)
-			done++
-		default:
-			ops := make([]interopOp, 1+rng.IntN(20))
-			for j := range ops {
-				i := rng.IntN(keys)
-				ops[j] = interopOp{del: rng.IntN(4) == 0, k: interopKey(i), v: interopValue(rng, i, gen, big)}
-			}
-			require.NoError(t, w.batch(ops))
-			for _, op := range ops {
-				if op.del {
-					m.del(op.k)
-				} else {
-					m.put(op.k, op.v)
-				}
-			}
-			done += len(ops)
-		}
+		op := g.Next()
+		require.NoError(t, w(op))
+		m.apply(op)
+		done += len(op.Entries)
 	}
+}
+
+// interopFill writes first, then puts every key of the key space once, in order.
+func interopFill(t *testing.T, g *workload.Gen, w interopWriter, m *interopModel, first ...workload.Op) {
+	t.Helper()
+	ops := first
+	for i := range interopKeys {
+		ops = append(ops, g.PutAt(i))
+	}
+	for _, op := range ops {
+		require.NoError(t, w(op))
+	}
+	m.apply(ops...)
+}
+
+func interopPut(k, v string) workload.Op {
+	return workload.Op{Kind: workload.Put, Entries: []workload.Entry{{Key: k, Value: v}}}
 }
 
 func interopCppWriter(d *cleveldb.DB) interopWriter {
-	return interopWriter{
-		put: func(k, v []byte) error { return d.Put(k, v, false) },
-		del: func(k []byte) error { return d.Delete(k, false) },
-		batch: func(ops []interopOp) error {
-			var b cleveldb.Batch
-			for _, op := range ops {
-				if op.del {
-					b.Delete(op.k)
-				} else {
-					b.Put(op.k, op.v)
-				}
-			}
-			return d.Write(&b, false)
-		},
+	return func(op workload.Op) error {
+		var b cleveldb.Batch
+		op.AddTo(&b)
+		return d.Write(&b, false)
 	}
 }
 
 func interopStrataWriter(d *db.DB) interopWriter {
-	return interopWriter{
-		put: func(k, v []byte) error { return d.Put(k, v, nil) },
-		del: func(k []byte) error { return d.Delete(k, nil) },
-		batch: func(ops []interopOp) error {
-			var b db.Batch
-			for _, op := range ops {
-				if op.del {
-					b.Delete(op.k)
-				} else {
-					b.Put(op.k, op.v)
-				}
-			}
-			return d.Write(&b, nil)
-		},
+	return func(op workload.Op) error {
+		var b db.Batch
+		op.AddTo(&b)
+		return d.Write(&b, nil)
 	}
 }
 
@@ -321,18 +265,21 @@ func interopStep(next, prev func() bool, reverse bool) bool {
 // every deleted key and of absent keys (not found), full scans in both directions, and seeks.
 func interopRequireModel(t *testing.T, who string, r interopReader, m *interopModel, keys int) {
 	t.Helper()
-	sorted := m.sortedKeys()
+	sorted := slices.Sorted(maps.Keys(m.Model))
 	for _, k := range sorted {
 		v, found, err := r.get([]byte(k))
-		require.NoError(t, err, "%s: Get(%q)", who, interopShort(k))
-		require.True(t, found, "%s: key %q lost", who, interopShort(k))
-		require.True(t, bytes.Equal(m.live[k], v), "%s: key %q has a wrong value (%d bytes, want %d)",
-			who, interopShort(k), len(v), len(m.live[k]))
+		require.NoError(t, err, "%s: Get(%s)", who, workload.Short(k))
+		require.True(t, found, "%s: key %s lost", who, workload.Short(k))
+		require.True(t, m.Model[k] == string(v), "%s: key %s has a wrong value (%d bytes, want %d)",
+			who, workload.Short(k), len(v), len(m.Model[k]))
 	}
-	for k := range m.deleted {
+	for k := range m.written {
+		if _, live := m.Model[k]; live {
+			continue
+		}
 		_, found, err := r.get([]byte(k))
 		require.NoError(t, err)
-		require.False(t, found, "%s: deleted key %q is back", who, interopShort(k))
+		require.False(t, found, "%s: deleted key %s is back", who, workload.Short(k))
 	}
 	for i := 0; i < keys; i += 13 {
 		_, found, err := r.get(interopAbsentKey(i))
@@ -350,7 +297,7 @@ func interopRequireModel(t *testing.T, who string, r interopReader, m *interopMo
 				j = len(sorted) - 1 - i
 			}
 			require.Equal(t, sorted[j], string(e[0]), "%s: scan (reverse=%v) entry %d", who, reverse, i)
-			require.True(t, bytes.Equal(m.live[sorted[j]], e[1]), "%s: scan value of %q", who, interopShort(sorted[j]))
+			require.True(t, m.Model[sorted[j]] == string(e[1]), "%s: scan value of %s", who, workload.Short(sorted[j]))
 		}
 	}
 
@@ -360,41 +307,30 @@ func interopRequireModel(t *testing.T, who string, r interopReader, m *interopMo
 			k, v, ok, err := r.seek(target)
 			require.NoError(t, err)
 			if j == len(sorted) {
-				require.False(t, ok, "%s: Seek(%q) past the end found %q", who, interopShort(string(target)), k)
+				require.False(t, ok, "%s: Seek(%s) past the end found %q", who, workload.Short(string(target)), k)
 				continue
 			}
-			require.True(t, ok, "%s: Seek(%q)", who, interopShort(string(target)))
-			require.Equal(t, sorted[j], string(k), "%s: Seek(%q)", who, interopShort(string(target)))
-			require.True(t, bytes.Equal(m.live[sorted[j]], v))
+			require.True(t, ok, "%s: Seek(%s)", who, workload.Short(string(target)))
+			require.Equal(t, sorted[j], string(k), "%s: Seek(%s)", who, workload.Short(string(target)))
+			require.True(t, m.Model[sorted[j]] == string(v))
 		}
 	}
 }
 
-func interopShort(k string) string {
-	if len(k) > 24 {
-		return fmt.Sprintf("%s...(%d bytes)", k[:24], len(k))
-	}
-	return k
-}
-
-// interopUnflushed writes a few hundred small puts and deletes (far less than a memtable, so
-// that they stay in the log) and returns how many key and value bytes they carry.
-func interopUnflushed(t *testing.T, rng *rand.Rand, w interopWriter, m *interopModel, gen int) int64 {
+// interopUnflushed writes 200 small puts and deletes (far less than a memtable, so that they
+// stay in the log) and returns how many key and value bytes they carry.
+func interopUnflushed(t *testing.T, g *workload.Gen, w interopWriter, m *interopModel) int64 {
 	t.Helper()
+	shape := g.Shape
+	defer func() { g.Shape = shape }()
+	g.Shape.Values, g.Shape.Put, g.Shape.Delete, g.Shape.Batch = []workload.Band{{Weight: 1, Min: 10, Max: 20}}, 3, 1, 0
 	var n int64
-	for j := 0; j < 200; j++ {
-		i := rng.IntN(interopKeys)
-		k := interopKey(i)
-		if j%4 == 3 {
-			require.NoError(t, w.del(k))
-			m.del(k)
-			n += int64(len(k))
-			continue
+	for _, op := range g.Take(200) {
+		require.NoError(t, w(op))
+		m.apply(op)
+		for _, e := range op.Entries {
+			n += int64(len(e.Key) + len(e.Value))
 		}
-		v := []byte(fmt.Sprintf("unflushed %d/%d", i, gen))
-		require.NoError(t, w.put(k, v))
-		m.put(k, v)
-		n += int64(len(k) + len(v))
 	}
 	return n
 }
@@ -420,7 +356,7 @@ const (
 // overwrites and an unflushed log; Strata opens it, checks it, writes more and closes; C++
 // opens it again and checks everything.
 func TestInteropLeveldbDBOpensInStrata(t *testing.T) {
-	rng := rand.New(rand.NewPCG(interopSeed(t), 0))
+	g := workload.New(interopSeed(t), "i", interopShape(true))
 	dir := t.TempDir()
 	m := newInteropModel()
 	copts := cleveldb.Options{CreateIfMissing: true, WriteBufferSize: interopWriteBuffer,
@@ -429,25 +365,20 @@ func TestInteropLeveldbDBOpensInStrata(t *testing.T) {
 	cdb, err := cleveldb.Open(dir, copts)
 	require.NoError(t, err)
 	w := interopCppWriter(cdb)
-	require.NoError(t, w.put(interopKey(-1), []byte("the empty key")))
-	m.put(interopKey(-1), []byte("the empty key"))
 	// Every key once, then everything compacted: the data moves below level 0 (leveldb's
 	// CompactRange ends at the deepest level that holds data, here 1 or 2).
-	for i := 0; i < interopKeys; i++ {
-		k, v := interopKey(i), interopValue(rng, i, 0, true)
-		require.NoError(t, w.put(k, v))
-		m.put(k, v)
-	}
+	interopFill(t, g, w, m, interopPut("", "the empty key"))
 	require.NoError(t, cdb.CompactRange(nil, nil))
 	// Overwrites and deletions: two or three more memtables; the first is flushed to level 1
 	// (it overlaps level 2 but nothing above), the others to level 0. Fewer than four level-0
 	// files start no compaction.
-	interopWorkload(t, rng, w, m, 800, interopKeys, 1, false)
+	g.Shape = interopShape(false)
+	interopWorkload(t, g, w, m, 800)
 	// A CompactRange of a range holding no keys flushes the memtable and compacts nothing;
 	// the writes after it, far less than a memtable, are only in the log when Close returns
 	// (leveldb 1.23 does not flush on close).
 	require.NoError(t, cdb.CompactRange([]byte("zzz"), []byte("zzz")))
-	unflushed := interopUnflushed(t, rng, w, m, 2)
+	unflushed := interopUnflushed(t, g, w, m)
 	// No reads before Close: they could start seek compactions and change the shape.
 	interopRequireLevels(t, "C++", interopLevels(t, cdb.Property))
 	require.NoError(t, cdb.Close())
@@ -462,9 +393,10 @@ func TestInteropLeveldbDBOpensInStrata(t *testing.T) {
 	interopRequireModel(t, "Strata reading C++'s DB", interopStrataReader(sdb), m, interopKeys)
 
 	// Strata writes more (flushes and unflushed writes), then closes.
-	interopWorkload(t, rng, interopStrataWriter(sdb), m, 1500, interopKeys, 3, true)
+	g.Shape = interopShape(true)
+	interopWorkload(t, g, interopStrataWriter(sdb), m, 1500)
 	require.NoError(t, sdb.CompactRange(interopKey(0), interopKey(interopKeys/3)))
-	interopUnflushed(t, rng, interopStrataWriter(sdb), m, 4)
+	interopUnflushed(t, g, interopStrataWriter(sdb), m)
 	interopRequireModel(t, "Strata after its writes", interopStrataReader(sdb), m, interopKeys)
 	require.NoError(t, sdb.Close())
 
@@ -479,24 +411,19 @@ func TestInteropLeveldbDBOpensInStrata(t *testing.T) {
 // TestInteropStrataDBOpensInLeveldb: Strata writes and closes a DB with several levels,
 // deletions, snappy and bloom filters; C++ opens it with every key exact and uses its filters.
 func TestInteropStrataDBOpensInLeveldb(t *testing.T) {
-	rng := rand.New(rand.NewPCG(interopSeed(t), 0))
+	g := workload.New(interopSeed(t), "i", interopShape(true))
 	dir := t.TempDir()
 	m := newInteropModel()
 	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
 		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
 	require.NoError(t, err)
 	w := interopStrataWriter(sdb)
-	require.NoError(t, w.put(interopKey(-1), []byte{}))
-	m.put(interopKey(-1), []byte{})
-	for i := 0; i < interopKeys; i++ {
-		k, v := interopKey(i), interopValue(rng, i, 0, true)
-		require.NoError(t, w.put(k, v))
-		m.put(k, v)
-	}
+	interopFill(t, g, w, m, interopPut("", ""))
 	require.NoError(t, sdb.CompactRange(nil, nil))
-	interopWorkload(t, rng, w, m, 800, interopKeys, 1, false)
+	g.Shape = interopShape(false)
+	interopWorkload(t, g, w, m, 800)
 	require.NoError(t, sdb.CompactRange([]byte("zzz"), []byte("zzz"))) // flushes the memtable
-	unflushed := interopUnflushed(t, rng, w, m, 2)
+	unflushed := interopUnflushed(t, g, w, m)
 	interopRequireLevels(t, "Strata", interopLevels(t, sdb.Property))
 	require.NoError(t, sdb.Close())
 	// C++ must replay Strata's log too.
@@ -548,18 +475,14 @@ func interopTables(t *testing.T, dir string) []string {
 // triggers no compaction) and no log to recover, and C++ writes no table of its own. Each absent key inside the key range asks exactly one filter, and every present key
 // passes its filter.
 func TestInteropLeveldbUsesStrataFilters(t *testing.T) {
-	rng := rand.New(rand.NewPCG(interopSeed(t), 0))
+	g := workload.New(interopSeed(t), "i", interopShape(true))
 	dir := t.TempDir()
 	m := newInteropModel()
 	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
 		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
 	require.NoError(t, err)
-	for i := 0; i < interopKeys; i++ {
-		k, v := interopKey(i), interopValue(rng, i, 0, true)
-		require.NoError(t, sdb.Put(k, v, nil))
-		m.put(k, v)
-	}
-	interopWorkload(t, rng, interopStrataWriter(sdb), m, 1000, interopKeys, 1, true)
+	interopFill(t, g, interopStrataWriter(sdb), m)
+	interopWorkload(t, g, interopStrataWriter(sdb), m, 1000)
 	require.NoError(t, sdb.CompactRange(nil, nil))
 	levels := interopLevels(t, sdb.Property)
 	t.Logf("Strata: table files per level %v", levels)
@@ -584,14 +507,14 @@ func TestInteropLeveldbUsesStrataFilters(t *testing.T) {
 	require.GreaterOrEqual(t, float64(neg), 0.95*float64(calls))
 
 	calls0, neg0 := cdb.FilterStats()
-	for _, k := range m.sortedKeys() {
+	for k, want := range m.Model {
 		v, found, err := cdb.Get([]byte(k))
 		require.NoError(t, err)
 		require.True(t, found)
-		require.True(t, bytes.Equal(m.live[k], v))
+		require.True(t, want == string(v))
 	}
 	calls, neg = cdb.FilterStats()
-	require.Equal(t, int64(len(m.live)), calls-calls0, "one filter check per present key")
+	require.Equal(t, int64(len(m.Model)), calls-calls0, "one filter check per present key")
 	require.Zero(t, neg-neg0, "a Strata filter ruled out a present key")
 	// C++ wrote no table (it may have deleted files Strata left obsolete): every filter it
 	// consulted was Strata's.

@@ -59,6 +59,23 @@ func (op Op) String() string {
 	return fmt.Sprintf("%s(%d entries, sync=%v)", op.Kind, len(op.Entries), op.Sync)
 }
 
+// Batcher is the write batch of a DB (Strata's, C++ leveldb's).
+type Batcher interface {
+	Put(key, value []byte)
+	Delete(key []byte)
+}
+
+// AddTo adds op's entries to b.
+func (op Op) AddTo(b Batcher) {
+	for _, e := range op.Entries {
+		if e.Delete {
+			b.Delete([]byte(e.Key))
+		} else {
+			b.Put([]byte(e.Key), []byte(e.Value))
+		}
+	}
+}
+
 // Band is a range of value sizes, [Min, Max], drawn with weight Weight among a Shape's bands.
 type Band struct{ Weight, Min, Max int }
 
@@ -235,6 +252,13 @@ func (g *Gen) put(j int) Entry {
 		g.pool = append(g.pool, e.Key)
 	}
 	return e
+}
+
+// PutAt returns the next write: a put of key i.
+func (g *Gen) PutAt(i int) Op {
+	op := Op{Kind: Put, Entries: []Entry{{Key: g.KeyAt(i), Value: g.Value(0)}}}
+	g.i++
+	return op
 }
 
 // Take returns the next n writes.
