@@ -19,7 +19,7 @@ package db
 //     it does not name that are numbered below the next file number of its first record (the
 //     tables that existed when the DB started that MANIFEST). They hold old versions, or keys
 //     deleted since whose deletions compaction has dropped: naming them again would bring
-//     those keys back (repair_manifests.go).
+//     those keys back (repair_tables.go).
 //  4. Scan every other table for its smallest and largest key and largest sequence number. A
 //     table that cannot be opened is lost. A table that is damaged part way has the entries of
 //     its readable blocks copied to a new table (leveldb stops at the first damaged block;

@@ -1,7 +1,8 @@
 package db
 
-// Repair, step 4: the tables found, scanned for their key ranges and sequence numbers, and the
-// readable entries of damaged ones copied to new tables.
+// Repair, steps 3 and 4: the tables found, those no longer part of the tree set aside, the
+// others scanned for their key ranges and sequence numbers, and the readable entries of damaged
+// ones copied to new tables.
 
 import (
 	"errors"
@@ -14,6 +15,36 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/sstable"
 )
+
+// setAsideStale removes from the tables to scan those that are no longer part of the tree:
+// an intact MANIFEST edit removed them (a compaction merged them into other tables), or the
+// exact tree does not name them although they are older than its MANIFEST (replaced, or the
+// output of work a crash cut short, before the DB last opened). The DB would have deleted them
+// had it not stopped first. They hold old versions, or keys deleted since whose deletions
+// compaction has dropped: naming them again could bring those keys back.
+//
+// Unnamed tables made while the MANIFEST was current are kept: the output of a flush or a
+// compaction whose edit the damage cut off the MANIFEST's end (the log or inputs it replaced are
+// gone, so it holds the only copy), or of one a crash cut short (a merge of tables still in the
+// tree, so keeping it adds no entry they lack; the crash ended that DB's run, so no later
+// compaction can have dropped a deletion it still shadows). So are tables numbered past every
+// edit (the work of an interrupted Repair, say).
+func (r *repairer) setAsideStale() {
+	r.tables = slices.DeleteFunc(r.tables, func(t *repairTable) bool {
+		m, removed := r.compacted[t.num]
+		_, named := r.tree[t.num]
+		switch {
+		case removed:
+			r.logf("table #%d: not used: MANIFEST-%06d records it as compacted into other tables; it goes to lost/", t.num, m)
+		case r.tree != nil && !named && t.num < r.treeFirst:
+			r.logf("table #%d: not used: MANIFEST-%06d, intact and current, does not name it, and it is older than that MANIFEST; it goes to lost/", t.num, r.namedBy)
+		default:
+			return false
+		}
+		r.archive = append(r.archive, t.name)
+		return true
+	})
+}
 
 // scanTables fills in the metadata of the tables found in the directory, salvaging damaged
 // ones; see step 4.
