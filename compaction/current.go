@@ -19,15 +19,10 @@ import (
 // maxCurrentSize bounds how much of CURRENT is read: it names one MANIFEST, about 16 bytes.
 const maxCurrentSize = 1 << 10
 
-// Opener opens files for reading: a vfs.FS, or a read-only view of one (a tool's).
-type Opener interface {
-	Open(name string) (vfs.File, error)
-}
-
 // ReadCurrent returns the MANIFEST name that CURRENT in dir holds, and its number, with the
 // checks ParseCurrent makes. A missing CURRENT gives an error matching os.ErrNotExist (no DB
 // here); other I/O errors are wrapped with the path.
-func ReadCurrent(fs Opener, dir string) (name string, num uint64, err error) {
+func ReadCurrent(fs vfs.FS, dir string) (name string, num uint64, err error) {
 	path := filepath.Join(dir, filenames.CurrentName)
 	f, err := fs.Open(path)
 	if err != nil {
