@@ -123,18 +123,13 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 		})
 	}
 	var (
-		mem     *memtable.MemTable
 		maxSeq  keys.SeqNum
 		records int
 	)
-	flush := func() error {
-		if mem == nil || mem.Empty() {
-			return nil
-		}
+	fill := memFill{d: d, flush: func(mem *memtable.MemTable, _ keys.SeqNum) error {
 		_, err := d.writeLevel0TableLocked(mem.NewIterator(), nil, edit)
-		mem = nil
 		return err
-	}
+	}}
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -162,31 +157,63 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 			}
 			res.wrote = true
 		}
-		if bound := arenaBound(repr); mem == nil || mem.Available() < bound {
-			if err := flush(); err != nil {
-				return res, err
-			}
-			mem = memtable.New(d.opts.Comparator, d.memCapacity(bound))
-		}
-		if err := batch.Apply(rec, name, r.Offset(), func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
-			return mem.Add(seq, kind, key, value)
-		}); err != nil {
+		if err := fill.add(rec, name, r.Offset()); err != nil {
 			return res, err
 		}
 		records++
 		if repr.Count() > 0 {
 			maxSeq = max(maxSeq, repr.Seq()+keys.SeqNum(repr.Count())-1)
 		}
-		if mem.Size() > d.opts.WriteBufferSize {
-			if err := flush(); err != nil {
-				return res, err
-			}
-		}
 	}
-	if err := flush(); err != nil {
+	if err := fill.done(); err != nil {
 		return res, err
 	}
 	d.info.Printf("replayed log #%d: %d records, newest sequence %d", num, records, maxSeq)
 	res.newest = maxSeq
 	return res, nil
+}
+
+// memFill puts a log's batches into memtables, a memtable's worth at a time, and hands each one
+// it fills to flush (which writes it to a level-0 table) with the newest sequence number in it.
+// Recovery and Repair both turn logs into tables with it.
+type memFill struct {
+	d     *DB
+	flush func(mem *memtable.MemTable, newest keys.SeqNum) error
+	mem   *memtable.MemTable
+	seq   keys.SeqNum // the newest sequence number in mem
+}
+
+// add applies the valid batch rec, read at off in the log named name: into a new memtable when
+// the current one has no room for it, and flushing the memtable after it once it passes the
+// write buffer size.
+func (m *memFill) add(rec []byte, name string, off int64) error {
+	repr := batch.Repr(rec)
+	if bound := arenaBound(repr); m.mem == nil || m.mem.Available() < bound {
+		if err := m.done(); err != nil {
+			return err
+		}
+		m.mem, m.seq = memtable.New(m.d.opts.Comparator, m.d.memCapacity(bound)), 0
+	}
+	if err := batch.Apply(rec, name, off, func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
+		return m.mem.Add(seq, kind, key, value)
+	}); err != nil {
+		return err
+	}
+	if repr.Count() > 0 {
+		m.seq = max(m.seq, repr.Seq()+keys.SeqNum(repr.Count())-1)
+	}
+	if m.mem.Size() > m.d.opts.WriteBufferSize {
+		return m.done()
+	}
+	return nil
+}
+
+// done flushes the memtable, if it holds anything.
+func (m *memFill) done() error {
+	mem := m.mem
+	m.mem = nil
+	if mem == nil || mem.Empty() {
+		return nil
+	}
+	return m.flush(mem, m.seq)
 }

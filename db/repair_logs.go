@@ -33,6 +33,7 @@ func (r *repairer) convertLogs() error {
 // convertLog writes the intact batches of log num to level-0 tables, a memtable's worth each.
 func (r *repairer) convertLog(num uint64) error {
 	c := &logConversion{r: r, num: num, name: filenames.Path(r.dir, filenames.Log, num)}
+	c.fill = memFill{d: r.d, flush: c.flush}
 	f, err := r.fs.Open(c.name)
 	if err != nil {
 		return dberr.Wrap(err, "repair: open log")
@@ -59,7 +60,7 @@ func (r *repairer) convertLog(num uint64) error {
 			return err
 		}
 	}
-	if err := c.flush(); err != nil {
+	if err := c.fill.done(); err != nil {
 		return err
 	}
 	r.logsConverted++
@@ -67,23 +68,20 @@ func (r *repairer) convertLog(num uint64) error {
 	return nil
 }
 
-// logConversion is a log being converted to tables: the memtable it fills, and what it wrote.
+// logConversion is a log being converted to tables: the memtables it fills, and what it wrote.
 type logConversion struct {
-	r      *repairer
-	num    uint64
-	name   string // the log's path
-	mem    *memtable.MemTable
-	memSeq keys.SeqNum // the largest sequence number in mem
+	r    *repairer
+	num  uint64
+	name string // the log's path
+	fill memFill
 
 	batches, entries int
 	outputs          []uint64 // the tables written
 }
 
-// add puts the batch rec, read at offset off, in the memtable: after flushing the memtable when
-// the batch does not fit, and flushing it after when it is full. A damaged batch is reported
-// and skipped.
+// add puts the batch rec, read at offset off, in the memtable (see memFill). A damaged batch is
+// reported and skipped.
 func (c *logConversion) add(rec []byte, off int64) error {
-	d := c.r.d
 	repr := batch.Repr(rec)
 	err := batch.Validate(rec, c.name, off)
 	if err == nil && repr.Count() > 0 && uint64(repr.Seq())+uint64(repr.Count())-1 > uint64(keys.MaxSeqNum) {
@@ -93,44 +91,29 @@ func (c *logConversion) add(rec []byte, off int64) error {
 		c.r.lose(fmt.Sprintf("a batch of log #%d", c.num), "log #%d: skipping a damaged batch: %v", c.num, err)
 		return nil
 	}
-	if bound := arenaBound(repr); c.mem == nil || c.mem.Available() < bound {
-		if err := c.flush(); err != nil {
-			return err
-		}
-		c.mem, c.memSeq = memtable.New(d.opts.Comparator, d.memCapacity(bound)), 0
-	}
-	if err := batch.Apply(rec, c.name, off, func(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
-		return c.mem.Add(seq, kind, key, value)
-	}); err != nil {
+	if err := c.fill.add(rec, c.name, off); err != nil {
 		return dberr.Wrap(err, "repair: log #%d", c.num)
 	}
 	c.batches++
 	c.entries += int(repr.Count())
 	if repr.Count() > 0 {
-		last := repr.Seq() + keys.SeqNum(repr.Count()) - 1
-		c.memSeq, c.r.lastSeq = max(c.memSeq, last), max(c.r.lastSeq, last)
-	}
-	if c.mem.Size() > d.opts.WriteBufferSize {
-		return c.flush()
+		c.r.lastSeq = max(c.r.lastSeq, repr.Seq()+keys.SeqNum(repr.Count())-1)
 	}
 	return nil
 }
 
-// flush writes the memtable, if it holds anything, to a new level-0 table.
-func (c *logConversion) flush() error {
-	if c.mem == nil || c.mem.Empty() {
-		return nil
-	}
+// flush writes a memtable the log filled, whose newest sequence number is newest, to a new
+// level-0 table.
+func (c *logConversion) flush(mem *memtable.MemTable, newest keys.SeqNum) error {
 	r := c.r
 	num := r.newFileNumber()
-	n := c.mem.Len()
-	meta, err := r.d.buildTable(num, c.mem.NewIterator(), nil)
+	n := mem.Len()
+	meta, err := r.d.buildTable(num, mem.NewIterator(), nil)
 	r.d.tables.evict(num)
-	c.mem = nil
 	if err != nil || meta == nil {
 		return err
 	}
-	r.tables = append(r.tables, &repairTable{num: num, name: filenames.Name(filenames.Table, num), meta: meta, maxSeq: c.memSeq, entries: n})
+	r.tables = append(r.tables, &repairTable{num: num, name: filenames.Name(filenames.Table, num), meta: meta, maxSeq: newest, entries: n})
 	c.outputs = append(c.outputs, num)
 	return nil
 }
