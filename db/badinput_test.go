@@ -1,56 +1,31 @@
 package db
 
-// Bad input to the API: odd keys and values, nil options, calls after Close, misused snapshots,
-// a locked directory, and Open's existence checks. Damaged directories are in badopen_test.go.
+// Bad input to the API that the datadriven cases (api_test.go, testdata/api: the empty key,
+// calls after Close, misused snapshots and batches, the LOCK, Open's existence checks, damaged
+// and mismatched directories) do not express: huge values and keys, nil options on the real
+// filesystem, out-of-range options, the lock between processes, calls racing Close, and logs
+// damaged at a known record: recovery without ParanoidChecks skips the damage, keeps every intact
+// record and says in the LOG what it dropped; a torn tail is a write never acknowledged.
 
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/wal"
 )
 
 func TestBadInput(t *testing.T) {
-	t.Run("EmptyKeyAndValue", func(t *testing.T) {
-		fs := vfs.NewMem()
-		d := openMem(t, fs, nil)
-		require.NoError(t, d.Put([]byte{}, []byte{}, nil))
-		require.NoError(t, d.Put([]byte("k"), nil, nil))
-		require.NoError(t, d.Put(nil, nil, nil)) // nil is the empty key too
-		check := func(d *DB) {
-			for _, k := range []string{"", "k"} {
-				v, err := d.Get([]byte(k), nil)
-				require.NoError(t, err, "Get(%q)", k)
-				require.Empty(t, v)
-			}
-			require.Equal(t, kv{"": "", "k": ""}, dump(t, d, nil))
-			it := d.NewIterator(nil)
-			require.True(t, it.First())
-			require.Equal(t, []byte{}, append([]byte{}, it.Key()...))
-			require.True(t, it.Seek(nil))
-			require.Empty(t, it.Key())
-			require.False(t, it.SeekLT(nil), "nothing sorts before the empty key")
-			require.NoError(t, it.Close())
-		}
-		check(d)
-		require.NoError(t, d.Close())
-		d = openMem(t, fs, nil) // replayed from the log
-		check(d)
-		require.NoError(t, d.CompactRange(nil, nil)) // and from a table
-		check(d)
-		require.NoError(t, d.Delete(nil, nil))
-		_, err := d.Get(nil, nil)
-		require.ErrorIs(t, err, ErrNotFound)
-		require.NoError(t, d.Close())
-	})
-
 	t.Run("HugeValue", func(t *testing.T) {
 		fs := vfs.NewMem()
 		d := openMem(t, fs, &Options{WriteBufferSize: 64 << 10})
@@ -120,102 +95,6 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, d.Close())
 	})
 
-	t.Run("AfterClose", func(t *testing.T) {
-		d := openMem(t, vfs.NewMem(), nil)
-		require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
-		liveSnap := d.NewSnapshot()
-		require.NoError(t, d.Close())
-
-		_, err := d.Get([]byte("a"), nil)
-		require.ErrorIs(t, err, ErrClosed, "Get")
-		require.ErrorIs(t, d.Put([]byte("a"), nil, nil), ErrClosed, "Put")
-		require.ErrorIs(t, d.Delete([]byte("a"), nil), ErrClosed, "Delete")
-		var b Batch
-		b.Put([]byte("x"), nil)
-		require.ErrorIs(t, d.Write(&b, nil), ErrClosed, "Write")
-		require.ErrorIs(t, d.Write(&Batch{}, &WriteOptions{Sync: true}), ErrClosed, "Write of an empty synced batch")
-		it := d.NewIterator(nil)
-		require.False(t, it.First())
-		require.False(t, it.Valid())
-		require.ErrorIs(t, it.Error(), ErrClosed, "NewIterator")
-		require.ErrorIs(t, it.Close(), ErrClosed)
-		s := d.NewSnapshot()
-		_, err = d.Get([]byte("a"), &ReadOptions{Snapshot: s})
-		require.ErrorIs(t, err, ErrClosed, "Get through a snapshot taken after Close")
-		require.ErrorIs(t, d.NewIterator(&ReadOptions{Snapshot: s}).Error(), ErrClosed)
-		s.Release()
-		_, err = d.Get([]byte("a"), &ReadOptions{Snapshot: liveSnap})
-		require.ErrorIs(t, err, ErrClosed, "Get through a snapshot taken before Close")
-		liveSnap.Release()
-		for _, name := range []string{"leveldb.stats", "leveldb.num-files-at-level0", "leveldb.sstables", "leveldb.approximate-memory-usage"} {
-			_, ok := d.Property(name)
-			require.False(t, ok, name)
-		}
-		_, err = d.ApproximateSizes([]Range{{Start: []byte("a"), Limit: []byte("z")}})
-		require.ErrorIs(t, err, ErrClosed, "ApproximateSizes")
-		require.ErrorIs(t, d.CompactRange(nil, nil), ErrClosed, "CompactRange")
-		require.ErrorIs(t, d.Close(), ErrClosed, "Close again")
-	})
-
-	t.Run("IteratorAfterClose", func(t *testing.T) {
-		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
-		for i := range 3000 {
-			require.NoError(t, d.Put([]byte{byte(i >> 8), byte(i)}, bytes.Repeat([]byte{'v'}, 100), nil))
-		}
-		require.NoError(t, d.CompactRange(nil, nil)) // so the iterator reads tables too
-		require.NoError(t, d.Put([]byte("m"), []byte("memtable"), nil))
-		it := d.NewIterator(nil)
-		require.True(t, it.First())
-		idle := d.NewIterator(nil) // never positioned
-		require.NoError(t, d.Close())
-		require.False(t, it.Next())
-		require.False(t, it.Valid())
-		require.ErrorIs(t, it.Error(), ErrClosed)
-		require.False(t, it.Seek([]byte("m")))
-		require.ErrorIs(t, it.Close(), ErrClosed)
-		require.ErrorIs(t, it.Close(), ErrClosed, "closing twice")
-		err := idle.Close()
-		require.True(t, err == nil || errors.Is(err, ErrClosed), "closing an unpositioned iterator after the DB: %v", err)
-	})
-
-	t.Run("ReleasedSnapshot", func(t *testing.T) {
-		d := openMem(t, vfs.NewMem(), nil)
-		defer d.Close()
-		require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
-		s := d.NewSnapshot()
-		s.Release()
-		s.Release() // twice is harmless
-		(*Snapshot)(nil).Release()
-		_, err := d.Get([]byte("a"), &ReadOptions{Snapshot: s})
-		require.ErrorIs(t, err, ErrInvalidArgument)
-		it := d.NewIterator(&ReadOptions{Snapshot: s})
-		require.False(t, it.First())
-		require.ErrorIs(t, it.Error(), ErrInvalidArgument)
-		require.ErrorIs(t, it.Close(), ErrInvalidArgument)
-	})
-
-	t.Run("SnapshotOfAnotherDB", func(t *testing.T) {
-		d1 := openMem(t, vfs.NewMem(), nil)
-		defer d1.Close()
-		d2 := openMem(t, vfs.NewMem(), nil)
-		defer d2.Close()
-		s := d1.NewSnapshot()
-		defer s.Release()
-		_, err := d2.Get([]byte("a"), &ReadOptions{Snapshot: s})
-		require.ErrorIs(t, err, ErrInvalidArgument)
-		require.ErrorIs(t, d2.NewIterator(&ReadOptions{Snapshot: s}).Error(), ErrInvalidArgument)
-	})
-
-	t.Run("LockedInProcess", func(t *testing.T) {
-		fs := vfs.NewMem()
-		d := openMem(t, fs, nil)
-		_, err := openMemErr(fs, nil)
-		require.ErrorIs(t, err, ErrLocked)
-		require.NoError(t, d.Close())
-		d = openMem(t, fs, nil) // the lock is released by Close
-		require.NoError(t, d.Close())
-	})
-
 	t.Run("LockedOS", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "db")
 		d, err := Open(dir, &Options{})
@@ -232,54 +111,6 @@ func TestBadInput(t *testing.T) {
 		require.ErrorIs(t, err, os.ErrNotExist, "Destroy leaves nothing")
 	})
 
-	t.Run("ErrorIfExists", func(t *testing.T) {
-		fs := vfs.NewMem()
-		d := openMem(t, fs, nil)
-		require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
-		require.NoError(t, d.Close())
-		before := dirState(t, fs, "/db")
-		_, err := openMemErr(fs, &Options{ErrorIfExists: true})
-		require.ErrorIs(t, err, ErrInvalidArgument)
-		require.Equal(t, before, dirState(t, fs, "/db"), "a failed Open changed the directory")
-		d = openMem(t, vfs.NewMem(), &Options{ErrorIfExists: true}) // a new DB is fine
-		require.NoError(t, d.Close())
-	})
-
-	t.Run("ErrorIfMissing", func(t *testing.T) {
-		fs := vfs.NewMem()
-		_, err := openMemErr(fs, &Options{ErrorIfMissing: true})
-		require.ErrorIs(t, err, ErrInvalidArgument)
-		_, err = fs.Stat("/db")
-		require.ErrorIs(t, err, os.ErrNotExist, "ErrorIfMissing created the directory")
-		require.NoError(t, fs.MkdirAll("/db", 0o755))
-		_, err = openMemErr(fs, &Options{ErrorIfMissing: true})
-		require.ErrorIs(t, err, ErrInvalidArgument, "an empty directory holds no DB")
-		d := openMem(t, fs, nil)
-		require.NoError(t, d.Close())
-		d = openMem(t, fs, &Options{ErrorIfMissing: true})
-		require.NoError(t, d.Close())
-	})
-
-	t.Run("BatchReuse", func(t *testing.T) {
-		d1 := openMem(t, vfs.NewMem(), nil)
-		defer d1.Close()
-		d2 := openMem(t, vfs.NewMem(), nil)
-		defer d2.Close()
-		var b Batch
-		b.Put([]byte("a"), []byte("1"))
-		b.Delete([]byte("b"))
-		require.NoError(t, d1.Write(&b, nil))
-		require.NoError(t, d2.Write(&b, nil), "the same batch to a second DB")
-		require.NoError(t, d1.Put([]byte("a"), []byte("2"), nil))
-		require.NoError(t, d1.Write(&b, nil), "the same batch again, at a new sequence number")
-		b.Reset()
-		require.Zero(t, b.Len())
-		b.Put([]byte("c"), []byte("3"))
-		require.NoError(t, d1.Write(&b, nil))
-		require.Equal(t, kv{"a": "1", "c": "3"}, dump(t, d1, nil))
-		require.Equal(t, kv{"a": "1"}, dump(t, d2, nil))
-	})
-
 	t.Run("CompactRangeRacingClose", func(t *testing.T) {
 		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
 		for i := range 5000 {
@@ -292,18 +123,6 @@ func TestBadInput(t *testing.T) {
 		if err := <-done; err != nil {
 			require.ErrorIs(t, err, ErrClosed, "CompactRange cut short by Close")
 		}
-	})
-
-	t.Run("InvertedCompactRange", func(t *testing.T) {
-		d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
-		defer d.Close()
-		for i := range 2000 {
-			require.NoError(t, d.Put([]byte{'k', byte(i >> 8), byte(i)}, bytes.Repeat([]byte{'v'}, 100), nil))
-		}
-		require.NoError(t, d.CompactRange([]byte("z"), []byte("a")))
-		require.NoError(t, d.CompactRange([]byte("k"), []byte("k")))
-		require.NoError(t, d.CompactRange([]byte{}, []byte{}))
-		require.Len(t, dump(t, d, nil), 2000)
 	})
 
 	t.Run("ConcurrentClose", func(t *testing.T) {
@@ -322,14 +141,6 @@ func TestBadInput(t *testing.T) {
 			}
 		}
 		require.Equal(t, 1, ok, "exactly one Close succeeds")
-	})
-
-	t.Run("DirIsAFile", func(t *testing.T) {
-		fs := vfs.NewMem()
-		writeTestFile(t, fs, "/db", []byte("not a directory"))
-		_, err := openMemErr(fs, nil)
-		require.Error(t, err)
-		require.Equal(t, "not a directory", string(readFile(t, fs, "/db")))
 	})
 
 	t.Run("WritesRacingClose", func(t *testing.T) {
@@ -372,4 +183,81 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, d.Close())
 		wg.Wait()
 	})
+}
+
+func TestBadOpen(t *testing.T) {
+	t.Run("CorruptLogRecord", func(t *testing.T) {
+		for _, paranoid := range []bool{true, false} {
+			fs, logName, offsets := logWithRecords(t)
+			data := readFile(t, fs, logName)
+			data[offsets[1]+7+2] ^= 0x55 // inside b's batch: its checksum no longer matches
+			writeTestFile(t, fs, logName, data)
+			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
+			if paranoid {
+				require.ErrorIs(t, err, ErrCorruption, "ParanoidChecks")
+				require.Contains(t, err.Error(), filepath.Base(logName))
+				continue
+			}
+			require.NoError(t, err, "without ParanoidChecks recovery skips the damage")
+			got := dump(t, d, nil)
+			require.NoError(t, d.Close())
+			require.Equal(t, "A", got["a"], "the record before the damage")
+			require.NotContains(t, got, "b", "the damaged record")
+			require.Equal(t, "D", got["d"], "the record in the next block")
+			info := string(readFile(t, fs, "/db/LOG"))
+			require.Contains(t, info, filepath.Base(logName), "the LOG names the damaged log")
+			require.Contains(t, info, "dropped", "the LOG reports what was dropped")
+		}
+	})
+
+	t.Run("TornTail", func(t *testing.T) {
+		for _, paranoid := range []bool{true, false} {
+			fs, logName, _ := logWithRecords(t)
+			data := readFile(t, fs, logName)
+			writeTestFile(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
+			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
+			require.NoError(t, err, "a torn tail is a write that was never acknowledged (paranoid=%v)", paranoid)
+			got := dump(t, d, nil)
+			require.NoError(t, d.Close())
+			require.Equal(t, kv{"a": "A", "b": "B", "c": got["c"], "d": "D"}, got, "every complete record (paranoid=%v)", paranoid)
+			require.Len(t, got["c"], 33<<10)
+			require.NotContains(t, got, "e", "the torn record")
+		}
+	})
+}
+
+// logWithRecords makes a closed DB whose log holds five records: "a" and "b" (small), "c" (33
+// KiB, so it ends in the log's second block), "d" and "e" (small, in the second block). It returns
+// the log's path and the offset of each record.
+func logWithRecords(t *testing.T) (*vfs.MemFS, string, []int64) {
+	t.Helper()
+	fs := vfs.NewMem()
+	d := openMem(t, fs, nil)
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		v := []byte(strings.ToUpper(k))
+		if k == "c" {
+			v = bytes.Repeat([]byte("C"), 33<<10)
+		}
+		require.NoError(t, d.Put([]byte(k), v, nil))
+	}
+	require.NoError(t, d.Close())
+	logs := namesOfKind(t, fs, filenames.Log)
+	require.Len(t, logs, 1)
+	name := filepath.Join("/db", logs[0])
+	f, err := fs.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	r := wal.NewReader(f, name)
+	var offsets []int64
+	for {
+		_, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		offsets = append(offsets, r.Offset())
+	}
+	require.Len(t, offsets, 5)
+	require.Greater(t, offsets[3], int64(32<<10), "d starts in the second block")
+	return fs, name, offsets
 }

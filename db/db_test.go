@@ -1,7 +1,6 @@
 package db
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
@@ -9,30 +8,6 @@ import (
 
 	"github.com/stratadb/strata/internal/vfs"
 )
-
-func TestSmoke(t *testing.T) {
-	fs := vfs.NewMem()
-	d := openMem(t, fs, nil)
-	require.NoError(t, d.Put([]byte("a"), []byte("1"), nil))
-	require.NoError(t, d.Put([]byte("b"), []byte("2"), &WriteOptions{Sync: true}))
-	require.NoError(t, d.Delete([]byte("a"), nil))
-	v, err := d.Get([]byte("b"), nil)
-	require.NoError(t, err)
-	require.Equal(t, "2", string(v))
-	_, err = d.Get([]byte("a"), nil)
-	require.ErrorIs(t, err, ErrNotFound)
-	require.NoError(t, d.Close())
-
-	d = openMem(t, fs, nil)
-	v, err = d.Get([]byte("b"), nil)
-	require.NoError(t, err)
-	require.Equal(t, "2", string(v))
-	_, err = d.Get([]byte("a"), nil)
-	require.ErrorIs(t, err, ErrNotFound)
-	require.NoError(t, d.Close())
-	_, err = d.Get([]byte("b"), nil)
-	require.True(t, errors.Is(err, ErrClosed))
-}
 
 func TestManyWritesFlushAndReopen(t *testing.T) {
 	fs := vfs.NewMem()

@@ -198,43 +198,7 @@ func iterContents(t *testing.T, it *Iterator) kv {
 	return got
 }
 
-func TestIteratorAll(t *testing.T) {
-	d := boundsDB(t)
-	defer d.Close()
-	it := d.NewIterator(nil)
-	defer it.Close()
-	require.True(t, it.Last())
-	var keys []string
-	for k := range it.All() { // starts at First wherever the iterator was
-		keys = append(keys, string(k))
-		if len(keys) == 2 {
-			break
-		}
-	}
-	require.Equal(t, []string{"b", "d"}, keys)
-	require.True(t, it.Valid(), "break leaves the iterator where the loop was")
-	require.Equal(t, "d", string(it.Key()))
-	require.True(t, it.Next())
-	require.Equal(t, "f", string(it.Key()))
-	require.NoError(t, it.Error())
-}
-
 func TestIteratorErrors(t *testing.T) {
-	t.Run("Fresh", func(t *testing.T) {
-		d := boundsDB(t)
-		defer d.Close()
-		it := d.NewIterator(nil)
-		require.False(t, it.Valid())
-		require.NoError(t, it.Error())
-		for ok := it.First(); ok; ok = it.Next() {
-		}
-		require.False(t, it.Valid())
-		require.NoError(t, it.Error(), "the end is not an error")
-		require.NoError(t, it.Close())
-		require.NoError(t, it.Close(), "closing twice")
-		require.False(t, it.First(), "a closed iterator does not move")
-	})
-
 	t.Run("CorruptTable", func(t *testing.T) {
 		fs := vfs.NewMem()
 		d := openMem(t, fs, &Options{Compression: NoCompression})
