@@ -11,7 +11,9 @@
 //   - VersionSet is the tree over time: the current Version, the Versions readers still hold,
 //     the file-number counter, the log numbers, the last sequence number, and the MANIFEST that
 //     records every edit (version_set.go, manifest.go; the file formats are specified in
-//     docs/format/manifest.md).
+//     docs/format/manifest.md). CURRENT is read and replaced in current.go only, and a MANIFEST
+//     is replayed in replay.go only: strictly for Open, tolerantly (reporting each problem and
+//     going on) for Repair and sstdump.
 //   - Compaction is one unit of work the tree needs: PickCompaction chooses it from the level
 //     scores and seek counts, CompactRange the next step of a manual compaction, SplitKeys cuts
 //     it into parts (picker.go); a Dropper decides which entries a merge may leave out
