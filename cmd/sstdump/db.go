@@ -122,22 +122,10 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		return nil
 	}
 
-	names, err := e.fs.List(dir)
+	disk, err := listDBFiles(e, dir)
 	if err != nil {
 		e.fileError(dir, err)
 		return nil
-	}
-	var disk []diskFile
-	for _, n := range names {
-		k, num, ok := filenames.Parse(n)
-		if !ok {
-			continue
-		}
-		df := diskFile{name: n, kind: k, num: num}
-		if fi, err := e.fs.Stat(filepath.Join(dir, n)); err == nil && !fi.IsDir() {
-			df.size = fi.Size()
-		}
-		disk = append(disk, df)
 	}
 	liveLog := func(num uint64) bool {
 		return num >= s.logNum || (s.hasPrevLog && s.prevLogNum != 0 && num == s.prevLogNum)
@@ -153,14 +141,43 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		return dbCheck(e, dir, name, s, disk, liveLog, r)
 	}
 
-	// The tree and the summary.
+	printDBText(e, dir, name, msize, torn, s, disk, liveLog, o.bf)
+	if !o.check {
+		return e.out.err()
+	}
+	return dbCheck(e, dir, name, s, disk, liveLog, r)
+}
+
+// listDBFiles lists the files of dir that a DB names, with their sizes.
+func listDBFiles(e *env, dir string) ([]diskFile, error) {
+	names, err := e.fs.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	var disk []diskFile
+	for _, n := range names {
+		k, num, ok := filenames.Parse(n)
+		if !ok {
+			continue
+		}
+		df := diskFile{name: n, kind: k, num: num}
+		if fi, err := e.fs.Stat(filepath.Join(dir, n)); err == nil && !fi.IsDir() {
+			df.size = fi.Size()
+		}
+		disk = append(disk, df)
+	}
+	return disk, nil
+}
+
+// printDBText prints the db command's text output: the tree and the summary.
+func printDBText(e *env, dir, name string, msize int64, torn error, s *manifestState, disk []diskFile, liveLog func(uint64) bool, bf bytesFormat) {
 	w := e.out.w
 	fmt.Fprintf(w, "db: %s\n", dir)
 	fmt.Fprintf(w, "CURRENT: %s (%d bytes, %s)\n", name, msize, plural(s.edits, "edit"))
 	if torn != nil {
 		fmt.Fprintf(w, "  %s\n", tornText(torn))
 	}
-	fmt.Fprintf(w, "\n%s\nsummary:\n", strings.TrimRight(s.formatTree(o.bf, ""), "\n"))
+	fmt.Fprintf(w, "\n%s\nsummary:\n", strings.TrimRight(s.formatTree(bf, ""), "\n"))
 	files, bytes := 0, uint64(0)
 	for level, lf := range s.levels {
 		var lb uint64
@@ -174,7 +191,7 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		bytes += lb
 	}
 	fmt.Fprintf(w, "  total: %s, %d bytes\n", plural(files, "table"), bytes)
-	fmt.Fprint(w, s.formatCounters(o.bf, "  "))
+	fmt.Fprint(w, s.formatCounters(bf, "  "))
 	var logs []string
 	for _, df := range disk {
 		if df.kind == filenames.Log && liveLog(df.num) {
@@ -185,8 +202,4 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		logs = append(logs, "none")
 	}
 	fmt.Fprintf(w, "  live logs: %s\n", strings.Join(logs, ", "))
-	if !o.check {
-		return e.out.err()
-	}
-	return dbCheck(e, dir, name, s, disk, liveLog, r)
 }
