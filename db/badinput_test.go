@@ -2,27 +2,21 @@ package db
 
 // Bad input to the API that the datadriven cases (api_test.go, testdata/api: the empty key,
 // calls after Close, misused snapshots and batches, the LOCK, Open's existence checks, damaged
-// and mismatched directories) do not express: huge values and keys, nil options on the real
-// filesystem, out-of-range options, the lock between processes, calls racing Close, and logs
-// damaged at a known record: recovery without ParanoidChecks skips the damage, keeps every intact
-// record and says in the LOG what it dropped; a torn tail is a write never acknowledged.
+// and mismatched directories) do not express well: huge values and keys, nil options on the
+// real filesystem, out-of-range options, the lock between processes, calls racing Close.
 
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/vfs"
-	"github.com/stratadb/strata/wal"
 )
 
 func TestBadInput(t *testing.T) {
@@ -183,81 +177,4 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, d.Close())
 		wg.Wait()
 	})
-}
-
-func TestBadOpen(t *testing.T) {
-	t.Run("CorruptLogRecord", func(t *testing.T) {
-		for _, paranoid := range []bool{true, false} {
-			fs, logName, offsets := logWithRecords(t)
-			data := readFile(t, fs, logName)
-			data[offsets[1]+7+2] ^= 0x55 // inside b's batch: its checksum no longer matches
-			writeTestFile(t, fs, logName, data)
-			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
-			if paranoid {
-				require.ErrorIs(t, err, ErrCorruption, "ParanoidChecks")
-				require.Contains(t, err.Error(), filepath.Base(logName))
-				continue
-			}
-			require.NoError(t, err, "without ParanoidChecks recovery skips the damage")
-			got := dump(t, d, nil)
-			require.NoError(t, d.Close())
-			require.Equal(t, "A", got["a"], "the record before the damage")
-			require.NotContains(t, got, "b", "the damaged record")
-			require.Equal(t, "D", got["d"], "the record in the next block")
-			info := string(readFile(t, fs, "/db/LOG"))
-			require.Contains(t, info, filepath.Base(logName), "the LOG names the damaged log")
-			require.Contains(t, info, "dropped", "the LOG reports what was dropped")
-		}
-	})
-
-	t.Run("TornTail", func(t *testing.T) {
-		for _, paranoid := range []bool{true, false} {
-			fs, logName, _ := logWithRecords(t)
-			data := readFile(t, fs, logName)
-			writeTestFile(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
-			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
-			require.NoError(t, err, "a torn tail is a write that was never acknowledged (paranoid=%v)", paranoid)
-			got := dump(t, d, nil)
-			require.NoError(t, d.Close())
-			require.Equal(t, kv{"a": "A", "b": "B", "c": got["c"], "d": "D"}, got, "every complete record (paranoid=%v)", paranoid)
-			require.Len(t, got["c"], 33<<10)
-			require.NotContains(t, got, "e", "the torn record")
-		}
-	})
-}
-
-// logWithRecords makes a closed DB whose log holds five records: "a" and "b" (small), "c" (33
-// KiB, so it ends in the log's second block), "d" and "e" (small, in the second block). It returns
-// the log's path and the offset of each record.
-func logWithRecords(t *testing.T) (*vfs.MemFS, string, []int64) {
-	t.Helper()
-	fs := vfs.NewMem()
-	d := openMem(t, fs, nil)
-	for _, k := range []string{"a", "b", "c", "d", "e"} {
-		v := []byte(strings.ToUpper(k))
-		if k == "c" {
-			v = bytes.Repeat([]byte("C"), 33<<10)
-		}
-		require.NoError(t, d.Put([]byte(k), v, nil))
-	}
-	require.NoError(t, d.Close())
-	logs := namesOfKind(t, fs, filenames.Log)
-	require.Len(t, logs, 1)
-	name := filepath.Join("/db", logs[0])
-	f, err := fs.Open(name)
-	require.NoError(t, err)
-	defer f.Close()
-	r := wal.NewReader(f, name)
-	var offsets []int64
-	for {
-		_, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		offsets = append(offsets, r.Offset())
-	}
-	require.Len(t, offsets, 5)
-	require.Greater(t, offsets[3], int64(32<<10), "d starts in the second block")
-	return fs, name, offsets
 }

@@ -49,11 +49,8 @@ import (
 )
 
 func TestCrashRecovery(t *testing.T) {
-	seeds, n := 3, 400
-	if longMode() {
-		seeds, n = 20, 2000
-	}
-	forSeeds(t, seeds, func(t *testing.T, seed uint64) {
+	n := sized(400, 400, 2000)
+	forSeeds(t, sized(3, 3, 20), func(t *testing.T, seed uint64) {
 		g := workload.New(seed, "op", crashShape)
 		runCrashCase(t, &crashCase{gen: g, ops: g.Take(n), opts: relOpts(), armed: true,
 			captureEvery: 10, recoverEvery: 8,
@@ -66,13 +63,7 @@ func TestCrashRecovery(t *testing.T) {
 }
 
 func TestPowerLoss(t *testing.T) {
-	n := 600
-	if testing.Short() {
-		n = 150
-	}
-	if longMode() {
-		n = 3000
-	}
+	n := sized(600, 150, 3000)
 	seed := testSeed(t)
 	g := relGen(seed, "p")
 	runCrashCase(t, &crashCase{gen: g, ops: g.Take(n), opts: relOpts(), armed: true,
@@ -98,11 +89,7 @@ func compactionCrashOpts() *Options { return &Options{WriteBufferSize: 64 << 10,
 
 func TestCompactRangeCrashPoints(t *testing.T) {
 	forSeeds(t, 1, func(t *testing.T, seed uint64) {
-		n := 3000
-		if testing.Short() {
-			n = 1000
-		}
-		g, fill, churn := fillAndChurn(seed, n)
+		g, fill, churn := fillAndChurn(seed, sized(3000, 1000, 3000))
 		ops := slices.Concat(fill, churn, []workload.Op{{Kind: workload.Sync, Sync: true}})
 		runCrashCase(t, &crashCase{gen: g, ops: ops, opts: compactionCrashOpts(), at: crashDirOps, minPoints: 10,
 			plan: func(h *crashHarness) {
@@ -119,16 +106,14 @@ func TestCompactRangeCrashPoints(t *testing.T) {
 
 func TestBackgroundCompactionCrashPoints(t *testing.T) {
 	forSeeds(t, 1, func(t *testing.T, seed uint64) {
-		n := 2000
-		if testing.Short() {
-			n = 700
-		}
-		g, fill, churn := fillAndChurn(seed, n)
+		g, fill, churn := fillAndChurn(seed, sized(2000, 700, 2000))
 		for i := range churn {
 			churn[i].Sync = true
 		}
 		ops := slices.Concat(fill, []workload.Op{{Kind: workload.Sync, Sync: true}}, churn)
-		c := &crashCase{gen: g, ops: ops, opts: compactionCrashOpts(), at: crashDirOps, logSyncEvery: 12,
+		// Log syncs are sampled (clones are cheap; opening hundreds of them is not), but in long
+		// mode.
+		c := &crashCase{gen: g, ops: ops, opts: compactionCrashOpts(), at: crashDirOps, logSyncEvery: sized(12, 12, 1),
 			plan: func(h *crashHarness) {
 				h.write(len(fill))
 				h.compact()
@@ -138,9 +123,6 @@ func TestBackgroundCompactionCrashPoints(t *testing.T) {
 				h.compact() // lets the background work finish, crash points included
 				h.arm(false)
 			}}
-		if longMode() {
-			c.logSyncEvery = 1 // clones are cheap; opening hundreds of them is not
-		}
 		runCrashCase(t, c)
 	})
 }

@@ -56,6 +56,17 @@ func seedFixed() bool { return *dbSeedFlag != 0 || os.Getenv("STRATA_SEED") != "
 // longMode reports whether the randomized tests run in their long mode.
 func longMode() bool { return *dbLongFlag || os.Getenv("STRATA_LONG") == "1" }
 
+// sized returns n; with -short, short; in long mode, long.
+func sized(n, short, long int) int {
+	switch {
+	case longMode():
+		return long
+	case testing.Short():
+		return short
+	}
+	return n
+}
+
 // forSeeds runs f as a subtest "seed=N" for n seeds in a row from testSeed, or for the one
 // seed given.
 func forSeeds(t *testing.T, n int, f func(t *testing.T, seed uint64)) {

@@ -347,6 +347,36 @@ func interopNewestLog(t *testing.T, dir string) (name string, size int64) {
 	return filepath.Base(logs[len(logs)-1]), fi.Size()
 }
 
+// interopLeveled writes through one implementation (who) a DB of several levels, deletions and
+// overwrites, and writes left only in its log at Close, and closes it:
+//
+//   - every key once (and the empty key, holding empty), then everything compacted: the data
+//     moves below level 0 (leveldb's CompactRange ends at the deepest level that holds data,
+//     here 1 or 2);
+//   - overwrites and deletions: two or three more memtables; the first is flushed to level 1 (it
+//     overlaps level 2 but nothing above), the others to level 0. Fewer than four level-0 files
+//     start no compaction;
+//   - a CompactRange of a range holding no keys flushes the memtable and compacts nothing; the
+//     writes after it, far less than a memtable, are only in the log when Close returns (leveldb
+//     1.23 does not flush on close).
+//
+// No reads before Close: they could start seek compactions and change the shape.
+func interopLeveled(t *testing.T, who, dir string, g *workload.Gen, m *interopModel, w interopWriter,
+	compact func(start, limit []byte) error, prop func(string) (string, bool), close func() error, empty string) {
+	t.Helper()
+	interopFill(t, g, w, m, interopPut("", empty))
+	require.NoError(t, compact(nil, nil))
+	g.Shape = interopShape(false)
+	interopWorkload(t, g, w, m, 800)
+	require.NoError(t, compact([]byte("zzz"), []byte("zzz")))
+	unflushed := interopUnflushed(t, g, w, m)
+	interopRequireLevels(t, who, interopLevels(t, prop))
+	require.NoError(t, close())
+	logName, logSize := interopNewestLog(t, dir)
+	t.Logf("%s left %s of %d bytes holding %d bytes of keys and values", who, logName, logSize, unflushed)
+	require.GreaterOrEqual(t, logSize, unflushed, "the last writes should be in the log, unflushed")
+}
+
 const (
 	interopKeys        = 3000
 	interopWriteBuffer = 64 << 10 // leveldb's minimum: many flushes from little data
@@ -364,27 +394,7 @@ func TestInteropLeveldbDBOpensInStrata(t *testing.T) {
 
 	cdb, err := cleveldb.Open(dir, copts)
 	require.NoError(t, err)
-	w := interopCppWriter(cdb)
-	// Every key once, then everything compacted: the data moves below level 0 (leveldb's
-	// CompactRange ends at the deepest level that holds data, here 1 or 2).
-	interopFill(t, g, w, m, interopPut("", "the empty key"))
-	require.NoError(t, cdb.CompactRange(nil, nil))
-	// Overwrites and deletions: two or three more memtables; the first is flushed to level 1
-	// (it overlaps level 2 but nothing above), the others to level 0. Fewer than four level-0
-	// files start no compaction.
-	g.Shape = interopShape(false)
-	interopWorkload(t, g, w, m, 800)
-	// A CompactRange of a range holding no keys flushes the memtable and compacts nothing;
-	// the writes after it, far less than a memtable, are only in the log when Close returns
-	// (leveldb 1.23 does not flush on close).
-	require.NoError(t, cdb.CompactRange([]byte("zzz"), []byte("zzz")))
-	unflushed := interopUnflushed(t, g, w, m)
-	// No reads before Close: they could start seek compactions and change the shape.
-	interopRequireLevels(t, "C++", interopLevels(t, cdb.Property))
-	require.NoError(t, cdb.Close())
-	logName, logSize := interopNewestLog(t, dir)
-	t.Logf("C++ left %s of %d bytes holding %d bytes of keys and values", logName, logSize, unflushed)
-	require.GreaterOrEqual(t, logSize, unflushed, "the last writes should be in the log, unflushed")
+	interopLeveled(t, "C++", dir, g, m, interopCppWriter(cdb), cdb.CompactRange, cdb.Property, cdb.Close, "the empty key")
 
 	// Strata opens it: recovery replays the log; every key is exact.
 	sopts := &db.Options{WriteBufferSize: interopWriteBuffer}
@@ -417,19 +427,8 @@ func TestInteropStrataDBOpensInLeveldb(t *testing.T) {
 	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
 		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
 	require.NoError(t, err)
-	w := interopStrataWriter(sdb)
-	interopFill(t, g, w, m, interopPut("", ""))
-	require.NoError(t, sdb.CompactRange(nil, nil))
-	g.Shape = interopShape(false)
-	interopWorkload(t, g, w, m, 800)
-	require.NoError(t, sdb.CompactRange([]byte("zzz"), []byte("zzz"))) // flushes the memtable
-	unflushed := interopUnflushed(t, g, w, m)
-	interopRequireLevels(t, "Strata", interopLevels(t, sdb.Property))
-	require.NoError(t, sdb.Close())
 	// C++ must replay Strata's log too.
-	logName, logSize := interopNewestLog(t, dir)
-	t.Logf("Strata left %s of %d bytes holding %d bytes of keys and values", logName, logSize, unflushed)
-	require.GreaterOrEqual(t, logSize, unflushed, "the last writes should be in the log, unflushed")
+	interopLeveled(t, "Strata", dir, g, m, interopStrataWriter(sdb), sdb.CompactRange, sdb.Property, sdb.Close, "")
 
 	cdb, err := cleveldb.Open(dir, cleveldb.Options{BloomBitsPerKey: 10, CountFilter: true,
 		ParanoidChecks: true, VerifyChecksums: true})

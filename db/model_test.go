@@ -56,11 +56,8 @@ var modelShape = workload.Shape{
 }
 
 func TestRandomizedModel(t *testing.T) {
-	seeds, ops := 4, 3000
-	if longMode() {
-		seeds, ops = 25, 30000
-	}
-	forSeeds(t, seeds, func(t *testing.T, seed uint64) {
+	ops := sized(3000, 3000, 30000)
+	forSeeds(t, sized(4, 4, 25), func(t *testing.T, seed uint64) {
 		r := runModel(t, seed, &modelCase{shape: modelShape, ops: ops, vary: true, maxSnaps: 6,
 			opts: Options{WriteBufferSize: 64 << 10, BlockSize: 1 << 10, MaxFileSize: 1 << 20},
 			mix: modelMix{write: 545, compact: 5, get: 259, snapGet: 50, snapshot: 30, release: 20,
@@ -87,17 +84,11 @@ var compactionShape = workload.Shape{
 }
 
 func TestCompactionModel(t *testing.T) {
-	ops, seeds := 25000, 1
+	ops := sized(25000, 8000, 300000)
 	if s := os.Getenv("CM_OPS"); s != "" {
 		ops, _ = strconv.Atoi(s)
 	}
-	switch {
-	case longMode():
-		ops, seeds = 300000, 4
-	case testing.Short():
-		ops = 8000
-	}
-	forSeeds(t, seeds, func(t *testing.T, seed uint64) {
+	forSeeds(t, sized(1, 1, 4), func(t *testing.T, seed uint64) {
 		opts := Options{WriteBufferSize: 64 << 10, MaxFileSize: 1 << 20, BlockCacheSize: 1 << 20}
 		r := runModel(t, seed, &modelCase{shape: compactionShape, ops: ops, maxSnaps: 4, checkEvery: 5000, sampleEvery: 500,
 			opts: opts,

@@ -29,10 +29,7 @@ import (
 )
 
 func TestProcessKill(t *testing.T) {
-	runs, n := 40, 300
-	if longMode() {
-		runs, n = 200, 1000
-	}
+	runs, n := sized(40, 40, 200), sized(300, 300, 1000)
 	seed := testSeed(t)
 	rng := newRand(seed)
 	ops := workload.New(seed, "op", crashShape).Take(n)

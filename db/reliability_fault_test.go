@@ -118,11 +118,7 @@ var compactionFaultOps = []vfs.Op{vfs.OpCreate, vfs.OpWrite, vfs.OpSync, vfs.OpC
 
 func TestCompactionFaults(t *testing.T) {
 	forSeeds(t, 1, func(t *testing.T, seed uint64) {
-		n := 2000
-		if testing.Short() {
-			n = 700
-		}
-		_, fill, churn := fillAndChurn(seed, n)
+		_, fill, churn := fillAndChurn(seed, sized(2000, 700, 2000))
 		prefill := slices.Concat(fill, churn)
 		c := &faultCase{opts: compactionCrashOpts(), ops: compactionFaultOps, samples: 12, prefill: prefill, minRefused: 6}
 		c.build(t, func(d *DB) {

@@ -20,8 +20,7 @@ import (
 
 // knownManifestEdits returns the records of the MANIFEST at path, each with its offset.
 func knownManifestEdits(t *testing.T, fs vfs.FS, path string) ([]compaction.VersionEdit, []int64, []byte) {
-	data, err := readFileErr(fs, path)
-	require.NoError(t, err)
+	data := readFile(t, fs, path)
 	r := wal.NewReader(bytes.NewReader(data), path)
 	var edits []compaction.VersionEdit
 	var offs []int64
@@ -41,12 +40,7 @@ func knownManifestEdits(t *testing.T, fs vfs.FS, path string) ([]compaction.Vers
 
 // knownCutManifest replaces the MANIFEST at path with its first off bytes.
 func knownCutManifest(t *testing.T, fs *vfs.MemFS, path string, data []byte, off int64) {
-	f, err := fs.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(data[:off])
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
+	writeTestFile(t, fs, path, data[:off])
 	require.NoError(t, fs.SyncDir(filepath.Dir(path)))
 }
 
@@ -64,8 +58,7 @@ func TestManifestLostFlushEdit(t *testing.T) {
 	require.NoError(t, d.Close())
 	require.NoError(t, mem.SyncDir("/db"))
 
-	current, err := readFileErr(mem, "/db/CURRENT")
-	require.NoError(t, err)
+	current := readFile(t, mem, "/db/CURRENT")
 	path := filepath.Join("/db", string(bytes.TrimSpace(current)))
 	edits, offs, data := knownManifestEdits(t, mem, path)
 	last := edits[len(edits)-1]
@@ -73,7 +66,7 @@ func TestManifestLostFlushEdit(t *testing.T) {
 	knownCutManifest(t, mem, path, data, offs[len(offs)-1])
 
 	for _, paranoid := range []bool{true, false} {
-		d, err = openMemErr(mem, &Options{ParanoidChecks: paranoid})
+		d, err := openMemErr(mem, &Options{ParanoidChecks: paranoid})
 		if err == nil {
 			d.Close()
 		}
@@ -81,7 +74,7 @@ func TestManifestLostFlushEdit(t *testing.T) {
 		require.ErrorContains(t, err, path)
 	}
 	require.NoError(t, Repair("/db", &Options{fs: mem}))
-	d, err = openMemErr(mem, nil)
+	d, err := openMemErr(mem, nil)
 	require.NoError(t, err)
 	defer d.Close()
 	require.Equal(t, kv{"a": "flushed", "b": "logged"}, dump(t, d, nil))
