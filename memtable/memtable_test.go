@@ -16,45 +16,6 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 )
 
-func TestGetFoundDeletedAbsent(t *testing.T) {
-	m := New(keys.Bytewise, 1<<16)
-	require.True(t, m.Empty())
-	require.NoError(t, m.Add(10, keys.KindSet, []byte("k"), []byte("v10")))
-	require.NoError(t, m.Add(20, keys.KindDelete, []byte("k"), nil))
-	require.NoError(t, m.Add(30, keys.KindSet, []byte("k"), []byte("v30")))
-	require.NoError(t, m.Add(15, keys.KindSet, []byte("other"), []byte("o")))
-
-	cases := []struct {
-		seq   keys.SeqNum
-		res   Result
-		value string
-	}{
-		{5, Absent, ""}, {10, Found, "v10"}, {19, Found, "v10"},
-		{20, Deleted, ""}, {29, Deleted, ""}, {30, Found, "v30"}, {keys.MaxSeqNum, Found, "v30"},
-	}
-	for _, c := range cases {
-		v, res := m.Get([]byte("k"), c.seq)
-		require.Equal(t, c.res, res, "seq %d", c.seq)
-		require.Equal(t, c.value, string(v), "seq %d", c.seq)
-	}
-	_, res := m.Get([]byte("j"), keys.MaxSeqNum)
-	require.Equal(t, Absent, res)
-	_, res = m.Get([]byte("kk"), keys.MaxSeqNum)
-	require.Equal(t, Absent, res, "a longer key with the same prefix is a different key")
-	_, res = m.Get([]byte("z"), keys.MaxSeqNum)
-	require.Equal(t, Absent, res)
-	require.Equal(t, 4, m.Len())
-	require.Equal(t, "found deleted absent", fmt.Sprint(Found, Deleted, Absent))
-}
-
-func TestEmptyKeyAndValue(t *testing.T) {
-	m := New(keys.Bytewise, 1<<12)
-	require.NoError(t, m.Add(1, keys.KindSet, nil, nil))
-	v, res := m.Get([]byte{}, 1)
-	require.Equal(t, Found, res)
-	require.Empty(t, v)
-}
-
 func TestAddCopiesKeyAndValue(t *testing.T) {
 	m := New(keys.Bytewise, 1<<12)
 	k, v := []byte("key"), []byte("value")
@@ -123,59 +84,6 @@ func TestSizeCountsAsLeveldb(t *testing.T) {
 	require.Error(t, m.Add(2, keys.KindDelete, make([]byte, 200), nil), "the same entry twice")
 	require.Equal(t, 126+18+229, m.Size())
 	require.Greater(t, m.ApproximateMemoryUsage(), m.Size(), "the arena takes more than leveldb would")
-}
-
-func TestIteratorInternalKeys(t *testing.T) {
-	m := New(keys.Bytewise, 1<<16)
-	require.NoError(t, m.Add(3, keys.KindSet, []byte("b"), []byte("b3")))
-	require.NoError(t, m.Add(1, keys.KindSet, []byte("a"), []byte("a1")))
-	require.NoError(t, m.Add(4, keys.KindDelete, []byte("b"), []byte("ignored")))
-	require.NoError(t, m.Add(2, keys.KindSet, []byte("c"), []byte("c2")))
-
-	it := m.NewIterator()
-	var got []string
-	for ok := it.First(); ok; ok = it.Next() {
-		got = append(got, keys.FormatInternalKey(it.Key())+"="+string(it.Value()))
-	}
-	require.Equal(t, []string{"a#1,SET=a1", "b#4,DEL=", "b#3,SET=b3", "c#2,SET=c2"}, got)
-
-	got = got[:0]
-	for ok := it.Last(); ok; ok = it.Prev() {
-		got = append(got, keys.FormatInternalKey(it.Key()))
-	}
-	require.Equal(t, []string{"c#2,SET", "b#3,SET", "b#4,DEL", "a#1,SET"}, got)
-
-	// Seeking with a lookup key at sequence 3 skips the newer deletion.
-	require.True(t, it.SeekGE(keys.AppendInternalKey(nil, []byte("b"), 3, keys.KindMax)))
-	require.Equal(t, "b#3,SET", keys.FormatInternalKey(it.Key()))
-	require.True(t, it.SeekLT(keys.AppendInternalKey(nil, []byte("b"), 3, keys.KindMax)))
-	require.Equal(t, "b#4,DEL", keys.FormatInternalKey(it.Key()))
-	require.False(t, it.SeekGE(keys.AppendInternalKey(nil, []byte("d"), 0, keys.KindSet)))
-	require.NoError(t, it.Error())
-	require.NoError(t, it.Close())
-}
-
-type reverseCmp struct{}
-
-func (reverseCmp) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
-func (reverseCmp) Name() string                      { return "test.Reverse" }
-func (reverseCmp) Separator(dst, a, b []byte) []byte { return append(dst, a...) }
-func (reverseCmp) Successor(dst, a []byte) []byte    { return append(dst, a...) }
-
-func TestCustomComparator(t *testing.T) {
-	m := New(reverseCmp{}, 1<<16)
-	for i, k := range []string{"a", "c", "b"} {
-		require.NoError(t, m.Add(keys.SeqNum(i+1), keys.KindSet, []byte(k), []byte(k)))
-	}
-	it := m.NewIterator()
-	var got []string
-	for ok := it.First(); ok; ok = it.Next() {
-		got = append(got, string(keys.UserKey(it.Key())))
-	}
-	require.Equal(t, []string{"c", "b", "a"}, got)
-	v, res := m.Get([]byte("b"), 10)
-	require.Equal(t, Found, res)
-	require.Equal(t, "b", string(v))
 }
 
 // TestModel replays random puts and deletes and checks Get at random snapshots, and a full scan,
