@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,6 +15,7 @@ import (
 	"github.com/stratadb/strata/internal/crc"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/datadriven"
 )
 
 // Byte-level tests: every value here is derived by hand from the format (docs/format/table.md),
@@ -242,30 +245,61 @@ func TestFilterBlockLayout(t *testing.T) {
 	}
 }
 
-// TestBlockLayout checks a block's bytes against the entry grammar.
+// TestBlockLayout builds the blocks of testdata/block.txt ("block restart=N [reset]", then one
+// "key value" line per entry; with reset the writer is reset after them) and prints their bytes read by the entry grammar: each entry's offset,
+// shared and unshared key lengths, value length, key suffix and value, and whether a restart
+// points at it; then the restart array. The size estimate must be the finished size.
 func TestBlockLayout(t *testing.T) {
-	w := newBlockWriter(2)
-	w.add([]byte("apple"), []byte("1"))
-	w.add([]byte("apricot"), []byte("22"))
-	w.add([]byte("banana"), nil)
-	est := w.estimate()
-	got := w.finish()
-	require.Equal(t, est, len(got), "the size estimate is exact")
-	var want []byte
-	want = append(want, 0, 5, 1)
-	want = append(want, "apple1"...)
-	want = append(want, 2, 5, 2) // shares "ap"
-	want = append(want, "ricot22"...)
-	restart1 := len(want)
-	want = append(want, 0, 6, 0) // a restart point: the whole key
-	want = append(want, "banana"...)
-	want = coding.AppendFixed32(want, 0)
-	want = coding.AppendFixed32(want, uint32(restart1))
-	want = coding.AppendFixed32(want, 2)
-	require.Equal(t, want, got)
+	datadriven.RunTest(t, "testdata/block.txt", func(t *testing.T, td *datadriven.TestData) string {
+		restart, _ := td.Arg("restart")
+		n, err := strconv.Atoi(restart)
+		require.NoError(t, err)
+		w := newBlockWriter(n)
+		for _, line := range strings.Split(td.Input, "\n") {
+			if k, v, ok := strings.Cut(line, " "); ok || k != "" {
+				w.add([]byte(k), []byte(v))
+			}
+		}
+		if td.HasArg("reset") {
+			w.reset()
+		}
+		est := w.estimate()
+		b := w.finish()
+		require.Equal(t, est, len(b), "the size estimate is exact")
+		return blockText(t, b)
+	})
+}
 
-	w.reset()
-	require.Equal(t, []byte{0, 0, 0, 0, 1, 0, 0, 0}, w.finish(), "an empty block is one restart at 0")
+// blockText reads a block by the grammar of docs/format/table.md.
+func blockText(t *testing.T, b []byte) string {
+	numRestarts := int(binary.LittleEndian.Uint32(b[len(b)-4:]))
+	end := len(b) - 4 - 4*numRestarts
+	restarts := map[int]bool{}
+	var out, offs []string
+	for i := range numRestarts {
+		off := int(binary.LittleEndian.Uint32(b[end+4*i:]))
+		restarts[off] = true
+		offs = append(offs, strconv.Itoa(off))
+	}
+	for pos := 0; pos < end; {
+		start := pos
+		var f [3]uint64
+		for i := range f {
+			v, n := binary.Uvarint(b[pos:])
+			require.Positive(t, n, "a varint at %d", pos)
+			f[i], pos = v, pos+n
+		}
+		key := b[pos : pos+int(f[1])]
+		value := b[pos+int(f[1]) : pos+int(f[1]+f[2])]
+		pos += int(f[1] + f[2])
+		line := fmt.Sprintf("%d: shared=%d unshared=%d value=%d %q %q", start, f[0], f[1], f[2], key, value)
+		if restarts[start] {
+			line += " (restart)"
+		}
+		out = append(out, line)
+	}
+	out = append(out, fmt.Sprintf("restarts: [%s], %d bytes", strings.Join(offs, " "), len(b)))
+	return strings.Join(out, "\n")
 }
 
 // TestEmptyTableBytes checks a whole table byte for byte: no entries, no filter, no

@@ -13,6 +13,7 @@ import (
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/iterutil"
 )
 
 // The harness runs one suite over every layer that holds sorted entries (a single block, a
@@ -133,42 +134,14 @@ func runIterSuite(t *testing.T, rng *rand.Rand, m *model, it iterator.Iterator) 
 		ok = it.Prev()
 	}
 	m.checkAt(t, it, ok, -1, "backward end")
-	// Random walk, as leveldb's harness does.
-	pos := -1
-	for step := 0; step < m.steps; step++ {
-		var what string
-		switch op := rng.IntN(6); {
-		case op == 0 && pos >= 0 && pos < n:
-			what = "Next"
-			ok = it.Next()
-			pos++
-		case op == 1 && pos >= 0 && pos < n:
-			what = "Prev"
-			ok = it.Prev()
-			pos--
-		case op == 2:
-			what = "First"
-			ok, pos = it.First(), 0
-		case op == 3:
-			what = "Last"
-			ok, pos = it.Last(), n-1
-		case op == 4:
-			k := m.probeKey(rng)
-			what = fmt.Sprintf("SeekGE(%q)", trunc(k))
-			ok, pos = it.SeekGE(k), m.seekGE(k)
-		default:
-			k := m.probeKey(rng)
-			what = fmt.Sprintf("SeekLT(%q)", trunc(k))
-			ok, pos = it.SeekLT(k), m.seekGE(k)-1
-		}
-		if pos >= n {
-			pos = n
-		}
-		m.checkAt(t, it, ok, pos, fmt.Sprintf("step %d %s", step, what))
-		if pos < 0 || pos >= n {
-			pos = -1
-		}
+	// Random steps and seeks, as leveldb's harness does, through the iterator model the other
+	// packages use, seeking to m's probe keys.
+	entries := make([]iterutil.Entry, n)
+	for i, e := range m.es {
+		entries[i] = iterutil.Entry{Key: e.k, Value: e.v}
 	}
+	iterutil.CheckAgainstModel(t, it, &iterutil.Model{Cmp: m.cmp.Compare, Entries: entries, SeekKey: m.probeKey,
+		Format: func(k []byte) string { return fmt.Sprintf("%q", trunc(k)) }}, rng, m.steps)
 	require.NoError(t, it.Close())
 }
 
