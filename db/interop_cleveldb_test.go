@@ -185,14 +185,30 @@ func interopSeed(t *testing.T) uint64 {
 	return seed
 }
 
-// interopReader is the read side of a DB for the checks, for either implementation.
+// interopReader is the read side of a DB for the checks, for either implementation: Get, and
+// an iterator.
 type interopReader struct {
-	get func(k []byte) (v []byte, found bool, err error)
-	// scan walks the whole DB forward (reverse=false) or backward and returns the entries.
-	scan func(reverse bool) ([][2][]byte, error)
-	// seek returns the entry at or after k, if any.
-	seek func(k []byte) (key, value []byte, ok bool, err error)
+	get  func(k []byte) (v []byte, found bool, err error)
+	iter func() interopIter
 }
+
+// interopIter is an iterator of either implementation; Close returns its error.
+type interopIter interface {
+	First() bool
+	Last() bool
+	Next() bool
+	Prev() bool
+	Seek(k []byte) bool
+	Key() []byte
+	Value() []byte
+	Close() error
+}
+
+// cppIter names C++ leveldb's iterator calls as Strata's.
+type cppIter struct{ *cleveldb.Iterator }
+
+func (i cppIter) First() bool { return i.SeekToFirst() }
+func (i cppIter) Last() bool  { return i.SeekToLast() }
 
 func interopStrataReader(d *db.DB) interopReader {
 	return interopReader{
@@ -203,62 +219,35 @@ func interopStrataReader(d *db.DB) interopReader {
 			}
 			return v, err == nil, err
 		},
-		scan: func(reverse bool) ([][2][]byte, error) {
-			it := d.NewIterator(nil)
-			var out [][2][]byte
-			ok := it.First()
-			if reverse {
-				ok = it.Last()
-			}
-			for ; ok; ok = interopStep(it.Next, it.Prev, reverse) {
-				out = append(out, [2][]byte{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
-			}
-			return out, errors.Join(it.Error(), it.Close())
-		},
-		seek: func(k []byte) ([]byte, []byte, bool, error) {
-			it := d.NewIterator(nil)
-			ok := it.Seek(k)
-			var key, val []byte
-			if ok {
-				key, val = bytes.Clone(it.Key()), bytes.Clone(it.Value())
-			}
-			return key, val, ok, errors.Join(it.Error(), it.Close())
-		},
+		iter: func() interopIter { return d.NewIterator(nil) },
 	}
 }
 
 func interopCppReader(d *cleveldb.DB) interopReader {
-	return interopReader{
-		get: d.Get,
-		scan: func(reverse bool) ([][2][]byte, error) {
-			it := d.NewIterator()
-			var out [][2][]byte
-			ok := it.SeekToFirst()
-			if reverse {
-				ok = it.SeekToLast()
-			}
-			for ; ok; ok = interopStep(it.Next, it.Prev, reverse) {
-				out = append(out, [2][]byte{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
-			}
-			return out, it.Close()
-		},
-		seek: func(k []byte) ([]byte, []byte, bool, error) {
-			it := d.NewIterator()
-			ok := it.Seek(k)
-			var key, val []byte
-			if ok {
-				key, val = bytes.Clone(it.Key()), bytes.Clone(it.Value())
-			}
-			return key, val, ok, it.Close()
-		},
-	}
+	return interopReader{get: d.Get, iter: func() interopIter { return cppIter{d.NewIterator()} }}
 }
 
-func interopStep(next, prev func() bool, reverse bool) bool {
+// scan walks the whole DB forward (reverse=false) or backward and returns the entries.
+func (r interopReader) scan(reverse bool) ([][2][]byte, error) {
+	it := r.iter()
+	var out [][2][]byte
+	ok, step := it.First(), it.Next
 	if reverse {
-		return prev()
+		ok, step = it.Last(), it.Prev
 	}
-	return next()
+	for ; ok; ok = step() {
+		out = append(out, [2][]byte{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
+	}
+	return out, it.Close()
+}
+
+// seek returns the entry at or after k, if any.
+func (r interopReader) seek(k []byte) (key, value []byte, ok bool, err error) {
+	it := r.iter()
+	if ok = it.Seek(k); ok {
+		key, value = bytes.Clone(it.Key()), bytes.Clone(it.Value())
+	}
+	return key, value, ok, it.Close()
 }
 
 // interopRequireModel checks that r holds exactly the model: Get of every live key (exact value), of
