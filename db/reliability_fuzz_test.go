@@ -127,30 +127,32 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-// fuzzOpenDir writes files to a new MemFS and opens and uses the DB there; see FuzzOpen.
-func fuzzOpenDir(t *testing.T, files fuzzOpenFiles) {
+// fuzzOpenFS writes files to a new MemFS, synced: the MANIFEST goes where CURRENT points, when
+// CURRENT names one.
+func fuzzOpenFS(t *testing.T, files fuzzOpenFiles) *vfs.MemFS {
 	mem := vfs.NewMem()
 	require.NoError(t, mem.MkdirAll("/db", 0o755))
-	// The MANIFEST goes where CURRENT points, when CURRENT names one.
 	manifestName := filenames.Name(filenames.Manifest, 2)
 	if name := strings.TrimSuffix(string(files.current), "\n"); !strings.ContainsAny(name, "/\\\x00") {
 		if kind, _, ok := filenames.Parse(name); ok && kind == filenames.Manifest {
 			manifestName = name
 		}
 	}
-	write := func(name string, data []byte) {
-		f, err := mem.Create(filepath.Join("/db", name))
-		require.NoError(t, err)
-		_, err = f.Write(data)
-		require.NoError(t, err)
-		require.NoError(t, f.Close())
-	}
+	write := func(name string, data []byte) { writeTestFile(t, mem, filepath.Join("/db", name), data) }
 	write(filenames.CurrentName, files.current)
 	write(manifestName, files.manifest)
 	write(filenames.Name(filenames.Log, uint64(files.logNum)), files.log)
 	if files.tableNum != files.logNum {
 		write(filenames.Name(filenames.Table, uint64(files.tableNum)), files.table)
 	}
+	require.NoError(t, mem.SyncDir("/db"))
+	require.NoError(t, mem.SyncDir("/"))
+	return mem
+}
+
+// fuzzOpenDir opens and uses the DB files make, with and without ParanoidChecks; see FuzzOpen.
+func fuzzOpenDir(t *testing.T, files fuzzOpenFiles) {
+	mem := fuzzOpenFS(t, files)
 	for _, paranoid := range []bool{false, true} {
 		fs := mem.CrashClone() // each open from the same files: Open rewrites the directory
 		d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid, BlockSize: 1 << 10})
@@ -218,21 +220,8 @@ func TestFuzzOpenSeeds(t *testing.T) {
 	for _, s := range seeds {
 		fuzzOpenDir(t, s)
 	}
-	good := seeds[0]
-	mem := vfs.NewMem()
-	require.NoError(t, mem.MkdirAll("/db", 0o755))
-	for name, data := range map[string][]byte{
-		filenames.CurrentName:                                  good.current,
-		strings.TrimSuffix(string(good.current), "\n"):         good.manifest,
-		filenames.Name(filenames.Log, uint64(good.logNum)):     good.log,
-		filenames.Name(filenames.Table, uint64(good.tableNum)): good.table,
-	} {
-		f, err := mem.Create(filepath.Join("/db", name))
-		require.NoError(t, err)
-		_, err = f.Write(data)
-		require.NoError(t, err)
-		require.NoError(t, f.Close())
-	}
+	// The valid seed, as fuzzOpenDir lays it out, opens with its data.
+	mem := fuzzOpenFS(t, seeds[0]).CrashClone()
 	d := openMem(t, mem, nil)
 	v, err := d.Get([]byte("key01"), nil)
 	require.NoError(t, err)
