@@ -142,17 +142,65 @@ func (a *Appender) Write(p []byte) (int, error) {
 }
 
 // SetSyncNext tells the Appender whether the next write will be synced before another one
-// comes. Such a write, when it lies within one page, goes through pwrite(2) instead of the
-// mapping: the sync before it wrote the page back and left it write-protected in the mapping, so
-// a store would take a page fault, which costs more than the system call (on the virtual
-// machines measured here, 10-15 us against 2). A write within one page is copied by the kernel
-// whole or not at all if the process is killed, as a store of its header last guarantees for a
-// mapped write.
+// comes. Such a write goes through pwrite(2) instead of the mapping: the sync before it wrote
+// the page back and left it write-protected in the mapping, so a store would take a page fault,
+// which costs more than the system call (on the virtual machines measured here, 10-15 us
+// against 2). A write within one page is one pwrite, which the kernel copies whole or not at all
+// if the process is killed; a longer one is a pwrite of every byte but its heads, then one of
+// each head, as WriteHeadsLast stores them (unless a head straddles two pages: then the write
+// takes the mapping).
 func (a *Appender) SetSyncNext(sync bool) { a.syncNext = sync }
 
 // osPageSize is the page size the kernel writes back and write-protects: 4 KiB on every platform
 // Strata maps logs on; a larger page only makes more writes take the mapping.
 const osPageSize = 4096
+
+// headsInPages reports whether each head of a write at off lies within one page, so that a
+// pwrite of it is whole or not at all if the process is killed.
+func headsInPages(off int64, heads []int, headLen int) bool {
+	for _, h := range heads {
+		if start := off + int64(h); start/osPageSize != (start+int64(headLen)-1)/osPageSize {
+			return false
+		}
+	}
+	return true
+}
+
+// writeHeadsLastAt writes p with pwrite(2), every byte but the heads first and then each head,
+// as WriteHeadsLast stores through the mapping.
+func (a *Appender) writeHeadsLastAt(p []byte, heads []int, headLen int) (int, error) {
+	put := func(from, to int) error {
+		n, err := a.pa.WriteAt(p[from:to], a.size+int64(from))
+		if err == nil && n < to-from {
+			err = io.ErrShortWrite
+		}
+		return err
+	}
+	var err error
+	for i, h := range heads {
+		to := len(p)
+		if i+1 < len(heads) {
+			to = heads[i+1]
+		}
+		if err == nil && h+headLen < to {
+			err = put(h+headLen, to)
+		}
+	}
+	if err == nil && heads[0] > 0 {
+		err = put(0, heads[0])
+	}
+	for _, h := range heads {
+		if err == nil {
+			err = put(h, h+headLen)
+		}
+	}
+	if err != nil {
+		a.err = err
+		return 0, err
+	}
+	a.size += int64(len(p))
+	return len(p), nil
+}
 
 // writeAt writes p past the bytes written with pwrite(2), into the reservation.
 func (a *Appender) writeAt(p []byte) (int, error) {
@@ -200,8 +248,13 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 			return a.Write(p)
 		}
 	}
-	if a.syncNext && a.size/osPageSize == (a.size+int64(len(p))-1)/osPageSize {
-		return a.writeAt(p)
+	if a.syncNext {
+		if a.size/osPageSize == (a.size+int64(len(p))-1)/osPageSize {
+			return a.writeAt(p)
+		}
+		if headsInPages(a.size, heads, headLen) {
+			return a.writeHeadsLastAt(p, heads, headLen)
+		}
 	}
 	base := int(a.size)
 	// Everything but the heads, then the bytes before the first head, then the heads.

@@ -217,25 +217,42 @@ func TestAppenderWriteHeadsLast(t *testing.T) {
 	require.NoError(t, a.Close())
 }
 
-// TestAppenderSyncNext: with SetSyncNext, a write within one page goes through WriteAt (not
-// counted as mapped), and one that crosses a page boundary still goes through the mapping.
+// TestAppenderSyncNext: with SetSyncNext, a write goes through WriteAt (not counted as
+// mapped): within one page as one pwrite, across pages with its heads written last; a write
+// whose head straddles two pages still goes through the mapping.
 func TestAppenderSyncNext(t *testing.T) {
 	fs := NewMem()
 	f, err := fs.Create("/log")
 	require.NoError(t, err)
 	a := NewAppender(f, "/log", AppenderOptions{Reserve: 1 << 16})
-	small := bytes.Repeat([]byte("s"), 100)
-	_, err = a.WriteHeadsLast(small, []int{0}, 7)
-	require.NoError(t, err)
-	require.Equal(t, int64(100), a.MappedBytes())
-	a.SetSyncNext(true)
-	_, err = a.WriteHeadsLast(small, []int{0}, 7)
-	require.NoError(t, err)
-	require.Equal(t, int64(100), a.MappedBytes(), "a synced write within a page is a pwrite")
-	big := bytes.Repeat([]byte("b"), 5000)
-	_, err = a.WriteHeadsLast(big, []int{0}, 7)
-	require.NoError(t, err)
-	require.Equal(t, int64(5100), a.MappedBytes(), "one that crosses a page goes through the mapping")
+	var want []byte
+	write := func(p []byte, sync bool, wantMapped int64) {
+		t.Helper()
+		a.SetSyncNext(sync)
+		_, err := a.WriteHeadsLast(p, []int{0}, 7)
+		require.NoError(t, err)
+		want = append(want, p...)
+		require.Equal(t, wantMapped, a.MappedBytes())
+	}
+	write(bytes.Repeat([]byte("s"), 100), false, 100)
+	write(bytes.Repeat([]byte("t"), 100), true, 100)         // one page: a pwrite
+	write(bytes.Repeat([]byte("b"), 5000), true, 100)        // across pages: pwrites, heads last
+	write(bytes.Repeat([]byte("f"), 8190-5200), false, 3090) // unsynced: mapped, up to 2 bytes before a page
+	write(bytes.Repeat([]byte("h"), 100), true, 3190)        // its head straddles the page: mapped
 	require.NoError(t, a.Close())
-	require.Equal(t, string(small)+string(small)+string(big), readFile(t, fs, "/log"))
+	require.True(t, bytes.Equal(want, []byte(readFile(t, fs, "/log"))))
+
+	// A failed pwrite of the head leaves it zero, the rest written.
+	fs2 := WithFaults(NewMem(), OnNth(2, ErrInjected, OpWrite))
+	f2, err := fs2.Create("/log")
+	require.NoError(t, err)
+	a2 := NewAppender(f2, "/log", AppenderOptions{Reserve: 1 << 16})
+	a2.SetSyncNext(true)
+	p := bytes.Repeat([]byte("x"), 5000)
+	_, err = a2.WriteHeadsLast(p, []int{0}, 7)
+	require.ErrorIs(t, err, ErrInjected)
+	got := []byte(readFile(t, fs2, "/log"))
+	require.Equal(t, make([]byte, 7), got[:7], "the head is written last")
+	require.True(t, bytes.Equal(p[7:], got[7:5000]))
+	require.NoError(t, a2.Close())
 }
