@@ -155,10 +155,12 @@ func requireGets(t testing.TB, d *DB, ro *ReadOptions, want kv, keys []string, w
 	t.Helper()
 	for _, k := range keys {
 		v, err := d.Get([]byte(k), ro)
-		if w, ok := want[k]; ok {
+		w, ok := want[k]
+		switch {
+		case ok && (err != nil || w != string(v)):
 			require.NoError(t, err, "%s: Get(%s)", what, short(k))
-			require.True(t, w == string(v), "%s: Get(%s) = %s, want %s", what, short(k), short(string(v)), short(w))
-		} else {
+			require.Failf(t, "wrong value", "%s: Get(%s) = %s, want %s", what, short(k), short(string(v)), short(w))
+		case !ok && !isNotFound(err):
 			require.ErrorIs(t, err, ErrNotFound, "%s: Get(%s) found %s", what, short(k), short(string(v)))
 		}
 	}

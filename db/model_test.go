@@ -44,13 +44,13 @@ import (
 )
 
 // modelShape writes keys of every sort (the empty key one time in 33, reused keys, binary keys)
-// and values from empty to several MiB (about three per 3000 operations).
+// and values from empty to 100 KiB and, one in 3000, of several MiB (about one per run).
 var modelShape = workload.Shape{
 	Keys: 800, KeyFormat: "k%04d", EmptyKey: 33, Reuse: 28, BinaryKey: 14,
-	Values: []workload.Band{{Weight: 80}, {Weight: 520, Max: 23}, {Weight: 300, Max: 399}, {Weight: 80, Max: 4<<10 - 1},
-		{Weight: 19, Min: 1, Max: 100 << 10}, {Weight: 1, Min: 1 << 20, Max: 4<<20 - 1}},
-	RandomValues: true,
-	Put:          330, Delete: 100, Batch: 100, Sync: 15,
+	Values: []workload.Band{{Weight: 240}, {Weight: 1560, Max: 23}, {Weight: 900, Max: 399}, {Weight: 240, Max: 4<<10 - 1},
+		{Weight: 57, Min: 1, Max: 100 << 10}, {Weight: 1, Min: 1 << 20, Max: 4<<20 - 1}},
+	RandomFrom: 4<<10 + 1,
+	Put:        330, Delete: 100, Batch: 100, Sync: 15,
 	BatchMin: 1, BatchMax: 20, BatchDeletes: 3,
 	SyncEvery: 10,
 }
@@ -154,7 +154,7 @@ func TestCompactionKeepsData(t *testing.T) {
 			all = append(all, r.g.KeyAt(i))
 		}
 		check := func(what string) {
-			r.checkAll(nil, r.m, what)
+			r.checkScan(modelSnap{m: r.m})
 			requireGets(t, r.d, nil, r.m, all, what)
 		}
 		check("written")
@@ -189,7 +189,7 @@ func TestCompactionInParts(t *testing.T) {
 		r.d.mu.Unlock()
 		require.Positive(t, split, "no compaction was split into parts")
 		r.reopen()
-		r.checkAll(nil, r.m, "reopened")
+		r.checkViews()
 		r.close()
 		t.Logf("%d compactions ran in parts", split)
 	})
@@ -201,7 +201,7 @@ type modelCase struct {
 	mix         modelMix
 	opts        Options
 	ops         int
-	vary        bool // start with, and reopen now and then with, other table options
+	vary        bool // start with, and reopen with, other table options now and then, checked after
 	maxSnaps    int  // the most snapshots held at once
 	checkEvery  int  // scan the latest state and every snapshot every checkEvery operations
 	sampleEvery int  // sample the levels in use every sampleEvery operations
@@ -234,7 +234,7 @@ type modelRun struct {
 	d       *DB
 	m       kv
 	snaps   []modelSnap
-	history []string // the last operations, printed on failure
+	history []modelLogged // the last operations, printed on failure
 	step    int
 
 	compactions, moves  int // compactions and trivial moves counted in the LOG of earlier opens
@@ -247,7 +247,11 @@ func runModel(t *testing.T, seed uint64, c *modelCase) *modelRun {
 	r := &modelRun{t: t, c: c, g: g, rng: g.Rand(), fs: vfs.NewMem(), opts: c.opts, m: kv{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("the last operations:\n  %s", strings.Join(r.history, "\n  "))
+			var lines []string
+			for _, h := range r.history {
+				lines = append(lines, fmt.Sprintf("%d: ", h.step)+fmt.Sprintf(h.format, h.args...))
+			}
+			t.Logf("the last operations:\n  %s", strings.Join(lines, "\n  "))
 		}
 	})
 	if c.vary {
@@ -289,12 +293,19 @@ func runModel(t *testing.T, seed uint64, c *modelCase) *modelRun {
 	return r
 }
 
+// modelLogged is an operation of the run, formatted only if the run fails.
+type modelLogged struct {
+	step   int
+	format string
+	args   []any
+}
+
 func (r *modelRun) logOp(format string, args ...any) {
 	const keep = 40
 	if len(r.history) == keep {
 		r.history = r.history[1:]
 	}
-	r.history = append(r.history, fmt.Sprintf("%d: ", r.step)+fmt.Sprintf(format, args...))
+	r.history = append(r.history, modelLogged{r.step, format, args})
 }
 
 // do runs operation op, in modelMix's order.
@@ -303,7 +314,7 @@ func (r *modelRun) do(op int) {
 	switch op {
 	case 0:
 		w := r.g.Next()
-		r.logOp("%v, first key %s", w, short(firstKey(w)))
+		r.logOp("%v, first key %q", w, firstKey(w))
 		require.NoError(t, applyOp(d, w), "%v", w)
 		r.m.Apply(w)
 	case 1:
@@ -360,13 +371,13 @@ func (r *modelRun) do(op int) {
 		require.NoError(t, d.CompactRange(start, limit))
 	case 9:
 		r.reopen()
-		if rng.IntN(2) == 0 {
+		if r.c.vary && rng.IntN(2) == 0 {
 			r.checkAll(nil, r.m, "after reopen")
 		}
 	case 10:
-		// A run of ascending keys, two memtables' worth: a memtable full of nothing else
-		// overlaps nothing in the tree and is flushed straight to level 1 or 2.
-		run := r.g.Ascending(2 * r.opts.WriteBufferSize / 200)
+		// A run of ascending keys, two memtables' worth (of 200-byte entries): a memtable full of
+		// nothing else overlaps nothing in the tree and is flushed straight to level 1 or 2.
+		run := r.g.Ascending(2*r.opts.WriteBufferSize/200, 190)
 		r.logOp("%d ascending puts from %s", len(run), run[0].Entries[0].Key)
 		for _, w := range run {
 			require.NoError(t, applyOp(d, w))
@@ -399,7 +410,7 @@ func (r *modelRun) view() (*Snapshot, kv) {
 
 func (r *modelRun) get(s *Snapshot, m kv) {
 	k := r.g.Key()
-	r.logOp("Get(%s) at snapshot=%v", short(k), s != nil)
+	r.logOp("Get(%q) at snapshot=%v", k, s != nil)
 	var ro *ReadOptions
 	if s != nil || r.rng.IntN(2) == 0 {
 		ro = &ReadOptions{Snapshot: s, VerifyChecksums: r.rng.IntN(4) == 0}

@@ -93,11 +93,13 @@ type Shape struct {
 	// (Hot).
 	Reuse, Ascending, Hot int
 
-	// Values are the value sizes, by band; MaxValue caps them. With RandomValues half the
-	// values are random bytes (incompressible), the other half one letter repeated.
+	// Values are the value sizes, by band; MaxValue caps them. A value is one letter repeated
+	// (after the head that names its write), or random bytes (incompressible): with
+	// RandomValues half of them, and every value of RandomFrom bytes or more.
 	Values       []Band
 	MaxValue     int
 	RandomValues bool
+	RandomFrom   int
 
 	// Put, Delete, Batch and Sync weigh the kinds of writes.
 	Put, Delete, Batch, Sync int
@@ -201,7 +203,7 @@ func (g *Gen) Value(j int) string {
 	if size <= len(head) {
 		return head[:size]
 	}
-	if s.RandomValues && rng.IntN(2) != 0 {
+	if s.RandomFrom > 0 && size >= s.RandomFrom || s.RandomValues && rng.IntN(2) != 0 {
 		return head + string(RandomBytes(rng, size-len(head)))
 	}
 	return head + strings.Repeat(string(rune('a'+rng.IntN(26))), size-len(head))
@@ -271,12 +273,15 @@ func (g *Gen) Take(n int) []Op {
 }
 
 // Ascending returns n puts of keys above every ascending key written before ("s%08d"), each
-// one write of the stream: a memtable full of them overlaps nothing in the tree, so its flush
-// places it below level 0.
-func (g *Gen) Ascending(n int) []Op {
+// one write of the stream, with values of size bytes (random after the head that names the
+// write): a memtable full of them overlaps nothing in the tree, so its flush places it below
+// level 0.
+func (g *Gen) Ascending(n, size int) []Op {
 	ops := make([]Op, n)
 	for i := range ops {
-		ops[i] = Op{Kind: Put, Entries: []Entry{{Key: ascendingKey(g.seq), Value: g.Value(0)}}}
+		v := fmt.Sprintf("%s.%d.0:", g.tag, g.i)
+		v += string(RandomBytes(g.rng, max(0, size-len(v))))
+		ops[i] = Op{Kind: Put, Entries: []Entry{{Key: ascendingKey(g.seq), Value: v}}}
 		g.seq++
 		g.i++
 	}

@@ -81,7 +81,7 @@ func TestKeys(t *testing.T) {
 		require.Less(t, g.Key(), "r0100", "hot keys are in the first tenth")
 	}
 	g.Shape = Shape{Keys: 1000, Ascending: 100, Put: 1}
-	asc := g.Ascending(5)
+	asc := g.Ascending(5, 20)
 	require.Equal(t, "s00000004", asc[4].Entries[0].Key)
 	require.Less(t, g.Key(), "s00000005", "ascending keys come from those written")
 	g.Shape = Shape{Keys: 10, Reuse: 100, Put: 1}
