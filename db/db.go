@@ -171,9 +171,12 @@ func (d *DB) newMemTableLocked(need int) *memtable.MemTable {
 // memCapacity is the arena size of a new memtable that must hold at least need bytes of entries.
 // The memtable is flushed once its Size (entries counted as leveldb counts them) passes
 // WriteBufferSize, checked before each write group. The arena takes more per entry than that
-// count (about 1.2 times for 100-byte values, 1.5 for tiny ones), and needs room for one more
-// group on top (groups are capped at maxGroupBytes unless a single batch is larger). Should it
-// fill first anyway, the memtable is flushed then.
+// count (about 1.2 times for 100-byte values, 1.5 for tiny ones), and has room for one more
+// group on top: twice maxGroupBytes, the cap of a group of small batches, or twice the write
+// buffer when that is smaller (a group never takes more than the arena has left, so a small
+// buffer only cuts groups shorter; it does not pay for, and zero, megabytes of headroom at each
+// Open). Should the arena fill first anyway, the memtable is flushed then.
 func (d *DB) memCapacity(need int) int {
-	return max(d.opts.WriteBufferSize+d.opts.WriteBufferSize/2+2*maxGroupBytes, need+4096)
+	wbs := d.opts.WriteBufferSize
+	return max(wbs+wbs/2+2*min(maxGroupBytes, wbs), need+4096)
 }
