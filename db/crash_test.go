@@ -49,6 +49,7 @@ import (
 )
 
 func TestCrashRecovery(t *testing.T) {
+	t.Parallel() // long; it shares nothing with the other tests
 	n := sized(400, 400, 2000)
 	forSeeds(t, sized(3, 3, 20), func(t *testing.T, seed uint64) {
 		g := workload.New(seed, "op", crashShape)
@@ -63,6 +64,7 @@ func TestCrashRecovery(t *testing.T) {
 }
 
 func TestPowerLoss(t *testing.T) {
+	t.Parallel() // long; it shares nothing with the other tests
 	n := sized(600, 150, 3000)
 	seed := testSeed(t)
 	g := relGen(seed, "p")

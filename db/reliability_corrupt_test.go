@@ -131,7 +131,8 @@ func csBuild(t *testing.T, seed uint64) *csBase {
 	}
 	require.Len(t, b.files["log"], 1, "the log's writes rotated the log: %v", names)
 	require.Len(t, b.files["MANIFEST"], 1)
-	require.GreaterOrEqual(t, len(b.files["table"]), 3)
+	// At least a table the CompactRange wrote (deep) and the flush's (level 0).
+	require.GreaterOrEqual(t, len(b.files["table"]), 2)
 	b.logName = b.files["log"][0]
 	var recs int
 	b.recStart, recs, b.logSize = csRecords(t, mem, b.logName)
@@ -287,6 +288,7 @@ type csStats struct {
 const csDeadline = 60 * time.Second
 
 func TestCorruptionSweep(t *testing.T) {
+	t.Parallel() // long; it shares nothing with the other tests
 	seed := testSeed(t)
 	long := longMode()
 	b := csBuild(t, seed)

@@ -68,6 +68,7 @@ func TestProcessKill(t *testing.T) {
 }
 
 func TestFaultENOSPC(t *testing.T) {
+	t.Parallel() // long; it shares nothing with the other tests
 	seed := testSeed(t)
 	ops := relGen(seed, "e").Take(200)
 	full := []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpAllocate}
@@ -102,7 +103,11 @@ func TestFaultENOSPC(t *testing.T) {
 		require.NoError(t, d.Put([]byte("after"), []byte("space returned"), &WriteOptions{Sync: true}), what)
 		require.NoError(t, d.Close())
 	}
-	for _, k := range faultSample(n, 40) {
+	samples := int64(40)
+	if raceEnabled {
+		samples = 15
+	}
+	for _, k := range faultSample(n, samples) {
 		mem := vfs.NewMem()
 		run(mem, "/db", k, func() (*DB, error) { return openMemErr(mem, relOpts()) })
 	}

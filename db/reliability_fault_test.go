@@ -60,6 +60,7 @@ var faultAllOps = []vfs.Op{vfs.OpCreate, vfs.OpOpen, vfs.OpRead, vfs.OpWrite, vf
 	vfs.OpMap, vfs.OpAllocate, vfs.OpTruncate}
 
 func TestFaultInjection(t *testing.T) {
+	t.Parallel() // long; it shares nothing with the other tests
 	seed := testSeed(t)
 	g := relGen(seed, "f")
 	prefill := g.Take(300)
@@ -67,6 +68,9 @@ func TestFaultInjection(t *testing.T) {
 	samples := int64(16)
 	if testing.Short() {
 		prefill, phaseWrites, samples = prefill[:150], phaseWrites[:60], 6
+	}
+	if raceEnabled {
+		samples = 3
 	}
 	// The starting state of every phase but "create" and "write": a DB with tables at several
 	// levels, unflushed writes in its log, all of it synced and closed.
@@ -215,63 +219,76 @@ func runFaultCase(t *testing.T, c *faultCase) {
 	if longMode() {
 		samples = 1 << 20
 	}
-	total, failedOpen, refused, wentOn := 0, 0, 0, 0
-	summary := map[string]map[vfs.Op]int{}
-	for _, ph := range c.phases {
-		t.Run(ph.name, func(t *testing.T) {
-			summary[ph.name] = map[vfs.Op]int{}
-			counter := &faultOpCounter{}
-			r, _ := c.runPhase(t, ph, &armedInjector{inj: counter})
-			if r.d != nil {
-				require.NoError(t, r.d.Close())
-			}
-			counts := map[vfs.Op]int64{}
-			for _, op := range c.ops {
-				counts[op] = counter.n[op].Load()
-			}
-			t.Logf("file operations of the %s phase: %v", ph.name, counts)
-			for _, op := range c.ops {
-				n := counts[op]
-				for j, k := range faultSample(n, samples) {
-					var ferr error = vfs.ErrInjected
-					if c.tornWrites && op == vfs.OpWrite && j%2 == 1 {
-						ferr = faultHalfWrite{}
-					}
-					armed := &armedInjector{inj: vfs.OnNth(k, ferr, op)}
-					r, perr := c.runPhase(t, ph, armed)
-					fired := armed.firedOp()
-					if fired == "" {
-						// The phase made fewer operations this time (background work varies).
-						if r.d != nil {
-							require.NoError(t, r.d.Close())
+	// The phases run in parallel (each from its own copy of the starting state), each counting
+	// into its own tally; the tallies are summed once all are done.
+	type tally struct {
+		total, failedOpen, refused, wentOn int
+		byOp                               map[vfs.Op]int
+	}
+	tallies := make([]tally, len(c.phases))
+	t.Run("phases", func(t *testing.T) {
+		for i, ph := range c.phases {
+			t.Run(ph.name, func(t *testing.T) {
+				t.Parallel()
+				tl := &tallies[i]
+				tl.byOp = map[vfs.Op]int{}
+				counter := &faultOpCounter{}
+				r, _ := c.runPhase(t, ph, &armedInjector{inj: counter})
+				if r.d != nil {
+					require.NoError(t, r.d.Close())
+				}
+				counts := map[vfs.Op]int64{}
+				for _, op := range c.ops {
+					counts[op] = counter.n[op].Load()
+				}
+				t.Logf("file operations of the %s phase: %v", ph.name, counts)
+				for _, op := range c.ops {
+					n := counts[op]
+					for j, k := range faultSample(n, samples) {
+						var ferr error = vfs.ErrInjected
+						if c.tornWrites && op == vfs.OpWrite && j%2 == 1 {
+							ferr = faultHalfWrite{}
 						}
-						continue
-					}
-					total++
-					summary[ph.name][op]++
-					what := fmt.Sprintf("%s phase, %s #%d of %d (%s)", ph.name, op, k, n, fired)
-					opened := r.d != nil
-					ref := faultCheck(t, r, perr, what)
-					switch {
-					case !opened:
-						failedOpen++
-					case ref:
-						refused++
-					default:
-						wentOn++
-					}
-					if ph.check != nil {
-						ph.check(r, perr, ref, what)
+						armed := &armedInjector{inj: vfs.OnNth(k, ferr, op)}
+						r, perr := c.runPhase(t, ph, armed)
+						fired := armed.firedOp()
+						if fired == "" {
+							// The phase made fewer operations this time (background work varies).
+							if r.d != nil {
+								require.NoError(t, r.d.Close())
+							}
+							continue
+						}
+						tl.total++
+						tl.byOp[op]++
+						what := fmt.Sprintf("%s phase, %s #%d of %d (%s)", ph.name, op, k, n, fired)
+						opened := r.d != nil
+						ref := faultCheck(t, r, perr, what)
+						switch {
+						case !opened:
+							tl.failedOpen++
+						case ref:
+							tl.refused++
+						default:
+							tl.wentOn++
+						}
+						if ph.check != nil {
+							ph.check(r, perr, ref, what)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
+	})
+	total, failedOpen, refused, wentOn := 0, 0, 0, 0
+	for _, tl := range tallies {
+		total, failedOpen, refused, wentOn = total+tl.total, failedOpen+tl.failedOpen, refused+tl.refused, wentOn+tl.wentOn
 	}
 	var lines []string
-	for _, ph := range c.phases {
+	for i, ph := range c.phases {
 		var parts []string
 		for _, op := range c.ops {
-			if n := summary[ph.name][op]; n > 0 {
+			if n := tallies[i].byOp[op]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", op, n))
 			}
 		}

@@ -185,6 +185,7 @@ func runKillChild(t *testing.T, dir string, seed uint64, delay time.Duration, fr
 }
 
 func TestKillProcess(t *testing.T) {
+	t.Parallel() // long; it shares nothing with the other tests
 	if os.Getenv(killChildDirEnv) != "" {
 		t.Skip("inside the child")
 	}

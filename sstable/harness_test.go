@@ -255,7 +255,11 @@ func TestHarnessTable(t *testing.T) {
 			}
 			for _, tfs := range testFSes(t) {
 				for _, cached := range []bool{false, true} {
+					// Each case draws from a generator of its own, seeded in a fixed order, so
+					// that the cases run in parallel and a seed still replays them all.
+					rng := rand.New(rand.NewPCG(rng.Uint64(), 3))
 					t.Run(fmt.Sprintf("data=%s/%s/fs=%s/cache=%t", dname, o, tfs.name, cached), func(t *testing.T) {
+						t.Parallel()
 						ropts := ReaderOptions{Comparator: o.cmp}
 						if o.bloom {
 							ropts.Filter = NewBloomPolicy(10)
