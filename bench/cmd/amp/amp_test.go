@@ -46,7 +46,7 @@ func TestMeasure(t *testing.T) {
 	}
 	doc := filepath.Join(t.TempDir(), "b.md")
 	os.WriteFile(doc, []byte("# B\n"), 0o644)
-	c.out = doc
+	c.Out = doc
 	if err := writeDoc(c, machine.Describe(t.TempDir()), rs); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestMeasure(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	c, err := parseFlags(nil)
-	if err != nil || c.num != 1_000_000 || c.section != "full" || len(c.engineSet) < 3 {
+	if err != nil || c.num != 1_000_000 || c.Section != "full" || len(c.EngineSet) < 3 {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 	if _, err := parseFlags([]string{"--engines", "rocksdb"}); err == nil {

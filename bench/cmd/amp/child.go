@@ -56,15 +56,13 @@ func wchar() (int64, error) {
 // Seeds of the three passes' orders: db_bench-style seeds, one per pass.
 var passSeeds = []uint32{1001, 1002, 1003}
 
-func runChild(c *config) error {
-	e, err := engine.Lookup(c.engine)
+// RunChild measures the engine of -engine in -child_dir and emits the result.
+func (c *config) RunChild() error {
+	e, err := c.ChildEngine()
 	if err != nil {
 		return err
 	}
-	if c.childDir == "" {
-		return fmt.Errorf("-child needs -child_dir")
-	}
-	res, err := measure(c, e, c.childDir)
+	res, err := measure(c, e, c.ChildDir)
 	if err != nil {
 		return err
 	}

@@ -23,28 +23,16 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
-	"strings"
 
-	"github.com/stratadb/strata/bench/internal/engine"
+	"github.com/stratadb/strata/bench/internal/child"
 	"github.com/stratadb/strata/bench/internal/report"
 )
 
 type config struct {
+	child.Flags
 	num              int
 	valueSize        int
 	compressionRatio float64
-	engines          string
-	dir              string
-	out              string
-	section          string
-	jsonOut          string
-
-	child     bool
-	engine    string
-	childDir  string
-	setFlags  []string
-	engineSet []*engine.Engine
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -53,50 +41,24 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.num, "num", 1_000_000, "number of keys")
 	fs.IntVar(&c.valueSize, "value_size", 100, "bytes per value")
 	fs.Float64Var(&c.compressionRatio, "compression_ratio", 0.5, "fraction of each value snappy keeps")
-	fs.StringVar(&c.engines, "engines", "all", "comma-separated engines: "+strings.Join(engine.Names(), ","))
-	fs.StringVar(&c.dir, "dir", os.TempDir(), "directory under which each engine gets a fresh directory")
-	fs.StringVar(&c.out, "out", "", "Markdown file whose section to rewrite with the results (e.g. ../docs/benchmarks.md)")
-	fs.StringVar(&c.section, "section", "", "section of --out to rewrite: full or smoke (default: full at --num 1000000 and above)")
-	fs.StringVar(&c.jsonOut, "json", "", "write the results and the machine to this JSON file")
-	fs.BoolVar(&c.child, "child", false, "internal: measure one engine and print a JSON line")
-	fs.StringVar(&c.engine, "engine", "", "internal: the engine of a -child run")
-	fs.StringVar(&c.childDir, "child_dir", "", "internal: the DB directory of a -child run")
-	if err := fs.Parse(args); err != nil {
+	c.Register(fs, "directory under which each engine gets a fresh directory",
+		"write the results and the machine to this JSON file", "measure one engine and print a JSON line")
+	if err := c.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	c.setFlags = report.SetFlags(fs)
 	if c.num < 1 || c.valueSize < 0 {
 		return nil, fmt.Errorf("--num must be positive and --value_size not negative")
 	}
 	var err error
-	if c.engineSet, err = engine.ParseList(c.engines); err != nil {
-		return nil, err
-	}
-	if c.section, err = report.ResolveSection(c.section, c.num); err != nil {
+	if c.Section, err = report.ResolveSection(c.Section, c.num); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 func main() {
-	c, err := parseFlags(os.Args[1:])
-	if err == flag.ErrHelp {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "amp:", err)
-		os.Exit(2)
-	}
-	if c.child {
-		err = runChild(c)
-	} else {
-		err = runParent(c)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "amp:", err)
-		os.Exit(1)
-	}
+	child.Main("amp", func(args []string) (child.Command, error) {
+		c, err := parseFlags(args)
+		return c, err
+	})
 }

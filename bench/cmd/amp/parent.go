@@ -4,32 +4,30 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/stratadb/strata/bench/internal/child"
 	"github.com/stratadb/strata/bench/internal/engine"
 	"github.com/stratadb/strata/bench/internal/machine"
 	"github.com/stratadb/strata/bench/internal/report"
 )
 
-func runParent(c *config) error {
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+// RunParent measures every engine, each in a child process, prints the results and writes
+// the files the flags ask for.
+func (c *config) RunParent() error {
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return err
 	}
-	info := machine.Describe(c.dir)
+	info := machine.Describe(c.Dir)
 	fmt.Println("amp: write and space amplification, each engine in its own process and fresh directory")
-	for _, l := range info.Lines() {
-		fmt.Printf("%-22s %s\n", l[0]+":", l[1])
-	}
+	fmt.Print(info.Text())
 	fmt.Printf("%-22s --num %d keys of 16 bytes, %d-byte values (compression ratio %g): fill, compact, overwrite twice, compact\n",
 		"Workload:", c.num, c.valueSize, c.compressionRatio)
 	fmt.Println("------------------------------------------------")
 
 	var results []result
 	failed := 0
-	for _, e := range c.engineSet {
+	for _, e := range c.EngineSet {
 		start := time.Now()
 		r, err := runOne(c, e)
 		if err != nil {
@@ -46,46 +44,33 @@ func runParent(c *config) error {
 	fmt.Println()
 	fmt.Print(phasesTable(c, results).Text())
 
-	if c.jsonOut != "" {
-		b, err := json.MarshalIndent(map[string]any{
+	if c.JSON != "" {
+		if err := report.WriteJSON(c.JSON, map[string]any{
 			"machine": info, "settings": engine.DefaultSettings(), "num": c.num,
 			"value_size": c.valueSize, "compression_ratio": c.compressionRatio, "results": results,
-		}, "", "  ")
-		if err != nil {
+		}); err != nil {
 			return err
 		}
-		if err := os.WriteFile(c.jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		fmt.Printf("Wrote %s\n", c.jsonOut)
+		fmt.Printf("Wrote %s\n", c.JSON)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d engines failed; no document rewritten", failed)
 	}
-	if c.out != "" {
+	if c.Out != "" {
 		if err := writeDoc(c, info, results); err != nil {
 			return err
 		}
-		fmt.Printf("Wrote section amp-%s of %s\n", c.section, c.out)
+		fmt.Printf("Wrote section amp-%s of %s\n", c.Section, c.Out)
 	}
 	return nil
 }
 
 func runOne(c *config, e *engine.Engine) (result, error) {
 	var r result
-	tmp, err := os.MkdirTemp(c.dir, "strata-amp-"+e.Name+"-")
-	if err != nil {
-		return r, err
-	}
-	defer func() {
-		os.RemoveAll(tmp)
-		child.Settle()
-	}()
-	args := []string{"-child", "-engine", e.Name, "-child_dir", filepath.Join(tmp, "db"),
-		"-num", fmt.Sprint(c.num), "-value_size", fmt.Sprint(c.valueSize),
+	args := []string{"-num", fmt.Sprint(c.num), "-value_size", fmt.Sprint(c.valueSize),
 		"-compression_ratio", fmt.Sprint(c.compressionRatio)}
 	got := false
-	err = child.Run(args, func(line []byte) error {
+	err := c.RunEngine("strata-amp", e, args, func(line []byte) error {
 		got = true
 		return json.Unmarshal(line, &r)
 	})
@@ -145,34 +130,14 @@ func phasesTable(c *config, rs []result) *report.Table {
 
 func writeDoc(c *config, info machine.Info, rs []result) error {
 	var b strings.Builder
-	label := "Full run"
-	if c.section == "smoke" {
-		label = fmt.Sprintf("Smoke run at --num %d", c.num)
-	}
-	cmd := "cd bench && go run"
-	for _, e := range engine.All() {
-		if e.Name == "cleveldb" {
-			cmd += " -tags cleveldb"
-		}
-	}
-	cmd += " ./cmd/amp"
-	if len(c.setFlags) > 0 {
-		cmd += " " + strings.Join(c.setFlags, " ")
-	}
-	fmt.Fprintf(&b, "%s, %s, written by:\n\n```\n%s\n```\n\n", label, info.Date, cmd)
+	b.WriteString(c.Heading("amp", c.num, info.Date))
 	fmt.Fprintf(&b, "--num %d keys, %d-byte values (compression ratio %g); user bytes = 3 passes x %d x %d bytes.\n\n",
 		c.num, c.valueSize, c.compressionRatio, c.num, 16+c.valueSize)
 	b.WriteString(resultsTable(c, rs).Markdown())
 	b.WriteString("\nBytes handed to write(2) and seconds, per phase:\n\n")
 	b.WriteString(phasesTable(c, rs).Markdown())
 	b.WriteString("\nMachine:\n\n")
-	for _, l := range info.Lines() {
-		fmt.Fprintf(&b, "- %s: %s\n", l[0], l[1])
-	}
-	var vs []string
-	for _, e := range c.engineSet {
-		vs = append(vs, e.Title+" "+e.Version)
-	}
-	fmt.Fprintf(&b, "- Engines: %s\n", strings.Join(vs, "; "))
-	return report.ReplaceSection(c.out, "amp-"+c.section, b.String())
+	b.WriteString(info.Markdown())
+	fmt.Fprintf(&b, "- Engines: %s\n", engine.Versions(c.EngineSet))
+	return report.ReplaceSection(c.Out, "amp-"+c.Section, b.String())
 }

@@ -8,16 +8,14 @@ import (
 	"github.com/stratadb/strata/bench/internal/workload"
 )
 
-// runChild runs the whole plan on one engine in c.childDir and emits each step's result.
-func runChild(c *config) error {
-	e, err := engine.Lookup(c.engine)
+// RunChild runs the whole plan on the engine of -engine in -child_dir and emits each step's
+// result.
+func (c *config) RunChild() error {
+	e, err := c.ChildEngine()
 	if err != nil {
 		return err
 	}
-	if c.childDir == "" {
-		return fmt.Errorf("-child needs -child_dir")
-	}
-	r := workload.NewRunner(e, c.childDir, engine.DefaultSettings(), c.workloadConfig())
+	r := workload.NewRunner(e, c.ChildDir, engine.DefaultSettings(), c.workloadConfig())
 	for _, step := range workload.Plan(c.specs) {
 		res, err := r.Run(step)
 		if err != nil {
@@ -31,10 +29,9 @@ func runChild(c *config) error {
 	return r.Close()
 }
 
-// childArgs are the arguments that make this binary run engine e's sequence in dir.
-func (c *config) childArgs(e *engine.Engine, dir string) []string {
+// childArgs are the arguments, after the child flags, that make a child run the sequence.
+func (c *config) childArgs() []string {
 	return []string{
-		"-child", "-engine", e.Name, "-child_dir", dir,
 		"-num", fmt.Sprint(c.num), "-reads", fmt.Sprint(c.reads),
 		"-value_size", fmt.Sprint(c.valueSize), "-compression_ratio", fmt.Sprint(c.compressionRatio),
 		"-workloads", c.workloads,

@@ -91,9 +91,9 @@ func TestSummaryAndDoc(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	c.out = filepath.Join(dir, "benchmarks.md")
+	c.Out = filepath.Join(dir, "benchmarks.md")
 	begin, end := report.Markers("compare-smoke")
-	if err := os.WriteFile(c.out, []byte("# Benchmarks\n\n"+begin+"\npending\n"+end+"\n\ntail\n"), 0o644); err != nil {
+	if err := os.WriteFile(c.Out, []byte("# Benchmarks\n\n"+begin+"\npending\n"+end+"\n\ntail\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	info := machine.Describe(dir)
@@ -101,7 +101,7 @@ func TestSummaryAndDoc(t *testing.T) {
 	if err := writeDoc(c, s, info, chart); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(c.out)
+	b, _ := os.ReadFile(c.Out)
 	doc := string(b)
 	for _, want := range []string{"Smoke run at --num 100000", "--num 100000", "(benchmarks-smoke.svg)",
 		"| fillseq | 2.000 | 3.000 (1.50) |", "- CPU: ", "round 3", "\ntail\n", "./cmd/compare --engines strata,goleveldb --num 100000 --rounds 3"} {

@@ -10,29 +10,10 @@ import (
 	"github.com/stratadb/strata/bench/internal/report"
 )
 
-// command is how to run this comparison again, from bench/.
-func (c *config) command() string {
-	cmd := "cd bench && go run"
-	for _, e := range engine.All() {
-		if e.Name == "cleveldb" {
-			cmd += " -tags cleveldb"
-		}
-	}
-	cmd += " ./cmd/compare"
-	if len(c.setFlags) > 0 {
-		cmd += " " + strings.Join(c.setFlags, " ")
-	}
-	return cmd
-}
-
-// writeDoc rewrites section compare-<section> of c.out.
+// writeDoc rewrites section compare-<section> of c.Out.
 func writeDoc(c *config, s *summary, info machine.Info, chartPath string) error {
 	var b strings.Builder
-	label := "Full run"
-	if c.section == "smoke" {
-		label = fmt.Sprintf("Smoke run at --num %d", c.num)
-	}
-	fmt.Fprintf(&b, "%s, %s, written by:\n\n```\n%s\n```\n\n", label, info.Date, c.command())
+	b.WriteString(c.Heading("compare", c.num, info.Date))
 	fmt.Fprintf(&b, "--num %d, --reads %d, %d-byte values that snappy compresses to %g of their size; median of %d rounds.\n\n",
 		c.num, c.reads, c.valueSize, c.compressionRatio, c.rounds)
 	fmt.Fprintf(&b, "Median micros/op; in parentheses, the engine's time over %s's (above 1: %s was faster). ", s.base.Title, s.base.Title)
@@ -40,20 +21,18 @@ func writeDoc(c *config, s *summary, info machine.Info, chartPath string) error 
 	b.WriteString(s.microsTable().Markdown())
 	b.WriteString("\nMedian throughput, operations per second of wall time (the chart's figures):\n\n")
 	b.WriteString(s.opsTable().Markdown())
-	rel, err := filepath.Rel(filepath.Dir(c.out), chartPath)
+	rel, err := filepath.Rel(filepath.Dir(c.Out), chartPath)
 	if err != nil {
 		rel = chartPath
 	}
 	fmt.Fprintf(&b, "\n![Operations per second per engine and workload](%s)\n\n", filepath.ToSlash(rel))
 	b.WriteString("Machine:\n\n")
-	for _, l := range info.Lines() {
-		fmt.Fprintf(&b, "- %s: %s\n", l[0], l[1])
-	}
+	b.WriteString(info.Markdown())
 	fmt.Fprintf(&b, "- Load average at the end: %s\n", machine.LoadAvg())
-	fmt.Fprintf(&b, "- Engines: %s\n", engineVersions(c.engineSet))
+	fmt.Fprintf(&b, "- Engines: %s\n", engine.Versions(c.EngineSet))
 	fmt.Fprintf(&b, "- Settings: %s\n\n", settingsLine())
 	b.WriteString("<details><summary>Every round, micros/op</summary>\n\n")
 	b.WriteString(s.roundsTable().Markdown())
 	b.WriteString("\n</details>\n")
-	return report.ReplaceSection(c.out, "compare-"+c.section, b.String())
+	return report.ReplaceSection(c.Out, "compare-"+c.Section, b.String())
 }

@@ -15,34 +15,21 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
-	"strings"
 
-	"github.com/stratadb/strata/bench/internal/engine"
+	"github.com/stratadb/strata/bench/internal/child"
 	"github.com/stratadb/strata/bench/internal/report"
 	"github.com/stratadb/strata/bench/internal/workload"
 )
 
 type config struct {
+	child.Flags
 	num, reads       int
 	valueSize        int
 	compressionRatio float64
 	workloads        string
-	engines          string
 	rounds           int
-	dir              string
-	out              string
 	chart            string
-	section          string
-	jsonOut          string
-
-	// Child mode: run one engine's sequence and print results as JSON lines.
-	child     bool
-	engine    string
-	childDir  string
-	setFlags  []string // the flags given on the command line, to print how to reproduce
-	specs     []workload.Spec
-	engineSet []*engine.Engine
+	specs            []workload.Spec
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -54,23 +41,14 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&c.compressionRatio, "compression_ratio", 0.5, "fraction of each value snappy keeps")
 	fs.StringVar(&c.workloads, "workloads", workload.DefaultList,
 		"comma-separated workloads in order; NAME/threads=N runs NAME in N goroutines")
-	fs.StringVar(&c.engines, "engines", "all", "comma-separated engines: "+strings.Join(engine.Names(), ","))
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every engine once, interleaved")
-	fs.StringVar(&c.dir, "dir", os.TempDir(), "directory under which each run gets a fresh directory")
-	fs.StringVar(&c.out, "out", "", "Markdown file whose section to rewrite with the results (e.g. ../docs/benchmarks.md)")
 	fs.StringVar(&c.chart, "chart", "", "SVG chart to write (default: benchmarks.svg, or benchmarks-smoke.svg for the smoke section, beside --out)")
-	fs.StringVar(&c.section, "section", "", "section of --out to rewrite: full or smoke (default: full at --num 1000000 and above)")
-	fs.StringVar(&c.jsonOut, "json", "", "write every round's results, the machine and the settings to this JSON file")
-	fs.BoolVar(&c.child, "child", false, "internal: run one engine's sequence and print JSON lines")
-	fs.StringVar(&c.engine, "engine", "", "internal: the engine of a -child run")
-	fs.StringVar(&c.childDir, "child_dir", "", "internal: the DB directory of a -child run")
-	if err := fs.Parse(args); err != nil {
+	c.Register(fs, "directory under which each run gets a fresh directory",
+		"write every round's results, the machine and the settings to this JSON file",
+		"run one engine's sequence and print JSON lines")
+	if err := c.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	c.setFlags = report.SetFlags(fs)
 	if c.num < 1000 {
 		return nil, fmt.Errorf("--num must be at least 1000 (fillsync and fill100K write --num/1000 entries)")
 	}
@@ -84,10 +62,7 @@ func parseFlags(args []string) (*config, error) {
 	if c.specs, err = workload.ParseSpecs(c.workloads); err != nil {
 		return nil, err
 	}
-	if c.engineSet, err = engine.ParseList(c.engines); err != nil {
-		return nil, err
-	}
-	if c.section, err = report.ResolveSection(c.section, c.num); err != nil {
+	if c.Section, err = report.ResolveSection(c.Section, c.num); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -98,21 +73,8 @@ func (c *config) workloadConfig() workload.Config {
 }
 
 func main() {
-	c, err := parseFlags(os.Args[1:])
-	if err == flag.ErrHelp {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "compare:", err)
-		os.Exit(2)
-	}
-	if c.child {
-		err = runChild(c)
-	} else {
-		err = runParent(c, os.Stdout)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "compare:", err)
-		os.Exit(1)
-	}
+	child.Main("compare", func(args []string) (child.Command, error) {
+		c, err := parseFlags(args)
+		return c, err
+	})
 }

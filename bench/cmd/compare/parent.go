@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stratadb/strata/bench/internal/child"
 	"github.com/stratadb/strata/bench/internal/engine"
 	"github.com/stratadb/strata/bench/internal/machine"
+	"github.com/stratadb/strata/bench/internal/report"
 	"github.com/stratadb/strata/bench/internal/workload"
 )
 
@@ -25,15 +25,19 @@ type run struct {
 	Error   string            `json:"error,omitempty"`
 }
 
+// RunParent runs every engine's sequence, each in a child process, over the rounds, prints the
+// results and writes the files the flags ask for.
+func (c *config) RunParent() error { return runParent(c, os.Stdout) }
+
 func runParent(c *config, w io.Writer) error {
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return err
 	}
-	info := machine.Describe(c.dir)
+	info := machine.Describe(c.Dir)
 	printHeader(w, c, info)
 	var runs []run
 	for r := 0; r < c.rounds; r++ {
-		for _, e := range rotate(c.engineSet, r) {
+		for _, e := range rotate(c.EngineSet, r) {
 			runs = append(runs, runOne(c, w, r+1, e))
 		}
 	}
@@ -42,30 +46,26 @@ func runParent(c *config, w io.Writer) error {
 	fmt.Fprint(w, s.text())
 	fmt.Fprintf(w, "\nLoad average at the end: %s (at the start: %s)\n", machine.LoadAvg(), info.LoadAvg)
 
-	if c.jsonOut != "" {
-		b, err := json.MarshalIndent(map[string]any{
+	if c.JSON != "" {
+		if err := report.WriteJSON(c.JSON, map[string]any{
 			"machine": info, "settings": engine.DefaultSettings(), "config": c.workloadConfig(),
 			"workloads": c.workloads, "rounds": c.rounds, "runs": runs,
-		}, "", "  ")
-		if err != nil {
+		}); err != nil {
 			return err
 		}
-		if err := os.WriteFile(c.jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "Wrote %s\n", c.jsonOut)
+		fmt.Fprintf(w, "Wrote %s\n", c.JSON)
 	}
 	if s.failures > 0 {
-		return fmt.Errorf("%d of %d runs failed; %s not rewritten", s.failures, len(runs), orNone(c.out))
+		return fmt.Errorf("%d of %d runs failed; %s not rewritten", s.failures, len(runs), orNone(c.Out))
 	}
-	if c.out != "" {
+	if c.Out != "" {
 		chartPath := c.chart
 		if chartPath == "" {
 			name := "benchmarks.svg"
-			if c.section == "smoke" {
+			if c.Section == "smoke" {
 				name = "benchmarks-smoke.svg"
 			}
-			chartPath = filepath.Join(filepath.Dir(c.out), name)
+			chartPath = filepath.Join(filepath.Dir(c.Out), name)
 		}
 		if err := os.WriteFile(chartPath, s.chart(c, info).SVG(), 0o644); err != nil {
 			return err
@@ -73,7 +73,7 @@ func runParent(c *config, w io.Writer) error {
 		if err := writeDoc(c, s, info, chartPath); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "Wrote section compare-%s of %s and the chart %s\n", c.section, c.out, chartPath)
+		fmt.Fprintf(w, "Wrote section compare-%s of %s and the chart %s\n", c.Section, c.Out, chartPath)
 	}
 	return nil
 }
@@ -93,10 +93,8 @@ func rotate(es []*engine.Engine, r int) []*engine.Engine {
 
 func printHeader(w io.Writer, c *config, info machine.Info) {
 	fmt.Fprintln(w, "compare: db_bench workloads, each engine in its own process and fresh directory")
-	for _, l := range info.Lines() {
-		fmt.Fprintf(w, "%-22s %s\n", l[0]+":", l[1])
-	}
-	fmt.Fprintf(w, "%-22s %s\n", "Engines:", engineVersions(c.engineSet))
+	fmt.Fprint(w, info.Text())
+	fmt.Fprintf(w, "%-22s %s\n", "Engines:", engine.Versions(c.EngineSet))
 	fmt.Fprintf(w, "%-22s %s\n", "Settings:", settingsLine())
 	fmt.Fprintf(w, "%-22s --num %d, --reads %d, %d-byte values (compression ratio %g), %d rounds\n",
 		"Workload:", c.num, c.reads, c.valueSize, c.compressionRatio, c.rounds)
@@ -106,14 +104,6 @@ func printHeader(w io.Writer, c *config, info machine.Info) {
 	}
 	fmt.Fprintf(w, "%-22s %s\n", "Sequence:", strings.Join(steps, ", "))
 	fmt.Fprintln(w, "------------------------------------------------")
-}
-
-func engineVersions(es []*engine.Engine) string {
-	var parts []string
-	for _, e := range es {
-		parts = append(parts, e.Title+" "+e.Version)
-	}
-	return strings.Join(parts, "; ")
 }
 
 func settingsLine() string {
@@ -130,23 +120,15 @@ func settingsLine() string {
 func runOne(c *config, w io.Writer, round int, e *engine.Engine) run {
 	r := run{Round: round, Engine: e.Name}
 	start := time.Now()
-	err := func() error {
-		tmp, err := os.MkdirTemp(c.dir, "strata-compare-"+e.Name+"-")
-		if err != nil {
-			return err
+	err := c.RunEngine("strata-compare", e, c.childArgs(), func(line []byte) error {
+		var res workload.Result
+		if err := json.Unmarshal(line, &res); err != nil {
+			return fmt.Errorf("bad line from child: %q: %w", line, err)
 		}
-		defer os.RemoveAll(tmp)
-		return child.Run(c.childArgs(e, filepath.Join(tmp, "db")), func(line []byte) error {
-			var res workload.Result
-			if err := json.Unmarshal(line, &res); err != nil {
-				return fmt.Errorf("bad line from child: %q: %w", line, err)
-			}
-			r.Results = append(r.Results, res)
-			fmt.Fprintf(w, "round %d  %-10s %s\n", round, e.Name, res.Line())
-			return nil
-		})
-	}()
-	child.Settle()
+		r.Results = append(r.Results, res)
+		fmt.Fprintf(w, "round %d  %-10s %s\n", round, e.Name, res.Line())
+		return nil
+	})
 	r.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		r.Error = err.Error()

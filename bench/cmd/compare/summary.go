@@ -25,13 +25,13 @@ type summary struct {
 
 func summarize(c *config, runs []run) *summary {
 	s := &summary{
-		engines: c.engineSet,
-		base:    c.engineSet[0],
+		engines: c.EngineSet,
+		base:    c.EngineSet[0],
 		micros:  map[string]map[string][]float64{},
 		ops:     map[string]map[string][]float64{},
 		rounds:  c.rounds,
 	}
-	for _, e := range c.engineSet {
+	for _, e := range c.EngineSet {
 		if e.Name == "strata" {
 			s.base = e
 		}
@@ -196,13 +196,5 @@ func formatOps(v float64) string {
 	if math.IsNaN(v) || v <= 0 {
 		return "—"
 	}
-	s := fmt.Sprintf("%.0f", v)
-	var out []byte
-	for i := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
+	return report.Thousands(v)
 }

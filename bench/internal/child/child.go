@@ -4,6 +4,10 @@
 //
 // A process per engine keeps engines from sharing a heap, a garbage collector, page-cache
 // warmth of their own files or cgo threads, and lets the child read its own /proc/self/io.
+//
+// The commands that work this way (cmd/compare, cmd/amp) share here their main function
+// (Main), the flags they have in common with those of the child mode (Flags), and the run of
+// one engine's child in a fresh directory (Flags.RunEngine).
 package child
 
 import (

@@ -131,6 +131,15 @@ func Names() []string {
 	return out
 }
 
+// Versions lists es as "Title version; Title version", for a report.
+func Versions(es []*Engine) string {
+	var parts []string
+	for _, e := range es {
+		parts = append(parts, e.Title+" "+e.Version)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Lookup returns the engine called name, or an error saying which engines this binary has
 // (cleveldb needs the cleveldb build tag).
 func Lookup(name string) (*Engine, error) {

@@ -92,6 +92,24 @@ func (in Info) Lines() [][2]string {
 	}
 }
 
+// Markdown returns Lines as a Markdown list, one "- name: value" item a line.
+func (in Info) Markdown() string {
+	var b strings.Builder
+	for _, l := range in.Lines() {
+		fmt.Fprintf(&b, "- %s: %s\n", l[0], l[1])
+	}
+	return b.String()
+}
+
+// Text returns Lines for a terminal, each name in a column of its own.
+func (in Info) Text() string {
+	var b strings.Builder
+	for _, l := range in.Lines() {
+		fmt.Fprintf(&b, "%-22s %s\n", l[0]+":", l[1])
+	}
+	return b.String()
+}
+
 func caches() string {
 	dirs, _ := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index*")
 	sort.Strings(dirs)

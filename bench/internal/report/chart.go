@@ -206,6 +206,12 @@ func formatCount(v float64) string {
 	if v < 100 {
 		return fmt.Sprintf("%.3g", v)
 	}
+	return Thousands(v)
+}
+
+// Thousands writes v rounded to a whole number, its digits grouped by three with commas:
+// 1,234,567.
+func Thousands(v float64) string {
 	s := fmt.Sprintf("%.0f", v)
 	var out []byte
 	for i := range s {

@@ -1,10 +1,11 @@
 // Package report writes what bench/'s commands measure: sections of a Markdown file that a
 // command owns and rewrites whole (between two HTML comment markers), tables in Markdown and in
-// plain text, and bar charts as SVG written by hand (no dependency).
+// plain text, bar charts as SVG written by hand (no dependency), and the results as JSON.
 package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -145,6 +146,15 @@ func ResolveSection(section string, num int) (string, error) {
 		return "", fmt.Errorf("--section must be full or smoke")
 	}
 	return section, nil
+}
+
+// WriteJSON writes v to the file at path as indented JSON.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // ShellQuote quotes s for a POSIX shell when it needs quoting, for commands printed to be
