@@ -45,6 +45,7 @@ type Appender struct {
 	positional bool
 	released   int64        // the mapping's bytes before this offset were Released
 	syncNext   bool         // SetSyncNext: the next write will be synced
+	zeroedTo   int64        // zeros were written (not only allocated) up to here; see zeroAhead
 	stored     atomic.Int64 // bytes written through the mapping (see MappedBytes)
 }
 
@@ -202,6 +203,41 @@ func (a *Appender) writeHeadsLastAt(p []byte, heads []int, headLen int) (int, er
 	return len(p), nil
 }
 
+// zeroAheadBytes is how much of the reservation zeroAhead writes at a time.
+const zeroAheadBytes = 64 << 10
+
+// zeroes is what zeroAhead writes; nothing writes into it.
+var zeroes = make([]byte, zeroAheadBytes)
+
+// zeroAhead writes zeros with pwrite(2) over the next zeroAheadBytes of the reservation past the
+// page holding end, unless at least a page past it is zeroed already. Allocate reserves blocks
+// that the filesystem marks unwritten (they read as zeros); the first sync after a write into
+// such a block must also commit the change of the block's state to the journal, which on the
+// machines measured here cost a synced group commit some 40 us every fourth group (a group of
+// eight 100-byte writes fills a 4 KiB block in four). Zeros written ahead, 64 KiB at a time,
+// take that state change once per 64 KiB instead, at the next sync. The zeros are what the
+// reservation reads as anyway, so a crash at any point leaves the same bytes.
+func (a *Appender) zeroAhead(end int64) error {
+	from := (end + osPageSize - 1) &^ (osPageSize - 1)
+	if a.zeroedTo >= from+osPageSize {
+		return nil
+	}
+	from = max(from, a.zeroedTo)
+	to := min(from+zeroAheadBytes, a.mapped)
+	if to <= from {
+		return nil
+	}
+	if n, err := a.pa.WriteAt(zeroes[:to-from], from); err != nil || n < int(to-from) {
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		a.err = err
+		return err
+	}
+	a.zeroedTo = to
+	return nil
+}
+
 // writeAt writes p past the bytes written with pwrite(2), into the reservation.
 func (a *Appender) writeAt(p []byte) (int, error) {
 	n, err := a.pa.WriteAt(p, a.size)
@@ -249,6 +285,9 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 		}
 	}
 	if a.syncNext {
+		if err := a.zeroAhead(a.size + int64(len(p))); err != nil {
+			return 0, err
+		}
 		if a.size/osPageSize == (a.size+int64(len(p))-1)/osPageSize {
 			return a.writeAt(p)
 		}

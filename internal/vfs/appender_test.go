@@ -242,8 +242,9 @@ func TestAppenderSyncNext(t *testing.T) {
 	require.NoError(t, a.Close())
 	require.True(t, bytes.Equal(want, []byte(readFile(t, fs, "/log"))))
 
-	// A failed pwrite of the head leaves it zero, the rest written.
-	fs2 := WithFaults(NewMem(), OnNth(2, ErrInjected, OpWrite))
+	// A failed pwrite of the head leaves it zero, the rest written. (The first pwrite is the
+	// zeros ahead of the record, the second the record but its head.)
+	fs2 := WithFaults(NewMem(), OnNth(3, ErrInjected, OpWrite))
 	f2, err := fs2.Create("/log")
 	require.NoError(t, err)
 	a2 := NewAppender(f2, "/log", AppenderOptions{Reserve: 1 << 16})
@@ -255,4 +256,46 @@ func TestAppenderSyncNext(t *testing.T) {
 	require.Equal(t, make([]byte, 7), got[:7], "the head is written last")
 	require.True(t, bytes.Equal(p[7:], got[7:5000]))
 	require.NoError(t, a2.Close())
+}
+
+// TestAppenderZeroAhead: synced writes write zeros over the reservation ahead of them, 64 KiB
+// at a time (so that a sync commits a change of the blocks' state once per 64 KiB, not per
+// block), and unsynced writes do not; the file holds exactly the records at the end.
+func TestAppenderZeroAhead(t *testing.T) {
+	for _, sync := range []bool{true, false} {
+		counter := NewCounter(OpWrite)
+		fs := WithFaults(NewMem(), counter)
+		f, err := fs.Create("/log")
+		require.NoError(t, err)
+		a := NewAppender(f, "/log", AppenderOptions{Reserve: 1 << 20})
+		var want []byte
+		const records, size = 200, 1000 // no record's head straddles a page
+		zeroed := 0
+		for i := range records {
+			p := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+			a.SetSyncNext(sync)
+			before := a.zeroedTo
+			_, err := a.WriteHeadsLast(p, []int{0}, 7)
+			require.NoError(t, err)
+			want = append(want, p...)
+			if a.zeroedTo != before {
+				zeroed++
+				require.Equal(t, int64(zeroAheadBytes), a.zeroedTo-max(before, (a.size+osPageSize-1)&^(osPageSize-1)))
+			}
+			if sync {
+				require.Greater(t, a.zeroedTo, a.size+osPageSize-1, "a page past the record is zeroed")
+			}
+		}
+		writes := counter.Count()
+		require.NoError(t, a.Close())
+		require.True(t, bytes.Equal(want, []byte(readFile(t, fs, "/log"))))
+		if !sync {
+			require.Zero(t, zeroed, "unsynced writes write no zeros ahead")
+			continue
+		}
+		// One zero write per 64 KiB; each record one pwrite, or two (its body, then its head)
+		// across a page.
+		require.Equal(t, records*size/zeroAheadBytes+1, zeroed)
+		require.Equal(t, int64(records+zeroed+records*size/osPageSize), writes)
+	}
 }
