@@ -9,6 +9,8 @@ import (
 var checkCommand = &command{
 	synopsis: "sstdump check [flags] PATH...",
 	summary:  "check tables, logs and MANIFESTs, or every one of them in a directory",
+	arg:      "PATH",
+	many:     true,
 	doc: `
 Checks each file named, and each table, log and MANIFEST in each directory named (by file
 name; subdirectories are not entered), and prints one line per problem:
@@ -39,15 +41,7 @@ progress on stderr.`,
 		var o checkOptions
 		fs.BoolVar(&o.raw, "raw", false, "treat table keys as raw bytes even if they parse as internal keys")
 		fs.BoolVar(&o.noOrder, "no-order", false, "do not check key order (tables written with a custom comparator)")
-		defineFormat(fs, &o.format)
 		return func(e *env, args []string) error {
-			if err := needArgs("check", args, 1, -1, "PATH"); err != nil {
-				return err
-			}
-			if err := checkFormat("check", o.format); err != nil {
-				return err
-			}
-			e.json = o.format == "json"
 			return check(e, args, o)
 		}
 	},
@@ -55,7 +49,6 @@ progress on stderr.`,
 
 type checkOptions struct {
 	raw, noOrder bool
-	format       string
 }
 
 // checkItem is one file to check.

@@ -14,8 +14,11 @@ type command struct {
 	synopsis string // "sstdump scan [flags] TABLE"
 	summary  string // one line for the command list
 	doc      string // paragraphs for `sstdump help NAME`
-	// flags defines the command's flags on fs and returns the function that runs the command
-	// with the positional arguments once the flags are parsed.
+	arg      string // what the positional argument is: "TABLE"; one is needed
+	many     bool   // more than one positional argument is allowed
+	// flags defines the command's own flags on fs (--format is every command's: run defines
+	// it and sets env.json) and returns the function that runs the command with the
+	// positional arguments once the flags are parsed and checked.
 	flags func(fs *flag.FlagSet) func(e *env, args []string) error
 }
 
@@ -37,10 +40,13 @@ func init() {
 var commandOrder = []string{"scan", "props", "check", "log", "manifest", "db"}
 
 // run parses args as the command's flags and positional arguments, which may be mixed
-// (`sstdump db DIR --check`); "--" ends the flags.
+// (`sstdump db DIR --check`); "--" ends the flags. It checks the number of positional
+// arguments and --format before the command runs.
 func (c *command) run(e *env, name string, args []string) error {
 	fs := flag.NewFlagSet("sstdump "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	var format string
+	defineFormat(fs, &format)
 	do := c.flags(fs)
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -50,6 +56,17 @@ func (c *command) run(e *env, name string, args []string) error {
 	if err != nil {
 		return usagef(name, "%s: %v", name, err)
 	}
+	max := 1
+	if c.many {
+		max = -1
+	}
+	if err := needArgs(name, pos, 1, max, c.arg); err != nil {
+		return err
+	}
+	if err := checkFormat(name, format); err != nil {
+		return err
+	}
+	e.json = format == "json"
 	return do(e, pos)
 }
 
@@ -100,6 +117,7 @@ exit status: 0 all is well (a torn log tail included), 1 problems found in the d
 func printCommandUsage(w io.Writer, name string, c *command) {
 	fmt.Fprintf(w, "usage: %s\n\n%s\n", c.synopsis, strings.TrimSpace(c.doc))
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	defineFormat(fs, new(string))
 	c.flags(fs)
 	var flags []*flag.Flag
 	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })

@@ -15,6 +15,7 @@ import (
 var dbCommand = &command{
 	synopsis: "sstdump db [flags] DIR",
 	summary:  "print a DB's level tree from CURRENT and its MANIFEST; --check checks it all",
+	arg:      "DIR",
 	doc: `
 Reads CURRENT and the MANIFEST it names (read-only; the DB's LOCK is not taken, so this works
 while the DB is open) and prints the level tree, each live table as
@@ -33,24 +34,15 @@ check's objects (see docs/sstdump.md).`,
 		var o dbOptions
 		fs.BoolVar(&o.check, "check", false, "check every live file and report files missing or not referenced")
 		fs.BoolVar(&o.bf.hex, "hex", false, "print user keys as hex")
-		defineFormat(fs, &o.format)
 		return func(e *env, args []string) error {
-			if err := needArgs("db", args, 1, 1, "DIR"); err != nil {
-				return err
-			}
-			if err := checkFormat("db", o.format); err != nil {
-				return err
-			}
-			e.json = o.format == "json"
 			return dbCmd(e, args[0], o)
 		}
 	},
 }
 
 type dbOptions struct {
-	check  bool
-	bf     bytesFormat
-	format string
+	check bool
+	bf    bytesFormat
 }
 
 // errNoDB reports a directory without CURRENT.

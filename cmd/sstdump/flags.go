@@ -29,8 +29,8 @@ func (v *valueLimit) define(fs *flag.FlagSet) {
 	fs.BoolVar(&v.full, "full-values", false, "print every value whole (as --max-value=0 does)")
 }
 
-// resolve returns how many bytes of each value cmd prints in format (0: all of them).
-func (v *valueLimit) resolve(cmd, format string) (int, error) {
+// resolve returns how many bytes of each value cmd prints, in JSON or in text (0: all of them).
+func (v *valueLimit) resolve(cmd string, json bool) (int, error) {
 	switch {
 	case v.set && v.max < 0:
 		return 0, usagef(cmd, "%s: --max-value must not be negative", cmd)
@@ -40,7 +40,7 @@ func (v *valueLimit) resolve(cmd, format string) (int, error) {
 		return 0, nil
 	case v.set:
 		return v.max, nil
-	case format == "json":
+	case json:
 		return 0, nil // for programs: whole values, unless asked otherwise
 	}
 	return defaultMaxValue, nil

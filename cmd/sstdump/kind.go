@@ -128,11 +128,11 @@ func auto(e *env, path string) error {
 	}
 	switch k {
 	case kindTable:
-		return scan(e, path, &scanOptions{format: "text", maxValue: defaultMaxValue})
+		return scan(e, path, &scanOptions{maxValue: defaultMaxValue})
 	case kindLog:
-		return dumpLog(e, path, bytesFormat{maxValue: defaultMaxValue}, false)
+		return dumpLog(e, path, bytesFormat{maxValue: defaultMaxValue})
 	case kindManifest:
-		return dumpManifest(e, path, bytesFormat{}, false)
+		return dumpManifest(e, path, bytesFormat{})
 	case kindCurrent:
 		return dbCmd(e, filepath.Dir(path), dbOptions{})
 	case kindOther:

@@ -16,6 +16,7 @@ import (
 var logCommand = &command{
 	synopsis: "sstdump log [flags] LOG",
 	summary:  "print each WriteBatch record of a write-ahead log (.log)",
+	arg:      "LOG",
 	doc: `
 Prints each record of the log: its offset, the batch's sequence number and count, and its
 operations, one per line ("put KEY -> VALUE", "del KEY"; operation i of a batch has sequence
@@ -34,23 +35,15 @@ operations, then the torn tail and the summary (see docs/sstdump.md).`,
 		var (
 			bf     bytesFormat
 			values valueLimit
-			format string
 		)
 		fs.BoolVar(&bf.hex, "hex", false, "print keys and values as hex")
 		values.define(fs)
-		defineFormat(fs, &format)
 		return func(e *env, args []string) error {
-			if err := needArgs("log", args, 1, 1, "LOG"); err != nil {
-				return err
-			}
-			if err := checkFormat("log", format); err != nil {
-				return err
-			}
 			var err error
-			if bf.maxValue, err = values.resolve("log", format); err != nil {
+			if bf.maxValue, err = values.resolve("log", e.json); err != nil {
 				return err
 			}
-			return dumpLog(e, args[0], bf, format == "json")
+			return dumpLog(e, args[0], bf)
 		}
 	},
 }
@@ -119,6 +112,17 @@ func tornText(err error) string {
 		return f.reason
 	}
 	return fmt.Sprintf("offset %d: %s", f.offset, f.reason)
+}
+
+// printTorn prints a torn tail on a line of its own, as JSON with --format=json (w is the
+// command's writer) or as text.
+func (e *env) printTorn(w *jsonWriter, err error) {
+	if e.json {
+		appendTornJSON(w, "", err)
+		e.out.write(w.line())
+		return
+	}
+	e.out.str(tornText(err) + "\n")
 }
 
 // appendTornJSON writes a torn tail as a member called name of the open object, or (name "")
@@ -211,13 +215,13 @@ func (st *logStats) summary() string {
 	return s
 }
 
-func dumpLog(e *env, path string, bf bytesFormat, json bool) error {
-	f, _, err := openFile(e, path)
-	if err != nil {
-		e.fileError(path, err)
-		return nil
-	}
-	defer f.Close()
+func dumpLog(e *env, path string, bf bytesFormat) error {
+	return dumpFile(e, path, func(f vfs.File) error { return printLog(e, f, path, bf) })
+}
+
+// printLog prints the records of the log f, then its summary.
+func printLog(e *env, f vfs.File, path string, bf bytesFormat) error {
+	json := e.json
 	var (
 		st   logStats
 		line []byte
@@ -246,7 +250,7 @@ func dumpLog(e *env, path string, bf bytesFormat, json bool) error {
 		e.out.write(line)
 		return e.out.err()
 	}
-	err = walkLog(f, path, logVisitor{
+	err := walkLog(f, path, logVisitor{
 		record: func(off int64, rec []byte) error {
 			br, berr := batch.NewReader(rec, path, off)
 			switch {
@@ -276,21 +280,10 @@ func dumpLog(e *env, path string, bf bytesFormat, json bool) error {
 			return e.out.err()
 		},
 		corrupt: report,
-		torn: func(err error) {
-			if json {
-				appendTornJSON(&w, "", err)
-				e.out.write(w.line())
-				return
-			}
-			e.out.str(tornText(err) + "\n")
-		},
+		torn:    func(err error) { e.printTorn(&w, err) },
 	})
 	if err != nil {
-		if isOutputError(err) {
-			return err
-		}
-		e.fileError(path, err)
-		return nil
+		return err
 	}
 	if json {
 		w.object("")

@@ -8,11 +8,13 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/vfs"
 )
 
 var manifestCommand = &command{
 	synopsis: "sstdump manifest [flags] MANIFEST",
 	summary:  "print each VersionEdit of a MANIFEST, then the resulting level tree",
+	arg:      "MANIFEST",
 	doc: `
 Prints each VersionEdit of the MANIFEST with its offset and size, one field per line by name
 (comparator, log, prev-log, next-file, last-seq, compact-pointer, deleted, added), then the
@@ -26,21 +28,9 @@ and the exit status is then 1. A torn tail (an edit cut short by a crash) is sho
 ignored, as recovery ignores it. With --format=json each edit is one JSON object, then the
 torn tail and the state (see docs/sstdump.md).`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
-		var (
-			bf     bytesFormat
-			format string
-		)
+		var bf bytesFormat
 		fs.BoolVar(&bf.hex, "hex", false, "print user keys as hex")
-		defineFormat(fs, &format)
-		return func(e *env, args []string) error {
-			if err := needArgs("manifest", args, 1, 1, "MANIFEST"); err != nil {
-				return err
-			}
-			if err := checkFormat("manifest", format); err != nil {
-				return err
-			}
-			return dumpManifest(e, args[0], bf, format == "json")
-		}
+		return func(e *env, args []string) error { return dumpManifest(e, args[0], bf) }
 	},
 }
 
@@ -235,13 +225,13 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func dumpManifest(e *env, path string, bf bytesFormat, json bool) error {
-	f, _, err := openFile(e, path)
-	if err != nil {
-		e.fileError(path, err)
-		return nil
-	}
-	defer f.Close()
+func dumpManifest(e *env, path string, bf bytesFormat) error {
+	return dumpFile(e, path, func(f vfs.File) error { return printManifest(e, f, path, bf) })
+}
+
+// printManifest prints the edits of the MANIFEST f, then the state they give.
+func printManifest(e *env, f vfs.File, path string, bf bytesFormat) error {
+	json := e.json
 	r := &reporter{path: path, emit: e.stderrFindings()}
 	var w jsonWriter
 	n := 0
@@ -254,21 +244,10 @@ func dumpManifest(e *env, path string, bf bytesFormat, json bool) error {
 			fmt.Fprintf(e.out.w, "edit %d at offset %d, %d bytes:\n%s", n, off, size, formatEdit(ed, bf, "  "))
 		}
 		return e.out.err()
-	}, func(err error) {
-		if json {
-			appendTornJSON(&w, "", err)
-			e.out.write(w.line())
-			return
-		}
-		e.out.str(tornText(err) + "\n")
-	})
+	}, func(err error) { e.printTorn(&w, err) })
 	r.flushSuppressed()
 	if err != nil {
-		if isOutputError(err) {
-			return err
-		}
-		e.fileError(path, err)
-		return nil
+		return err
 	}
 	if json {
 		w.object("")
@@ -280,6 +259,25 @@ func dumpManifest(e *env, path string, bf bytesFormat, json bool) error {
 		return nil
 	}
 	fmt.Fprintf(e.out.w, "\nstate after %s:\n%s%s", plural(s.edits, "edit"), s.formatCounters(bf, "  "), s.formatTree(bf, "  "))
+	return nil
+}
+
+// dumpFile opens the file at path and prints it with print. A file that cannot be opened, or
+// that print cannot read to its end, is reported as fileError reports it; only a failure to
+// write the output is returned.
+func dumpFile(e *env, path string, print func(f vfs.File) error) error {
+	f, _, err := openFile(e, path)
+	if err != nil {
+		e.fileError(path, err)
+		return nil
+	}
+	defer f.Close()
+	if err := print(f); err != nil {
+		if isOutputError(err) {
+			return err
+		}
+		e.fileError(path, err)
+	}
 	return nil
 }
 

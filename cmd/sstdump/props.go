@@ -11,6 +11,7 @@ import (
 var propsCommand = &command{
 	synopsis: "sstdump props [flags] TABLE",
 	summary:  "print a table's layout and statistics",
+	arg:      "TABLE",
 	doc: `
 Prints the table's footer, the handles (offset and size) of its index, metaindex and filter
 blocks, its meta blocks, the number of data blocks and entries, key and value bytes, the
@@ -23,26 +24,14 @@ reported on stderr (exit status 1), as 'sstdump check' would report them. A file
 a table (too short, or without the table magic) gives exit status 2. With --format=json the
 properties are one JSON object (see docs/sstdump.md).`,
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
-		var (
-			hex, raw bool
-			format   string
-		)
+		var hex, raw bool
 		fs.BoolVar(&hex, "hex", false, "print keys as hex")
 		fs.BoolVar(&raw, "raw", false, "treat keys as raw bytes even if they parse as internal keys")
-		defineFormat(fs, &format)
-		return func(e *env, args []string) error {
-			if err := needArgs("props", args, 1, 1, "TABLE"); err != nil {
-				return err
-			}
-			if err := checkFormat("props", format); err != nil {
-				return err
-			}
-			return props(e, args[0], bytesFormat{hex: hex}, raw, format == "json")
-		}
+		return func(e *env, args []string) error { return props(e, args[0], bytesFormat{hex: hex}, raw) }
 	},
 }
 
-func props(e *env, path string, bf bytesFormat, raw, json bool) error {
+func props(e *env, path string, bf bytesFormat, raw bool) error {
 	t, f, err := openTableFile(e, path, raw)
 	if err != nil {
 		e.fileError(path, err)
@@ -52,7 +41,7 @@ func props(e *env, path string, bf bytesFormat, raw, json bool) error {
 	r := &reporter{path: path, emit: e.stderrFindings()}
 	st := checkTable(t, tableCheckOptions{order: true}, r, nil)
 	r.flushSuppressed()
-	if json {
+	if e.json {
 		var w jsonWriter
 		appendPropsJSON(&w, path, t, &st, bf)
 		e.out.write(w.line())

@@ -17,6 +17,7 @@ import (
 var scanCommand = &command{
 	synopsis: "sstdump scan [flags] TABLE",
 	summary:  "print every entry of a table (.ldb, .sst)",
+	arg:      "TABLE",
 	doc: `
 Prints every entry of the table, one per line, in the order stored:
 
@@ -43,14 +44,10 @@ does.`,
 		fs.StringVar(&o.to, "to", "", "stop before this user `KEY` (exclusive)")
 		fs.IntVar(&o.limit, "limit", 0, "print at most `N` entries (0: all)")
 		fs.BoolVar(&o.keysOnly, "keys-only", false, "print keys only")
-		defineFormat(fs, &o.format)
 		fs.BoolVar(&o.raw, "raw", false, "treat keys as raw bytes even if they parse as internal keys")
 		o.values.define(fs)
 		return func(e *env, args []string) error {
-			if err := needArgs("scan", args, 1, 1, "TABLE"); err != nil {
-				return err
-			}
-			if err := o.validate("scan"); err != nil {
+			if err := o.validate("scan", e.json); err != nil {
 				return err
 			}
 			return scan(e, args[0], o)
@@ -60,7 +57,7 @@ does.`,
 
 type scanOptions struct {
 	hex, keysOnly, raw bool
-	from, to, format   string
+	from, to           string
 	limit              int
 	values             valueLimit
 	maxValue           int // from values: bytes of each value to print, 0 for all
@@ -69,15 +66,14 @@ type scanOptions struct {
 	hasFrom, hasTo bool
 }
 
-func (o *scanOptions) validate(cmd string) error {
-	if err := checkFormat(cmd, o.format); err != nil {
-		return err
-	}
+// validate checks the options and resolves the bounds and the value limit (json: for
+// --format=json).
+func (o *scanOptions) validate(cmd string, json bool) error {
 	if o.limit < 0 {
 		return usagef(cmd, "%s: --limit must not be negative", cmd)
 	}
 	var err error
-	if o.maxValue, err = o.values.resolve(cmd, o.format); err != nil {
+	if o.maxValue, err = o.values.resolve(cmd, json); err != nil {
 		return err
 	}
 	if o.hasFrom = o.from != ""; o.hasFrom {
@@ -198,7 +194,7 @@ func scan(e *env, path string, o *scanOptions) error {
 				return false
 			}
 			line = line[:0]
-			if o.format == "json" {
+			if e.json {
 				line = appendEntryJSON(line, t.internal, ok, pk, en, o)
 			} else {
 				line = appendEntryText(line, t.internal, ok, pk, en, o, f2)
