@@ -13,31 +13,11 @@ import (
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
 	"github.com/stretchr/testify/require"
 )
-
-func readFile(t testing.TB, fs vfs.FS, path string) []byte {
-	t.Helper()
-	f, err := fs.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	require.NoError(t, err)
-	return b
-}
-
-func writeFile(t testing.TB, fs vfs.FS, path string, data []byte) {
-	t.Helper()
-	f, err := fs.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
-	require.NoError(t, fs.SyncDir(filepath.Dir(path)))
-}
 
 func listDir(t testing.TB, fs vfs.FS) []string {
 	t.Helper()
@@ -47,7 +27,7 @@ func listDir(t testing.TB, fs vfs.FS) []string {
 }
 
 func currentOf(t testing.TB, fs vfs.FS) string {
-	return string(readFile(t, fs, filepath.Join(testDir, filenames.CurrentName)))
+	return string(filetest.Read(t, fs, filepath.Join(testDir, filenames.CurrentName)))
 }
 
 // writeManifest writes a MANIFEST of the given edits and points CURRENT at it.
@@ -58,8 +38,8 @@ func writeManifest(t testing.TB, fs vfs.FS, num uint64, edits ...*VersionEdit) {
 	for _, e := range edits {
 		require.NoError(t, w.AddRecord(e.Encode(nil)))
 	}
-	writeFile(t, fs, filenames.Path(testDir, filenames.Manifest, num), buf.Bytes())
-	writeFile(t, fs, filepath.Join(testDir, filenames.CurrentName), []byte(filenames.Name(filenames.Manifest, num)+"\n"))
+	filetest.Write(t, fs, filenames.Path(testDir, filenames.Manifest, num), buf.Bytes())
+	filetest.Write(t, fs, filepath.Join(testDir, filenames.CurrentName), []byte(filenames.Name(filenames.Manifest, num)+"\n"))
 }
 
 type nopSyncer struct{ io.Writer }
@@ -93,7 +73,7 @@ func TestCreateMatchesLevelDB(t *testing.T) {
 	newDB.SetLastSeq(0)
 	var want bytes.Buffer
 	require.NoError(t, wal.NewWriter(nopSyncer{&want}).AddRecord(newDB.Encode(nil)))
-	require.Equal(t, want.Bytes(), readFile(t, fs, filenames.Path(testDir, filenames.Manifest, 1)))
+	require.Equal(t, want.Bytes(), filetest.Read(t, fs, filenames.Path(testDir, filenames.Manifest, 1)))
 
 	require.Equal(t, uint64(1), vs.ManifestFileNumber())
 	var mu sync.Mutex
@@ -110,7 +90,7 @@ func TestCreateMatchesLevelDB(t *testing.T) {
 
 	fixture, err := os.ReadFile(fixtureManifest)
 	require.NoError(t, err)
-	require.Equal(t, fixture, readFile(t, fs, filenames.Path(testDir, filenames.Manifest, 2)))
+	require.Equal(t, fixture, filetest.Read(t, fs, filenames.Path(testDir, filenames.Manifest, 2)))
 	require.Equal(t, "MANIFEST-000002\n", currentOf(t, fs))
 	require.Equal(t, []string{"CURRENT", "MANIFEST-000001", "MANIFEST-000002"}, listDir(t, fs))
 }
@@ -121,8 +101,8 @@ func TestRecoverLevelDBFixture(t *testing.T) {
 	fs := newMemDB(t)
 	data, err := os.ReadFile(fixtureManifest)
 	require.NoError(t, err)
-	writeFile(t, fs, filenames.Path(testDir, filenames.Manifest, 2), data)
-	writeFile(t, fs, filepath.Join(testDir, filenames.CurrentName), []byte("MANIFEST-000002\n"))
+	filetest.Write(t, fs, filenames.Path(testDir, filenames.Manifest, 2), data)
+	filetest.Write(t, fs, filepath.Join(testDir, filenames.CurrentName), []byte("MANIFEST-000002\n"))
 	vs, err := Recover(fs, testDir, testICmp, nil)
 	require.NoError(t, err)
 	require.Equal(t, uint64(3), vs.LogNumber())
@@ -266,7 +246,7 @@ func TestCurrentReplacedAtomically(t *testing.T) {
 	var seen []string
 	fs := vfs.WithFaults(mem, vfs.InjectorFunc(func(op vfs.Op, path string) error {
 		if op == vfs.OpRename {
-			seen = append(seen, currentOf(t, mem), string(readFile(t, mem, path)))
+			seen = append(seen, currentOf(t, mem), string(filetest.Read(t, mem, path)))
 		}
 		return nil
 	}))
@@ -321,16 +301,16 @@ func TestRecoverErrors(t *testing.T) {
 			require.NotErrorIs(t, err, dberr.ErrCorruption)
 			require.Contains(t, err.Error(), current)
 		}},
-		{"EmptyCURRENT", func(t *testing.T, fs vfs.FS) { writeFile(t, fs, current, nil) }, nil, corruptIn(current, "empty")},
-		{"CURRENTWithoutNewline", func(t *testing.T, fs vfs.FS) { writeFile(t, fs, current, []byte("MANIFEST-000001")) }, nil,
+		{"EmptyCURRENT", func(t *testing.T, fs vfs.FS) { filetest.Write(t, fs, current, nil) }, nil, corruptIn(current, "empty")},
+		{"CURRENTWithoutNewline", func(t *testing.T, fs vfs.FS) { filetest.Write(t, fs, current, []byte("MANIFEST-000001")) }, nil,
 			corruptIn(current, "does not end with a newline")},
-		{"CURRENTNotAManifest", func(t *testing.T, fs vfs.FS) { writeFile(t, fs, current, []byte("../etc/passwd\n")) }, nil,
+		{"CURRENTNotAManifest", func(t *testing.T, fs vfs.FS) { filetest.Write(t, fs, current, []byte("../etc/passwd\n")) }, nil,
 			corruptIn(current, "not the name of a MANIFEST")},
-		{"CURRENTWithCRLF", func(t *testing.T, fs vfs.FS) { writeFile(t, fs, current, []byte("MANIFEST-000001\r\n")) }, nil,
+		{"CURRENTWithCRLF", func(t *testing.T, fs vfs.FS) { filetest.Write(t, fs, current, []byte("MANIFEST-000001\r\n")) }, nil,
 			corruptIn(current, "not the name of a MANIFEST")},
-		{"CURRENTTooLong", func(t *testing.T, fs vfs.FS) { writeFile(t, fs, current, bytes.Repeat([]byte("x"), 5000)) }, nil,
+		{"CURRENTTooLong", func(t *testing.T, fs vfs.FS) { filetest.Write(t, fs, current, bytes.Repeat([]byte("x"), 5000)) }, nil,
 			corruptIn(current, "longer than")},
-		{"CURRENTNamesMissingManifest", func(t *testing.T, fs vfs.FS) { writeFile(t, fs, current, []byte("MANIFEST-000007\n")) }, nil,
+		{"CURRENTNamesMissingManifest", func(t *testing.T, fs vfs.FS) { filetest.Write(t, fs, current, []byte("MANIFEST-000007\n")) }, nil,
 			func(t *testing.T, err error) {
 				corruptIn(current, "names MANIFEST-000007, which does not exist")(t, err)
 				require.NotErrorIs(t, err, os.ErrNotExist, "a broken DB must not look like no DB")
@@ -365,8 +345,8 @@ func TestRecoverErrors(t *testing.T) {
 			w := wal.NewWriter(nopSyncer{&buf})
 			require.NoError(t, w.AddRecord(baseEdit().Encode(nil)))
 			require.NoError(t, w.AddRecord([]byte{8}))
-			writeFile(t, fs, manifest1, buf.Bytes())
-			writeFile(t, fs, current, []byte("MANIFEST-000001\n"))
+			filetest.Write(t, fs, manifest1, buf.Bytes())
+			filetest.Write(t, fs, current, []byte("MANIFEST-000001\n"))
 		}, nil, func(t *testing.T, err error) {
 			corruptIn(manifest1, "tag 8 is unknown")(t, err)
 			var ce *dberr.CorruptionError
@@ -381,8 +361,8 @@ func TestRecoverErrors(t *testing.T) {
 			require.NoError(t, w.AddRecord(addFile(0, 5, "a#1,SET", "b#1,SET").Encode(nil)))
 			b := buf.Bytes()
 			b[len(baseEdit().Encode(nil))+7+10] ^= 1
-			writeFile(t, fs, manifest1, b)
-			writeFile(t, fs, current, []byte("MANIFEST-000001\n"))
+			filetest.Write(t, fs, manifest1, b)
+			filetest.Write(t, fs, current, []byte("MANIFEST-000001\n"))
 		}, nil, corruptIn(manifest1, "checksum mismatch")},
 	}
 	for _, c := range cases {
@@ -435,13 +415,13 @@ func TestRecoverTornTail(t *testing.T) {
 
 	// Append a record, then cut it short.
 	path := filenames.Path(testDir, filenames.Manifest, vs.ManifestFileNumber())
-	data := readFile(t, fs, path)
+	data := filetest.Read(t, fs, path)
 	var buf bytes.Buffer
 	w := wal.NewAppendWriter(nopSyncer{&buf}, int64(len(data)))
 	e = VersionEdit{}
 	e.AddFile(0, meta(t, 77, 10, "x#1,SET", "y#1,SET"))
 	require.NoError(t, w.AddRecord(e.Encode(nil)))
-	writeFile(t, fs, path, append(data, buf.Bytes()[:buf.Len()-3]...))
+	filetest.Write(t, fs, path, append(data, buf.Bytes()[:buf.Len()-3]...))
 
 	var logged []string
 	opts := &Options{Logf: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}

@@ -52,6 +52,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/testutil/datadriven"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -348,10 +349,10 @@ func (a *apiState) run(t *testing.T, td *datadriven.TestData) string {
 	case "remove":
 		return errText(mem.Remove(a.file(t, td, mem, pos[0])))
 	case "write-file":
-		writeTestFile(t, mem, a.file(t, td, mem, pos[0]), []byte(td.Input))
+		filetest.Write(t, mem, a.file(t, td, mem, pos[0]), []byte(td.Input))
 		return "ok"
 	case "cat":
-		b, err := readFileErr(mem, a.file(t, td, mem, pos[0]))
+		b, err := filetest.ReadErr(mem, a.file(t, td, mem, pos[0]))
 		if err != nil {
 			return errText(err)
 		}

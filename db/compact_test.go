@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -224,7 +225,7 @@ func TestSeekCompaction(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the level-1 table was never compacted: %v", levelCounts(t, d))
 		time.Sleep(time.Millisecond)
 	}
-	require.Contains(t, string(readFile(t, fs, "/db/LOG")), "seek-triggered")
+	require.Contains(t, string(filetest.Read(t, fs, "/db/LOG")), "seek-triggered")
 }
 
 // TestCompactionSplitsUserKey keeps hundreds of versions of one key alive with snapshots, so

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
 )
@@ -194,35 +194,6 @@ func levelCounts(t testing.TB, d *DB) [compaction.NumLevels]int {
 	return n
 }
 
-// readFileErr returns the contents of path on fs.
-func readFileErr(fs vfs.FS, path string) ([]byte, error) {
-	f, err := fs.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
-}
-
-// readFile returns the contents of path on fs and fails t if it cannot.
-func readFile(t testing.TB, fs vfs.FS, path string) []byte {
-	t.Helper()
-	b, err := readFileErr(fs, path)
-	require.NoError(t, err)
-	return b
-}
-
-// writeTestFile replaces path on fs with b, synced.
-func writeTestFile(t *testing.T, fs vfs.FS, path string, b []byte) {
-	t.Helper()
-	f, err := fs.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
-}
-
 // dirState is every file of a directory with its contents, to prove an Open changed nothing.
 func dirState(t testing.TB, fs vfs.FS, dir string) map[string]string {
 	t.Helper()
@@ -230,15 +201,15 @@ func dirState(t testing.TB, fs vfs.FS, dir string) map[string]string {
 	require.NoError(t, err)
 	state := make(map[string]string, len(names))
 	for _, n := range names {
-		state[n] = string(readFile(t, fs, filepath.Join(dir, n)))
+		state[n] = string(filetest.Read(t, fs, filepath.Join(dir, n)))
 	}
 	return state
 }
 
-// namesOfKind returns the names of /db's files of one kind, in order.
-func namesOfKind(t testing.TB, fs vfs.FS, kind filenames.Kind) []string {
+// namesOfKind returns the names of dir's files of one kind, in order.
+func namesOfKind(t testing.TB, fs vfs.FS, dir string, kind filenames.Kind) []string {
 	t.Helper()
-	names, err := fs.List("/db")
+	names, err := fs.List(dir)
 	require.NoError(t, err)
 	var out []string
 	for _, n := range names {
@@ -253,7 +224,7 @@ func namesOfKind(t testing.TB, fs vfs.FS, kind filenames.Kind) []string {
 func tableFiles(t testing.TB, fs vfs.FS) map[uint64]bool {
 	t.Helper()
 	out := map[uint64]bool{}
-	for _, n := range namesOfKind(t, fs, filenames.Table) {
+	for _, n := range namesOfKind(t, fs, "/db", filenames.Table) {
 		_, num, _ := filenames.Parse(n)
 		out[num] = true
 	}
@@ -262,7 +233,7 @@ func tableFiles(t testing.TB, fs vfs.FS) map[uint64]bool {
 
 // infoLogs returns the text of /db's LOG.old and LOG, the info logs of the last two opens.
 func infoLogs(fs vfs.FS) string {
-	old, _ := readFileErr(fs, filepath.Join("/db", filenames.OldInfoLogName))
-	cur, _ := readFileErr(fs, filepath.Join("/db", filenames.InfoLogName))
+	old, _ := filetest.ReadErr(fs, filepath.Join("/db", filenames.OldInfoLogName))
+	cur, _ := filetest.ReadErr(fs, filepath.Join("/db", filenames.InfoLogName))
 	return string(old) + string(cur)
 }

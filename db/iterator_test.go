@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
 	"github.com/stratadb/strata/internal/vfs"
 )
@@ -211,9 +212,9 @@ func TestIteratorErrors(t *testing.T) {
 		require.Len(t, tables, 1)
 		for n := range tables {
 			path := filenames.Path("/db", filenames.Table, n)
-			data := readFile(t, fs, path)
+			data := filetest.Read(t, fs, path)
 			data[20] ^= 0xff // inside the first data block
-			writeTestFile(t, fs, path, data)
+			filetest.Write(t, fs, path, data)
 		}
 		d = openMem(t, fs, nil)
 		defer d.Close()

@@ -20,6 +20,7 @@ import (
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
 )
@@ -28,9 +29,9 @@ func TestBadOpen(t *testing.T) {
 	t.Run("CorruptLogRecord", func(t *testing.T) {
 		for _, paranoid := range []bool{true, false} {
 			fs, logName, offsets := logWithRecords(t)
-			data := readFile(t, fs, logName)
+			data := filetest.Read(t, fs, logName)
 			data[offsets[1]+7+2] ^= 0x55 // inside b's batch: its checksum no longer matches
-			writeTestFile(t, fs, logName, data)
+			filetest.Write(t, fs, logName, data)
 			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
 			if paranoid {
 				require.ErrorIs(t, err, ErrCorruption, "ParanoidChecks")
@@ -43,7 +44,7 @@ func TestBadOpen(t *testing.T) {
 			require.Equal(t, "A", got["a"], "the record before the damage")
 			require.NotContains(t, got, "b", "the damaged record")
 			require.Equal(t, "D", got["d"], "the record in the next block")
-			info := string(readFile(t, fs, "/db/LOG"))
+			info := string(filetest.Read(t, fs, "/db/LOG"))
 			require.Contains(t, info, filepath.Base(logName), "the LOG names the damaged log")
 			require.Contains(t, info, "dropped", "the LOG reports what was dropped")
 		}
@@ -52,8 +53,8 @@ func TestBadOpen(t *testing.T) {
 	t.Run("TornTail", func(t *testing.T) {
 		for _, paranoid := range []bool{true, false} {
 			fs, logName, _ := logWithRecords(t)
-			data := readFile(t, fs, logName)
-			writeTestFile(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
+			data := filetest.Read(t, fs, logName)
+			filetest.Write(t, fs, logName, data[:len(data)-3]) // the last record, cut short by a crash
 			d, err := openMemErr(fs, &Options{ParanoidChecks: paranoid})
 			require.NoError(t, err, "a torn tail is a write that was never acknowledged (paranoid=%v)", paranoid)
 			got := dump(t, d, nil)
@@ -80,7 +81,7 @@ func logWithRecords(t *testing.T) (*vfs.MemFS, string, []int64) {
 		require.NoError(t, d.Put([]byte(k), v, nil))
 	}
 	require.NoError(t, d.Close())
-	logs := namesOfKind(t, fs, filenames.Log)
+	logs := namesOfKind(t, fs, "/db", filenames.Log)
 	require.Len(t, logs, 1)
 	name := filepath.Join("/db", logs[0])
 	f, err := fs.Open(name)
@@ -117,13 +118,13 @@ func TestZeroedLogBlock(t *testing.T) {
 	require.NoError(t, d.Close())
 	require.NoError(t, mem.SyncDir("/db"))
 
-	logs := namesOfKind(t, mem, filenames.Log)
+	logs := namesOfKind(t, mem, "/db", filenames.Log)
 	require.Len(t, logs, 1)
 	logPath := filepath.Join("/db", logs[0])
-	data := readFile(t, mem, logPath)
+	data := filetest.Read(t, mem, logPath)
 	require.Greater(t, len(data), 32768, "the second write must be in the second block")
 	clear(data[:32768])
-	writeTestFile(t, mem, logPath, data)
+	filetest.Write(t, mem, logPath, data)
 
 	_, err := openMemErr(mem.CrashClone(), &Options{ParanoidChecks: true})
 	require.ErrorIs(t, err, ErrCorruption)
@@ -190,15 +191,15 @@ func TestReplayStopsAtSequenceGap(t *testing.T) {
 			mem := vfs.NewMem()
 			d := openMem(t, mem, nil)
 			require.NoError(t, d.Close())
-			logs := namesOfKind(t, mem, filenames.Log)
+			logs := namesOfKind(t, mem, "/db", filenames.Log)
 			require.Len(t, logs, 1)
 			_, logNum, _ := filenames.Parse(logs[0])
 			writeTestLog(t, mem, filenames.Path("/db", filenames.Log, logNum), seqRange(1, 5))
 			second := filenames.Path("/db", filenames.Log, logNum+10)
 			writeTestLog(t, mem, second, tc.second)
 			if tc.torn {
-				b := readFile(t, mem, second)
-				writeTestFile(t, mem, second, b[:len(b)-3])
+				b := filetest.Read(t, mem, second)
+				filetest.Write(t, mem, second, b[:len(b)-3])
 			}
 			if tc.third != nil {
 				writeTestLog(t, mem, filenames.Path("/db", filenames.Log, logNum+20), tc.third)
@@ -210,7 +211,7 @@ func TestReplayStopsAtSequenceGap(t *testing.T) {
 				want[fmt.Sprintf("k%02d", i)] = "v"
 			}
 			require.Equal(t, want, dump(t, d, nil))
-			info, err := readFileErr(mem, "/db/LOG")
+			info, err := filetest.ReadErr(mem, "/db/LOG")
 			require.NoError(t, err)
 			stopped := tc.third != nil && tc.want < 12
 			require.Equal(t, stopped, strings.Contains(string(info), "not replayed"), "LOG:\n%s", info)

@@ -37,6 +37,7 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
 	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
@@ -508,7 +509,7 @@ func (r *modelRun) reopen() {
 // countCompactions counts the compactions and the trivial moves recorded in the LOG of the DB
 // open on fs.
 func countCompactions(fs vfs.FS) (compactions, moves int) {
-	log, _ := readFileErr(fs, "/db/LOG")
+	log, _ := filetest.ReadErr(fs, "/db/LOG")
 	return strings.Count(string(log), "compacted to level"), strings.Count(string(log), "moved #")
 }
 

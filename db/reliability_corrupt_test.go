@@ -41,6 +41,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/workload"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
@@ -144,7 +145,7 @@ func csBuild(t *testing.T, seed uint64) *csBase {
 // csRecords returns the offsets of the records of the log-format file name, their number and
 // the file's size.
 func csRecords(t *testing.T, fs vfs.FS, name string) ([]int64, int, int64) {
-	data := readFile(t, fs, filepath.Join(csDir, name))
+	data := filetest.Read(t, fs, filepath.Join(csDir, name))
 	r := wal.NewReader(bytes.NewReader(data), name)
 	var offs []int64
 	for {
@@ -309,7 +310,7 @@ func TestCorruptionSweep(t *testing.T) {
 		targets = append(targets, struct{ kind, file string }{"table", tb})
 	}
 	for _, tg := range targets {
-		data := readFile(t, b.fs, filepath.Join(csDir, tg.file))
+		data := filetest.Read(t, b.fs, filepath.Join(csDir, tg.file))
 		for _, m := range csMutations(b, tg.kind, tg.file, int64(len(data)), rng, long) {
 			t.Run(strings.ReplaceAll(m.String(), " ", "_"), func(t *testing.T) { csCase(t, b, m, data, st) })
 		}
@@ -337,7 +338,7 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 
 	damaged := b.fs.CrashClone()
 	path := filepath.Join(csDir, m.file)
-	writeTestFile(t, damaged, path, m.apply(orig))
+	filetest.Write(t, damaged, path, m.apply(orig))
 	require.NoError(t, damaged.SyncDir(csDir))
 	a, z := m.damaged(int64(len(orig)))
 

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/filenames"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -59,7 +60,7 @@ func fuzzOpenSeedDB(t testing.TB) fuzzOpenFiles {
 		if !ok {
 			continue
 		}
-		data, err := readFileErr(mem, filepath.Join("/db", n))
+		data, err := filetest.ReadErr(mem, filepath.Join("/db", n))
 		require.NoError(t, err)
 		switch kind {
 		case filenames.Current:
@@ -138,7 +139,7 @@ func fuzzOpenFS(t *testing.T, files fuzzOpenFiles) *vfs.MemFS {
 			manifestName = name
 		}
 	}
-	write := func(name string, data []byte) { writeTestFile(t, mem, filepath.Join("/db", name), data) }
+	write := func(name string, data []byte) { filetest.Write(t, mem, filepath.Join("/db", name), data) }
 	write(filenames.CurrentName, files.current)
 	write(manifestName, files.manifest)
 	write(filenames.Name(filenames.Log, uint64(files.logNum)), files.log)

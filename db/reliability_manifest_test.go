@@ -14,13 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
 // knownManifestEdits returns the records of the MANIFEST at path, each with its offset.
 func knownManifestEdits(t *testing.T, fs vfs.FS, path string) ([]compaction.VersionEdit, []int64, []byte) {
-	data := readFile(t, fs, path)
+	data := filetest.Read(t, fs, path)
 	r := wal.NewReader(bytes.NewReader(data), path)
 	var edits []compaction.VersionEdit
 	var offs []int64
@@ -40,7 +41,7 @@ func knownManifestEdits(t *testing.T, fs vfs.FS, path string) ([]compaction.Vers
 
 // knownCutManifest replaces the MANIFEST at path with its first off bytes.
 func knownCutManifest(t *testing.T, fs *vfs.MemFS, path string, data []byte, off int64) {
-	writeTestFile(t, fs, path, data[:off])
+	filetest.Write(t, fs, path, data[:off])
 	require.NoError(t, fs.SyncDir(filepath.Dir(path)))
 }
 
@@ -58,7 +59,7 @@ func TestManifestLostFlushEdit(t *testing.T) {
 	require.NoError(t, d.Close())
 	require.NoError(t, mem.SyncDir("/db"))
 
-	current := readFile(t, mem, "/db/CURRENT")
+	current := filetest.Read(t, mem, "/db/CURRENT")
 	path := filepath.Join("/db", string(bytes.TrimSpace(current)))
 	edits, offs, data := knownManifestEdits(t, mem, path)
 	last := edits[len(edits)-1]

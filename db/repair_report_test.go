@@ -20,7 +20,7 @@ func TestRepairReport(t *testing.T) {
 		fs := vfs.NewMem()
 		m := buildRepairDB(t, fs, repairDir, false)
 		require.NoError(t, fs.Remove(filepath.Join(repairDir, filenames.CurrentName)))
-		logs := repairDBFiles(t, fs, repairDir, filenames.Log)
+		logs := namesOfKind(t, fs, repairDir, filenames.Log)
 		rep, err := RepairWithReport(repairDir, repairOpts(fs))
 		require.NoError(t, err)
 		require.False(t, rep.LostData(), "losses: %q", rep.Losses)
@@ -44,7 +44,7 @@ func TestRepairReport(t *testing.T) {
 		table := repairLargestTable(t, fs, repairDir)
 		tableKeys := repairTableUserKeys(t, fs, filepath.Join(repairDir, table))
 		repairFlipByte(t, fs, filepath.Join(repairDir, table), 10) // inside the first block
-		logs := repairDBFiles(t, fs, repairDir, filenames.Log)
+		logs := namesOfKind(t, fs, repairDir, filenames.Log)
 		lastLog := logs[len(logs)-1]
 		repairFlipByte(t, fs, filepath.Join(repairDir, lastLog), 100) // inside the first record
 		require.NoError(t, fs.Remove(filepath.Join(repairDir, filenames.CurrentName)))

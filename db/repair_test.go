@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/wal"
@@ -240,36 +240,12 @@ func repairShort(s string) string {
 	return s
 }
 
-// repairDBFiles returns the names of dir's files of kind, by number.
-func repairDBFiles(t *testing.T, fs vfs.FS, dir string, kind filenames.Kind) []string {
-	t.Helper()
-	names, err := fs.List(dir)
-	require.NoError(t, err)
-	var out []string
-	for _, n := range names {
-		if k, _, ok := filenames.Parse(n); ok && k == kind {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func repairReadFile(t *testing.T, fs vfs.FS, path string) []byte {
-	t.Helper()
-	f, err := fs.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	require.NoError(t, err)
-	return b
-}
-
 func repairFlipByte(t *testing.T, fs vfs.FS, path string, off int) {
 	t.Helper()
-	b := repairReadFile(t, fs, path)
+	b := filetest.Read(t, fs, path)
 	require.Less(t, off, len(b))
 	b[off] ^= 0x5a
-	writeTestFile(t, fs, path, b)
+	filetest.Write(t, fs, path, b)
 }
 
 // repairTableUserKeys returns the user keys of the table at path, per data block.
@@ -307,7 +283,7 @@ func repairLiveTables(t *testing.T, fs vfs.FS, dir string) []string {
 	live := map[uint64]struct{}{}
 	vs.AddLiveFiles(live)
 	var names []string
-	for _, n := range repairDBFiles(t, fs, dir, filenames.Table) {
+	for _, n := range namesOfKind(t, fs, dir, filenames.Table) {
 		if _, num, _ := filenames.Parse(n); num > 0 {
 			if _, ok := live[num]; ok {
 				names = append(names, n)
@@ -345,7 +321,7 @@ func repairKeySet(lists ...[]string) map[string]bool {
 
 func repairInfoLog(t *testing.T, fs vfs.FS, dir string) string {
 	t.Helper()
-	return string(repairReadFile(t, fs, filepath.Join(dir, filenames.InfoLogName)))
+	return string(filetest.Read(t, fs, filepath.Join(dir, filenames.InfoLogName)))
 }
 
 func repairLostFiles(t *testing.T, fs vfs.FS, dir string) []string {
@@ -376,14 +352,14 @@ func TestRepair(t *testing.T) {
 
 	t.Run("CorruptCurrent", func(t *testing.T) {
 		fs, m := build(t)
-		writeTestFile(t, fs, filepath.Join(repairDir, filenames.CurrentName), []byte("MANIFEST-9x9\n"))
+		filetest.Write(t, fs, filepath.Join(repairDir, filenames.CurrentName), []byte("MANIFEST-9x9\n"))
 		repair(t, fs)
 		require.Zero(t, repairCheck(t, fs, repairDir, m, nil))
 	})
 
 	t.Run("LostManifest", func(t *testing.T) {
 		fs, m := build(t)
-		for _, n := range repairDBFiles(t, fs, repairDir, filenames.Manifest) {
+		for _, n := range namesOfKind(t, fs, repairDir, filenames.Manifest) {
 			require.NoError(t, fs.Remove(filepath.Join(repairDir, n)))
 		}
 		repair(t, fs)
@@ -392,11 +368,11 @@ func TestRepair(t *testing.T) {
 
 	t.Run("CorruptManifest", func(t *testing.T) {
 		fs, m := build(t)
-		ms := repairDBFiles(t, fs, repairDir, filenames.Manifest)
+		ms := namesOfKind(t, fs, repairDir, filenames.Manifest)
 		require.NotEmpty(t, ms)
 		for _, n := range ms {
 			p := filepath.Join(repairDir, n)
-			size := len(repairReadFile(t, fs, p))
+			size := len(filetest.Read(t, fs, p))
 			for _, off := range []int{3, size / 2, size - 5} {
 				repairFlipByte(t, fs, p, off)
 			}
@@ -414,14 +390,14 @@ func TestRepair(t *testing.T) {
 		_, num, err := compaction.ReadCurrent(fs, repairDir)
 		require.NoError(t, err)
 		p := filenames.Path(repairDir, filenames.Manifest, num)
-		data := repairReadFile(t, fs, p)
+		data := filetest.Read(t, fs, p)
 		var tail repairSyncBuffer
 		w := wal.NewAppendWriter(&tail, int64(len(data)))
 		var e compaction.VersionEdit
 		e.DeleteFile(3, 999999)
 		require.NoError(t, w.AddRecord([]byte{8}))
 		require.NoError(t, w.AddRecord(e.Encode(nil)))
-		writeTestFile(t, fs, p, append(data, tail.Bytes()...))
+		filetest.Write(t, fs, p, append(data, tail.Bytes()...))
 		_, err = Open(repairDir, repairOpts(fs))
 		require.ErrorIs(t, err, ErrCorruption)
 		repair(t, fs)
@@ -487,7 +463,7 @@ func TestRepair(t *testing.T) {
 		}
 		path := filepath.Join(repairDir, victim)
 		atRisk := repairKeySet(slices.Concat(repairTableUserKeys(t, fs, path)...))
-		writeTestFile(t, fs, path, repairReadFile(t, fs, path)[:size-10])
+		filetest.Write(t, fs, path, filetest.Read(t, fs, path)[:size-10])
 		repair(t, fs)
 		_, num, _ := filenames.Parse(victim)
 		require.Contains(t, repairInfoLog(t, fs, repairDir), fmt.Sprintf("LOST table #%d: cannot be opened", num))
@@ -497,10 +473,10 @@ func TestRepair(t *testing.T) {
 
 	t.Run("CorruptLogRecord", func(t *testing.T) {
 		fs, m := build(t)
-		logs := repairDBFiles(t, fs, repairDir, filenames.Log)
+		logs := namesOfKind(t, fs, repairDir, filenames.Log)
 		require.Len(t, logs, 1)
 		path := filepath.Join(repairDir, logs[0])
-		require.Greater(t, len(repairReadFile(t, fs, path)), 32<<10, "the log should span two blocks")
+		require.Greater(t, len(filetest.Read(t, fs, path)), 32<<10, "the log should span two blocks")
 		// Near the end of the first block: the records before the damage and those in the second
 		// block survive.
 		repairFlipByte(t, fs, path, 30000)
@@ -524,8 +500,8 @@ func TestRepair(t *testing.T) {
 			m.del(t, d, i, nil)
 		}
 		require.NoError(t, d.Close())
-		require.Empty(t, repairDBFiles(t, fs, repairDir, filenames.Table))
-		logs := repairDBFiles(t, fs, repairDir, filenames.Log)
+		require.Empty(t, namesOfKind(t, fs, repairDir, filenames.Table))
+		logs := namesOfKind(t, fs, repairDir, filenames.Log)
 		repair(t, fs)
 		require.Zero(t, repairCheck(t, fs, repairDir, m, nil))
 		require.Subset(t, repairLostFiles(t, fs, repairDir), logs)
@@ -560,7 +536,7 @@ func TestRepair(t *testing.T) {
 		victim := repairLargestTable(t, fs, repairDir)
 		atRisk := repairKeySet(slices.Concat(repairTableUserKeys(t, fs, filepath.Join(repairDir, victim))...), m.logOnly)
 		require.NoError(t, fs.Remove(filepath.Join(repairDir, victim)))
-		logs := repairDBFiles(t, fs, repairDir, filenames.Log)
+		logs := namesOfKind(t, fs, repairDir, filenames.Log)
 		require.Len(t, logs, 1)
 		repairFlipByte(t, fs, filepath.Join(repairDir, logs[0]), 100)
 		repair(t, fs)
@@ -589,13 +565,13 @@ func TestRepair(t *testing.T) {
 				d := openRepairDB(t, fs, repairDir)
 				m.put(t, d, 1, 1, nil)
 				m.put(t, d, 3, 1, nil)
-				logs := repairDBFiles(t, fs, repairDir, filenames.Log)
+				logs := namesOfKind(t, fs, repairDir, filenames.Log)
 				require.Len(t, logs, 1)
-				staleLog := repairReadFile(t, fs, filepath.Join(repairDir, logs[0]))
+				staleLog := filetest.Read(t, fs, filepath.Join(repairDir, logs[0]))
 				require.NoError(t, d.CompactRange(nil, nil))
-				tables := repairDBFiles(t, fs, repairDir, filenames.Table)
+				tables := namesOfKind(t, fs, repairDir, filenames.Table)
 				require.Len(t, tables, 1)
-				staleTable := repairReadFile(t, fs, filepath.Join(repairDir, tables[0]))
+				staleTable := filetest.Read(t, fs, filepath.Join(repairDir, tables[0]))
 				m.del(t, d, 1, nil)
 				m.put(t, d, 2, 1, nil)
 				require.NoError(t, d.CompactRange(nil, nil))
@@ -606,8 +582,8 @@ func TestRepair(t *testing.T) {
 					d = openRepairDB(t, fs, repairDir)
 					require.NoError(t, d.Close())
 				}
-				writeTestFile(t, fs, filepath.Join(repairDir, logs[0]), staleLog)
-				writeTestFile(t, fs, filepath.Join(repairDir, tables[0]), staleTable)
+				filetest.Write(t, fs, filepath.Join(repairDir, logs[0]), staleLog)
+				filetest.Write(t, fs, filepath.Join(repairDir, tables[0]), staleTable)
 				if currentLost {
 					require.NoError(t, fs.Remove(filepath.Join(repairDir, filenames.CurrentName)))
 				}
@@ -658,7 +634,7 @@ func TestRepair(t *testing.T) {
 		require.Contains(t, log, "tables [5 6 8] hold interleaved versions of the same keys; merged into tables [9]")
 		require.NotContains(t, log, "LOST")
 		repairCheckLevel0Order(t, fs, repairDir)
-		require.ElementsMatch(t, []string{"000007.sst", "000009.ldb"}, repairDBFiles(t, fs, repairDir, filenames.Table))
+		require.ElementsMatch(t, []string{"000007.sst", "000009.ldb"}, namesOfKind(t, fs, repairDir, filenames.Table))
 		d := openRepairDB(t, fs, repairDir)
 		for k, want := range map[string]string{"j": "j@10", "k": "k@11", "x": "x@4"} {
 			v, err := d.Get([]byte(k), nil)
@@ -705,7 +681,7 @@ func repairDirState(t *testing.T, fs vfs.FS, dir string) map[string]string {
 	s := map[string]string{}
 	for _, n := range names {
 		if st, err := fs.Stat(filepath.Join(dir, n)); err == nil && !st.IsDir() {
-			s[n] = string(repairReadFile(t, fs, filepath.Join(dir, n)))
+			s[n] = string(filetest.Read(t, fs, filepath.Join(dir, n)))
 		}
 	}
 	return s
@@ -759,7 +735,7 @@ func TestRepairOS(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
 	m := buildRepairDB(t, nil, dir, false)
 	fs := vfs.NewOS()
-	for _, n := range repairDBFiles(t, fs, dir, filenames.Manifest) {
+	for _, n := range namesOfKind(t, fs, dir, filenames.Manifest) {
 		require.NoError(t, fs.Remove(filepath.Join(dir, n)))
 	}
 	require.NoError(t, Repair(dir, &Options{WriteBufferSize: 64 << 10, BlockSize: 1 << 10, MaxFileSize: 1 << 20}))
