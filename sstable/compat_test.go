@@ -398,20 +398,16 @@ func TestCompatWriterMatchesLeveldb(t *testing.T) {
 				wo.Comparator = keys.NewInternalComparator(keys.Bytewise)
 				wo.FilterKey = keys.UserKey
 			}
-			var buf bytes.Buffer
-			w := NewWriter(&buf, wo)
-			for _, e := range want {
-				require.NoError(t, w.Add(e.Key, e.Value))
+			entries := make([]kv, len(want))
+			for i, e := range want {
+				entries[i] = kv{e.Key, e.Value}
 			}
-			md, err := w.Finish()
-			require.NoError(t, err)
-			require.Equal(t, uint64(buf.Len()), md.Size)
+			got, md := buildTable(t, wo, entries)
 			require.Equal(t, uint64(len(want)), md.Entries)
 			if len(want) > 0 {
 				require.Equal(t, want[0].Key, md.Smallest)
 				require.Equal(t, want[len(want)-1].Key, md.Largest)
 			}
-			got := buf.Bytes()
 
 			if !s.Compression {
 				if !bytes.Equal(fixture, got) {
@@ -455,11 +451,7 @@ func TestCompatWriterMatchesLeveldb(t *testing.T) {
 
 func compatOpenBytes(t *testing.T, name string, data []byte, ro ReaderOptions) *Reader {
 	t.Helper()
-	fs := vfs.NewMem()
-	f, err := fs.Create("/" + name)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
+	f := memFile(t, "/"+name, data)
 	t.Cleanup(func() { f.Close() })
 	r, err := Open(f, name, int64(len(data)), ro)
 	require.NoError(t, err)

@@ -40,12 +40,8 @@ func (r region) Close() error  { return nil }
 // openVariant opens data as a file of the given kind: "mem" (ReadAt) or "mapped".
 func openVariant(t testing.TB, kind, name string, data []byte, size int64, ro ReaderOptions) (*Reader, error) {
 	t.Helper()
-	fs := vfs.NewMem()
-	f, err := fs.Create(name)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	var file vfs.File = f
+	f := memFile(t, name, data)
+	file := f
 	if kind == "mapped" {
 		file = &mappedFile{File: f, data: data}
 	}
@@ -105,6 +101,40 @@ func craft(data []byte, typ byte) []byte {
 	mh := rt.block(emptyBlock(), typeNone)
 	ih := rt.block(indexFor([]string{"zzz"}, []BlockHandle{dh}), typeNone)
 	return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+}
+
+// tableWithIndex makes a table with no data block whose index block has the given contents and
+// compression type.
+func tableWithIndex(index []byte, typ byte) []byte {
+	var rt rawTable
+	mh := rt.block(emptyBlock(), typeNone)
+	ih := rt.block(index, typ)
+	return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+}
+
+// tableWithFilter makes a table with no data block whose metaindex names a bloom filter block
+// with the given contents.
+func tableWithFilter(filter []byte) []byte {
+	var rt rawTable
+	fh := rt.block(filter, typeNone)
+	w := newBlockWriter(16)
+	w.add([]byte("filter."+BloomFilterName), fh.AppendTo(nil))
+	mh := rt.block(w.finish(), typeNone)
+	ih := rt.block(indexFor(nil, nil), typeNone)
+	return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+}
+
+// tableWithBadSecondBlock makes a table of two copies of goodBlock, indexed under "c" and "d",
+// the second with a flipped byte (a checksum mismatch); it returns the table and the bad
+// block's handle.
+func tableWithBadSecondBlock() ([]byte, BlockHandle) {
+	var rt rawTable
+	good := rt.block(goodBlock(), typeNone)
+	bad := rt.block(goodBlock(), typeNone)
+	rt.buf[bad.Offset] ^= 1
+	mh := rt.block(emptyBlock(), typeNone)
+	ih := rt.block(indexFor([]string{"c", "d"}, []BlockHandle{good, bad}), typeNone)
+	return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf), bad
 }
 
 // goodBlock is a data block with keys a, b, c (restart interval 2).
@@ -170,19 +200,12 @@ func TestCorruption(t *testing.T) {
 			ih := rt.block(indexFor(nil, nil), typeNone)
 			return Footer{Metaindex: BlockHandle{Offset: 5, Size: 1 << 40}, Index: ih}.appendTo(rt.buf)
 		}(), 0, "metaindex block handle"},
-		{"out-of-range data handle in index", func() []byte {
-			var rt rawTable
-			mh := rt.block(emptyBlock(), typeNone)
-			ih := rt.block(indexFor([]string{"k"}, []BlockHandle{{Offset: 0, Size: 1000}}), typeNone)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
-		}(), 0, "data block handle"},
+		{"out-of-range data handle in index",
+			tableWithIndex(indexFor([]string{"k"}, []BlockHandle{{Offset: 0, Size: 1000}}), typeNone), 0, "data block handle"},
 		{"bad handle in index", func() []byte {
-			var rt rawTable
-			mh := rt.block(emptyBlock(), typeNone)
 			w := newBlockWriter(1)
 			w.add([]byte("k"), []byte{0x80})
-			ih := rt.block(w.finish(), typeNone)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+			return tableWithIndex(w.finish(), typeNone)
 		}(), 0, "bad block handle"},
 		{"index checksum mismatch", func() []byte {
 			var rt rawTable
@@ -191,12 +214,7 @@ func TestCorruption(t *testing.T) {
 			rt.buf[ih.Offset+1] ^= 1
 			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
 		}(), 0, "checksum mismatch"},
-		{"index restart count too large", func() []byte {
-			var rt rawTable
-			mh := rt.block(emptyBlock(), typeNone)
-			ih := rt.block([]byte{0, 0, 0, 0, 9, 0, 0, 0}, typeNone)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
-		}(), 0, "restart count"},
+		{"index restart count too large", tableWithIndex([]byte{0, 0, 0, 0, 9, 0, 0, 0}, typeNone), 0, "restart count"},
 		{"index keys out of order", func() []byte {
 			var rt rawTable
 			dh := rt.block(goodBlock(), typeNone)
@@ -204,48 +222,25 @@ func TestCorruption(t *testing.T) {
 			ih := rt.block(indexFor([]string{"b", "a"}, []BlockHandle{dh, dh}), typeNone)
 			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
 		}(), 0, "out of order"},
-		{"index unknown compression type", func() []byte {
-			var rt rawTable
-			mh := rt.block(emptyBlock(), typeNone)
-			ih := rt.block(indexFor(nil, nil), 7)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
-		}(), 0, "index block: unknown compression type 7"},
+		{"index unknown compression type", tableWithIndex(indexFor(nil, nil), 7), 0, "index block: unknown compression type 7"},
 		{"metaindex bad entry", func() []byte {
 			var rt rawTable
 			mh := rt.block([]byte{0, 50, 0, 0, 0, 0, 0, 1, 0, 0, 0}, typeNone)
 			ih := rt.block(indexFor(nil, nil), typeNone)
 			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
 		}(), 0, "bad lengths"},
-		{"filter offsets start past the block", func() []byte {
-			var rt rawTable
-			fh := rt.block([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0, 11}, typeNone)
-			w := newBlockWriter(16)
-			w.add([]byte("filter."+BloomFilterName), fh.AppendTo(nil))
-			mh := rt.block(w.finish(), typeNone)
-			ih := rt.block(indexFor(nil, nil), typeNone)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
-		}(), 0, "filter offsets start"},
+		{"filter offsets start past the block",
+			tableWithFilter([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0, 11}), 0, "filter offsets start"},
 		{"filter offsets out of order", func() []byte {
-			var rt rawTable
 			var fb []byte
 			fb = append(fb, make([]byte, 9)...)
 			fb = coding.AppendFixed32(fb, 5)
 			fb = coding.AppendFixed32(fb, 2)
 			fb = coding.AppendFixed32(fb, 9)
 			fb = append(fb, 11)
-			fh := rt.block(fb, typeNone)
-			w := newBlockWriter(16)
-			w.add([]byte("filter."+BloomFilterName), fh.AppendTo(nil))
-			mh := rt.block(w.finish(), typeNone)
-			ih := rt.block(indexFor(nil, nil), typeNone)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+			return tableWithFilter(fb)
 		}(), 0, "out of order or past"},
-		{"snappy index claims a huge length", func() []byte {
-			var rt rawTable
-			mh := rt.block(emptyBlock(), typeNone)
-			ih := rt.block([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0}, typeSnappy)
-			return Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
-		}(), 0, "claims"},
+		{"snappy index claims a huge length", tableWithIndex([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0}, typeSnappy), 0, "claims"},
 	}
 	for _, c := range openCases {
 		for _, kind := range variants {
@@ -342,13 +337,7 @@ func TestCorruption(t *testing.T) {
 	}
 
 	t.Run("error names the block offset", func(t *testing.T) {
-		var rt rawTable
-		good := rt.block(goodBlock(), typeNone)
-		bad := rt.block(goodBlock(), typeNone)
-		rt.buf[bad.Offset] ^= 1
-		mh := rt.block(emptyBlock(), typeNone)
-		ih := rt.block(indexFor([]string{"c", "d"}, []BlockHandle{good, bad}), typeNone)
-		d := Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+		d, bad := tableWithBadSecondBlock()
 		for _, kind := range variants {
 			r, err := openVariant(t, kind, "off.ldb", d, int64(len(d)), ReaderOptions{})
 			require.NoError(t, err)

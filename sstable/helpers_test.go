@@ -106,16 +106,21 @@ func writeFile(t testing.TB, tfs testFS, data []byte, ropts ReaderOptions) *Read
 	return r
 }
 
+// memFile returns a fresh in-memory file named name that holds data, open for reading.
+func memFile(t testing.TB, name string, data []byte) vfs.File {
+	t.Helper()
+	f, err := vfs.NewMem().Create(name)
+	require.NoError(t, err)
+	_, err = f.Write(data)
+	require.NoError(t, err)
+	return f
+}
+
 // openBytes opens a Reader over data in a fresh in-memory file named name. It returns the
 // error from Open rather than failing.
 func openBytes(t testing.TB, name string, data []byte, ropts ReaderOptions) (*Reader, error) {
 	t.Helper()
-	fs := vfs.NewMem()
-	f, err := fs.Create(name)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	r, err := Open(f, name, int64(len(data)), ropts)
+	r, err := Open(memFile(t, name, data), name, int64(len(data)), ropts)
 	if err == nil {
 		t.Cleanup(func() { r.Close() })
 	}

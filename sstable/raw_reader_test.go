@@ -20,16 +20,6 @@ import (
 // DecodeFilterBlock and BuiltinFilterPolicy. Every failure must be a corruption error that
 // names the file and the offset of the structure at fault.
 
-// memFile stores data in a fresh in-memory file.
-func memFile(t testing.TB, name string, data []byte) vfs.File {
-	t.Helper()
-	f, err := vfs.NewMem().Create(name)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	return f
-}
-
 // requireCorruptAt asserts that err is a corruption error about file at offset off whose
 // message holds each of what.
 func requireCorruptAt(t testing.TB, err error, file string, off int64, what ...string) {

@@ -225,13 +225,7 @@ func TestReaderClosed(t *testing.T) {
 // TestIteratorErrorReset: an error makes the iterator invalid until the next positioning
 // call, which clears it (iterator contract 4).
 func TestIteratorErrorReset(t *testing.T) {
-	var rt rawTable
-	good := rt.block(goodBlock(), typeNone)
-	bad := rt.block(goodBlock(), typeNone)
-	rt.buf[bad.Offset] ^= 1
-	mh := rt.block(emptyBlock(), typeNone)
-	ih := rt.block(indexFor([]string{"c", "d"}, []BlockHandle{good, bad}), typeNone)
-	d := Footer{Metaindex: mh, Index: ih}.appendTo(rt.buf)
+	d, _ := tableWithBadSecondBlock()
 	for _, kind := range variants {
 		r, err := openVariant(t, kind, "reset.ldb", d, int64(len(d)), ReaderOptions{})
 		require.NoError(t, err)
