@@ -414,53 +414,70 @@ func TestBlockCacheGetAllocs(t *testing.T) {
 	}), "Set with eviction")
 }
 
+// racers is how many goroutines the race tests run at once.
+const racers = 8
+
+// runRacers runs body on racers goroutines at once, each with its own random stream of one
+// seed, and waits for them. It logs the seed and returns it, so that a failure can be replayed
+// (goroutine g's stream is rand.NewPCG(seed, g)).
+func runRacers(t *testing.T, body func(rng *rand.Rand)) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	var wg sync.WaitGroup
+	for g := 0; g < racers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			body(rand.New(rand.NewPCG(seed, uint64(g))))
+		}(g)
+	}
+	wg.Wait()
+	return seed
+}
+
+// raceOps is how many operations each racer runs: full, or reduced under -short or -race.
+func raceOps(full, reduced int) int {
+	if testing.Short() || raceEnabled {
+		return reduced
+	}
+	return full
+}
+
 // TestBlockCacheRace runs Get, Set and EvictFile from 8 goroutines on a cache small enough to
 // evict constantly. Every block names its key, so a Get that returned another key's block, or
 // a torn one, is caught. Run it with -race.
 func TestBlockCacheRace(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
 	c := NewBlockCache(600 << 10)
 	require.Greater(t, len(c.shards), 1)
-	ops := 50_000
-	if testing.Short() || raceEnabled {
-		ops = 10_000
-	}
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(seed, uint64(g)))
-			for i := 0; i < ops; i++ {
-				f, off := rng.Uint64N(6), rng.Uint64N(64)*4096
-				switch op := rng.IntN(100); {
-				case op < 60:
-					if b, ok := c.Get(f, off); ok {
-						if binary.LittleEndian.Uint64(b) != f || binary.LittleEndian.Uint64(b[8:]) != off {
-							t.Errorf("Get(%d, %d) returned the block of (%d, %d)", f, off,
-								binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]))
-							return
-						}
-					}
-				case op < 99:
-					c.Set(f, off, blockOf(f, off, 16+rng.IntN(8192)))
-				default:
-					c.EvictFile(f)
-				}
-				if i%1000 == 0 {
-					if st := c.Stats(); st.Size > st.Capacity {
-						t.Errorf("size %d over capacity %d", st.Size, st.Capacity)
+	ops := raceOps(50_000, 10_000)
+	seed := runRacers(t, func(rng *rand.Rand) {
+		for i := 0; i < ops; i++ {
+			f, off := rng.Uint64N(6), rng.Uint64N(64)*4096
+			switch op := rng.IntN(100); {
+			case op < 60:
+				if b, ok := c.Get(f, off); ok {
+					if binary.LittleEndian.Uint64(b) != f || binary.LittleEndian.Uint64(b[8:]) != off {
+						t.Errorf("Get(%d, %d) returned the block of (%d, %d)", f, off,
+							binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]))
 						return
 					}
 				}
+			case op < 99:
+				c.Set(f, off, blockOf(f, off, 16+rng.IntN(8192)))
+			default:
+				c.EvictFile(f)
 			}
-		}(g)
-	}
-	wg.Wait()
+			if i%1000 == 0 {
+				if st := c.Stats(); st.Size > st.Capacity {
+					t.Errorf("size %d over capacity %d", st.Size, st.Capacity)
+					return
+				}
+			}
+		}
+	})
 	st := c.Stats()
 	require.LessOrEqual(t, st.Size, st.Capacity)
-	require.Equal(t, uint64(8*ops), st.Hits+st.Misses+st.Inserts+countEvictFiles(seed, ops))
+	require.Equal(t, uint64(racers*ops), st.Hits+st.Misses+st.Inserts+countEvictFiles(seed, ops))
 	checkBlockCache(t, c)
 }
 
@@ -469,7 +486,7 @@ func TestBlockCacheRace(t *testing.T) {
 // once as an insert (no Set in that test is oversize).
 func countEvictFiles(seed uint64, ops int) uint64 {
 	var n uint64
-	for g := 0; g < 8; g++ {
+	for g := 0; g < racers; g++ {
 		rng := rand.New(rand.NewPCG(seed, uint64(g)))
 		for i := 0; i < ops; i++ {
 			rng.Uint64N(6)

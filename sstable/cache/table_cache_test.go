@@ -52,6 +52,19 @@ type fakeFS struct {
 
 func newFakeFS(t *testing.T) *fakeFS { return &fakeFS{t: t, opens: map[uint64]int{}} }
 
+// newFakeCache returns a fresh fakeFS and a TableCache of the given capacity over it.
+func newFakeCache(t *testing.T, capacity int) (*fakeFS, *TableCache[*fakeTable]) {
+	fs := newFakeFS(t)
+	return fs, NewTableCache(capacity, fs.openTable)
+}
+
+// closeAllClosed closes c and checks that it left no table of fs open.
+func closeAllClosed(t *testing.T, c *TableCache[*fakeTable], fs *fakeFS) {
+	t.Helper()
+	require.NoError(t, c.Close())
+	require.Zero(t, fs.open.Load(), "tables left open after Close")
+}
+
 func (fs *fakeFS) openTable(fileNum uint64) (*fakeTable, error) {
 	fs.mu.Lock()
 	fs.opens[fileNum]++
@@ -132,8 +145,7 @@ func (c *TableCache[T]) checkInvariants() error {
 }
 
 func TestTableCacheOpensOnce(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(10, fs.openTable)
+	fs, c := newFakeCache(t, 10)
 	h1, err := c.Acquire(7)
 	require.NoError(t, err)
 	h2, err := c.Acquire(7)
@@ -149,8 +161,7 @@ func TestTableCacheOpensOnce(t *testing.T) {
 	h3.Release()
 	require.Equal(t, TableCacheStats{Open: 1, Cached: 1, Capacity: 10, Hits: 2, Misses: 1}, c.Stats())
 	require.NoError(t, c.checkInvariants())
-	require.NoError(t, c.Close())
-	require.Zero(t, fs.open.Load())
+	closeAllClosed(t, c, fs)
 }
 
 func TestTableCacheConcurrentAcquireOpensOnce(t *testing.T) {
@@ -183,13 +194,11 @@ func TestTableCacheConcurrentAcquireOpensOnce(t *testing.T) {
 		first.Release()
 	}
 	require.NoError(t, c.checkInvariants())
-	require.NoError(t, c.Close())
-	require.Zero(t, fs.open.Load())
+	closeAllClosed(t, c, fs)
 }
 
 func TestTableCacheLRU(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(2, fs.openTable)
+	fs, c := newFakeCache(t, 2)
 	touch := func(fileNum uint64) {
 		h, err := c.Acquire(fileNum)
 		require.NoError(t, err)
@@ -209,13 +218,11 @@ func TestTableCacheLRU(t *testing.T) {
 	require.False(t, fs.isOpen(1))
 	require.Equal(t, int64(2), fs.open.Load())
 	require.NoError(t, c.checkInvariants())
-	require.NoError(t, c.Close())
-	require.Zero(t, fs.open.Load())
+	closeAllClosed(t, c, fs)
 }
 
 func TestTableCacheReferencedNeverClosed(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(1, fs.openTable)
+	fs, c := newFakeCache(t, 1)
 	h1, err := c.Acquire(1)
 	require.NoError(t, err)
 	for f := uint64(2); f < 10; f++ {
@@ -238,8 +245,7 @@ func TestTableCacheReferencedNeverClosed(t *testing.T) {
 }
 
 func TestTableCacheAllReferencedOverCapacity(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(2, fs.openTable)
+	fs, c := newFakeCache(t, 2)
 	var hs []*Handle[*fakeTable]
 	for f := uint64(1); f <= 4; f++ {
 		h, err := c.Acquire(f)
@@ -255,13 +261,11 @@ func TestTableCacheAllReferencedOverCapacity(t *testing.T) {
 		require.NoError(t, c.checkInvariants())
 	}
 	require.Equal(t, 2, c.Stats().Open)
-	require.NoError(t, c.Close())
-	require.Zero(t, fs.open.Load())
+	closeAllClosed(t, c, fs)
 }
 
 func TestTableCacheCapacityZero(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(0, fs.openTable)
+	fs, c := newFakeCache(t, 0)
 	h1, err := c.Acquire(1)
 	require.NoError(t, err)
 	h2, err := c.Acquire(1)
@@ -277,8 +281,7 @@ func TestTableCacheCapacityZero(t *testing.T) {
 }
 
 func TestTableCacheEvict(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(10, fs.openTable)
+	fs, c := newFakeCache(t, 10)
 	h, err := c.Acquire(5)
 	require.NoError(t, err)
 	h.Release()
@@ -292,8 +295,7 @@ func TestTableCacheEvict(t *testing.T) {
 	require.Equal(t, 2, fs.opensOf(5), "Acquire after Evict opens the file anew")
 	h.Release()
 	require.NoError(t, c.checkInvariants())
-	require.NoError(t, c.Close())
-	require.Zero(t, fs.open.Load())
+	closeAllClosed(t, c, fs)
 }
 
 // TestTableCacheDropWhileOpening drops a table from the cache, by Evict or by Close, while
@@ -334,8 +336,7 @@ func TestTableCacheDropWhileOpening(t *testing.T) {
 }
 
 func TestTableCacheCloseWithOutstandingHandles(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(10, fs.openTable)
+	fs, c := newFakeCache(t, 10)
 	held, err := c.Acquire(1)
 	require.NoError(t, err)
 	idle, err := c.Acquire(2)
@@ -508,8 +509,7 @@ func TestTableCacheCloseErrors(t *testing.T) {
 }
 
 func TestTableCacheDoubleReleasePanics(t *testing.T) {
-	fs := newFakeFS(t)
-	c := NewTableCache(10, fs.openTable)
+	_, c := newFakeCache(t, 10)
 	h, err := c.Acquire(1)
 	require.NoError(t, err)
 	h.Release()
@@ -525,8 +525,7 @@ func TestTableCacheAcquireAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
-	fs := newFakeFS(t)
-	c := NewTableCache(100, fs.openTable)
+	_, c := newFakeCache(t, 100)
 	for f := uint64(0); f < 50; f++ {
 		h, err := c.Acquire(f)
 		require.NoError(t, err)
@@ -550,66 +549,52 @@ func TestTableCacheAcquireAllocs(t *testing.T) {
 // invariants, including open <= capacity + referenced, are checked as it runs. Run it with
 // -race.
 func TestTableCacheRace(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
 	const capacity, files = 4, 16
-	fs := newFakeFS(t)
-	c := NewTableCache(capacity, fs.openTable)
-	ops := 20_000
-	if testing.Short() || raceEnabled {
-		ops = 5_000
-	}
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(seed, uint64(g)))
-			var held []*Handle[*fakeTable]
-			for i := 0; i < ops; i++ {
-				switch op := rng.IntN(10); {
-				case op < 5 && len(held) < 3:
-					f := rng.Uint64N(files)
-					h, err := c.Acquire(f)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if h.Value().fileNum != f {
-						t.Errorf("Acquire(%d) returned table %d", f, h.Value().fileNum)
-						return
-					}
-					held = append(held, h)
-				case op < 9 && len(held) > 0:
-					j := rng.IntN(len(held))
-					held[j].Value().use()
-					held[j].Release()
-					held = append(held[:j], held[j+1:]...)
-				case op == 9:
-					c.Evict(rng.Uint64N(files))
+	fs, c := newFakeCache(t, capacity)
+	ops := raceOps(20_000, 5_000)
+	runRacers(t, func(rng *rand.Rand) {
+		var held []*Handle[*fakeTable]
+		for i := 0; i < ops; i++ {
+			switch op := rng.IntN(10); {
+			case op < 5 && len(held) < 3:
+				f := rng.Uint64N(files)
+				h, err := c.Acquire(f)
+				if err != nil {
+					t.Error(err)
+					return
 				}
-				for _, h := range held {
-					h.Value().use()
+				if h.Value().fileNum != f {
+					t.Errorf("Acquire(%d) returned table %d", f, h.Value().fileNum)
+					return
 				}
-				if i%100 == 0 {
-					if err := c.checkInvariants(); err != nil {
-						t.Error(err)
-						return
-					}
-				}
+				held = append(held, h)
+			case op < 9 && len(held) > 0:
+				j := rng.IntN(len(held))
+				held[j].Value().use()
+				held[j].Release()
+				held = append(held[:j], held[j+1:]...)
+			case op == 9:
+				c.Evict(rng.Uint64N(files))
 			}
 			for _, h := range held {
-				h.Release()
+				h.Value().use()
 			}
-		}(g)
-	}
-	wg.Wait()
+			if i%100 == 0 {
+				if err := c.checkInvariants(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+		for _, h := range held {
+			h.Release()
+		}
+	})
 	require.NoError(t, c.checkInvariants())
 	st := c.Stats()
 	require.LessOrEqual(t, st.Open, capacity, "nothing is referenced any more")
 	require.Equal(t, int64(st.Open), fs.open.Load())
 	require.Equal(t, st.Open, st.Cached)
-	require.NoError(t, c.Close())
-	require.Zero(t, fs.open.Load())
+	closeAllClosed(t, c, fs)
 	require.Zero(t, c.Stats().Open)
 }
