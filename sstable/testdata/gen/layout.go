@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/golang/snappy"
 	"github.com/stratadb/strata/internal/crc"
 )
 
@@ -72,7 +73,7 @@ func parse(f []byte) (layout, error) {
 	case 1:
 		// A snappy index block: the handles are found, but indexValues are offsets into the
 		// decompressed block, useless for patching (only uncompressed tables are patched).
-		if block, err = unsnappy(block); err != nil {
+		if block, err = snappy.Decode(nil, block); err != nil {
 			return t, err
 		}
 	default:
@@ -155,74 +156,4 @@ func blockTypes(f []byte) (compressed, raw int, err error) {
 		}
 	}
 	return compressed, raw, nil
-}
-
-// unsnappy decodes a snappy block (the format of github.com/google/snappy's
-// format_description.txt): the decoded length as a varint, then literals and back-references.
-// It serves this generator only, on tables leveldb just wrote.
-func unsnappy(src []byte) ([]byte, error) {
-	n, p, err := uvarint(src)
-	if err != nil {
-		return nil, err
-	}
-	bad := errors.New("bad snappy data")
-	dst := make([]byte, 0, n)
-	for p < len(src) {
-		tag := src[p]
-		var length, offset int
-		switch tag & 3 {
-		case 0: // literal; lengths of 61+ follow the tag in 1-4 bytes
-			length = int(tag >> 2)
-			p++
-			if length >= 60 {
-				nb := length - 59
-				if p+nb > len(src) {
-					return nil, bad
-				}
-				length = 0
-				for i := nb - 1; i >= 0; i-- {
-					length = length<<8 | int(src[p+i])
-				}
-				p += nb
-			}
-			length++
-			if p+length > len(src) {
-				return nil, bad
-			}
-			dst = append(dst, src[p:p+length]...)
-			p += length
-			continue
-		case 1: // copy with an 11-bit offset
-			if p+2 > len(src) {
-				return nil, bad
-			}
-			length = 4 + int(tag>>2)&7
-			offset = int(tag&0xe0)<<3 | int(src[p+1])
-			p += 2
-		case 2: // copy with a 16-bit offset
-			if p+3 > len(src) {
-				return nil, bad
-			}
-			length = 1 + int(tag>>2)
-			offset = int(binary.LittleEndian.Uint16(src[p+1:]))
-			p += 3
-		case 3: // copy with a 32-bit offset
-			if p+5 > len(src) {
-				return nil, bad
-			}
-			length = 1 + int(tag>>2)
-			offset = int(binary.LittleEndian.Uint32(src[p+1:]))
-			p += 5
-		}
-		if offset <= 0 || offset > len(dst) {
-			return nil, bad
-		}
-		for i := 0; i < length; i++ { // byte by byte: a copy may overlap its own output
-			dst = append(dst, dst[len(dst)-offset])
-		}
-	}
-	if uint64(len(dst)) != n {
-		return nil, bad
-	}
-	return dst, nil
 }

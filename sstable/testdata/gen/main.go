@@ -153,6 +153,14 @@ func writeBase(tmp string) ([]byte, error) {
 // tablespec.BrokenFixtures documents.
 func makeBroken(name string, base []byte, tmp string) ([]byte, error) {
 	f := bytes.Clone(base)
+	t, err := parse(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.data) == 0 {
+		return nil, errors.New("the base table has no data block")
+	}
+	first := t.data[0]
 	switch name {
 	case "bad-magic":
 		if f[len(f)-1] != 0xdb {
@@ -165,11 +173,6 @@ func makeBroken(name string, base []byte, tmp string) ([]byte, error) {
 	case "too-short":
 		return f[:40], nil
 	case "flipped-data-byte":
-		t, err := parse(f)
-		if err != nil {
-			return nil, err
-		}
-		first := t.data[0]
 		_, valueAt, err := entryAt(f[first.off:first.off+first.size], 0)
 		if err != nil {
 			return nil, err
@@ -177,10 +180,6 @@ func makeBroken(name string, base []byte, tmp string) ([]byte, error) {
 		f[first.off+uint64(valueAt)] ^= 0x01
 		return f, nil
 	case "lying-handle-offset", "lying-handle-size":
-		t, err := parse(f)
-		if err != nil {
-			return nil, err
-		}
 		last := t.indexValues[len(t.indexValues)-1] // file offset of the last handle
 		off, n1, err := uvarint(f[last:])
 		if err != nil {
@@ -201,20 +200,10 @@ func makeBroken(name string, base []byte, tmp string) ([]byte, error) {
 		fixChecksum(f, t.index)
 		return f, nil
 	case "bad-compression-type":
-		t, err := parse(f)
-		if err != nil {
-			return nil, err
-		}
-		first := t.data[0]
 		f[first.off+first.size] = 7
 		fixChecksum(f, first)
 		return f, nil
 	case "bad-restart-count":
-		t, err := parse(f)
-		if err != nil {
-			return nil, err
-		}
-		first := t.data[0]
 		end := first.off + first.size
 		putFixed32(f[end-4:end], 0x00ffffff)
 		fixChecksum(f, first)
