@@ -72,25 +72,13 @@ func VarintLen(v uint64) int {
 // and the number of bytes read; n == 0 means b ended inside the varint, n < 0 means the encoding
 // is longer than five bytes or its value exceeds 32 bits.
 func Varint32(b []byte) (v uint32, n int) {
-	// Fast path: one byte, the common case for lengths in blocks and batches.
+	// Fast path, small enough to inline: one byte, the common case for lengths in blocks and
+	// batches.
 	if len(b) > 0 && b[0] < 0x80 {
 		return uint32(b[0]), 1
 	}
-	var x uint32
-	for i := 0; i < MaxVarintLen32; i++ {
-		if i >= len(b) {
-			return 0, 0
-		}
-		c := b[i]
-		if i == MaxVarintLen32-1 && c > 0x0f {
-			return 0, -(i + 1) // more than 32 bits, or a continuation bit on the fifth byte
-		}
-		x |= uint32(c&0x7f) << (7 * uint(i))
-		if c < 0x80 {
-			return x, i + 1
-		}
-	}
-	return 0, -MaxVarintLen32
+	x, n := varint(b, MaxVarintLen32, 0x0f)
+	return uint32(x), n
 }
 
 // Varint64 decodes a varint of at most 64 bits from the start of b, with the same convention for
@@ -99,21 +87,27 @@ func Varint64(b []byte) (v uint64, n int) {
 	if len(b) > 0 && b[0] < 0x80 {
 		return uint64(b[0]), 1
 	}
-	var x uint64
-	for i := 0; i < MaxVarintLen64; i++ {
+	return varint(b, MaxVarintLen64, 1)
+}
+
+// varint decodes a varint of at most maxLen bytes whose last byte may be at most last (the bits
+// that still fit, with no continuation bit): 0x0f for 32 bits, 1 for 64. n follows Varint32's
+// convention; on an error v is 0.
+func varint(b []byte, maxLen int, last byte) (v uint64, n int) {
+	for i := 0; i < maxLen; i++ {
 		if i >= len(b) {
 			return 0, 0
 		}
 		c := b[i]
-		if i == MaxVarintLen64-1 && c > 1 {
-			return 0, -(i + 1)
+		if i == maxLen-1 && c > last {
+			return 0, -(i + 1) // more bits than fit, or a continuation bit on the last byte
 		}
-		x |= uint64(c&0x7f) << (7 * uint(i))
+		v |= uint64(c&0x7f) << (7 * uint(i))
 		if c < 0x80 {
-			return x, i + 1
+			return v, i + 1
 		}
 	}
-	return 0, -MaxVarintLen64
+	return 0, -maxLen
 }
 
 // LengthPrefixed decodes a varint32 length followed by that many bytes from the start of b. It
