@@ -52,6 +52,15 @@ func writeFile(t *testing.T, fs FS, name, data string) {
 	require.NoError(t, f.Close())
 }
 
+// openWritten writes data to name and opens it read-only.
+func openWritten(t *testing.T, fs FS, name, data string) File {
+	t.Helper()
+	writeFile(t, fs, name, data)
+	f, err := fs.Open(name)
+	require.NoError(t, err)
+	return f
+}
+
 func readFile(t *testing.T, fs FS, name string) string {
 	t.Helper()
 	f, err := fs.Open(name)
@@ -105,9 +114,7 @@ func runConformance(t *testing.T, c fsCase) {
 	t.Run("ReadAtPastEnd", func(t *testing.T) {
 		fs, dir := c.setup(t)
 		name := filepath.Join(dir, "f")
-		writeFile(t, fs, name, "abcdef")
-		f, err := fs.Open(name)
-		require.NoError(t, err)
+		f := openWritten(t, fs, name, "abcdef")
 		defer f.Close()
 		p := make([]byte, 4)
 		n, err := f.ReadAt(p, 4)
@@ -129,9 +136,7 @@ func runConformance(t *testing.T, c fsCase) {
 	t.Run("OpenIsReadOnly", func(t *testing.T) {
 		fs, dir := c.setup(t)
 		name := filepath.Join(dir, "f")
-		writeFile(t, fs, name, "data")
-		f, err := fs.Open(name)
-		require.NoError(t, err)
+		f := openWritten(t, fs, name, "data")
 		defer f.Close()
 		n, err := f.Write([]byte("x"))
 		require.ErrorIs(t, err, ErrReadOnly)
@@ -157,23 +162,28 @@ func runConformance(t *testing.T, c fsCase) {
 		require.Equal(t, "later", string(p[:n]))
 	})
 
-	t.Run("OpenMissing", func(t *testing.T) {
-		fs, dir := c.setup(t)
-		_, err := fs.Open(filepath.Join(dir, "missing"))
-		require.ErrorIs(t, err, os.ErrNotExist)
-	})
-
-	t.Run("CreateInMissingDir", func(t *testing.T) {
-		fs, dir := c.setup(t)
-		_, err := fs.Create(filepath.Join(dir, "nodir", "f"))
-		require.ErrorIs(t, err, os.ErrNotExist)
-	})
-
-	t.Run("StatMissing", func(t *testing.T) {
-		fs, dir := c.setup(t)
-		_, err := fs.Stat(filepath.Join(dir, "missing"))
-		require.ErrorIs(t, err, os.ErrNotExist)
-	})
+	for _, m := range []struct {
+		name string
+		call func(fs FS, dir string) error
+	}{
+		{"OpenMissing", func(fs FS, dir string) error {
+			_, err := fs.Open(filepath.Join(dir, "missing"))
+			return err
+		}},
+		{"CreateInMissingDir", func(fs FS, dir string) error {
+			_, err := fs.Create(filepath.Join(dir, "nodir", "f"))
+			return err
+		}},
+		{"StatMissing", func(fs FS, dir string) error {
+			_, err := fs.Stat(filepath.Join(dir, "missing"))
+			return err
+		}},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			fs, dir := c.setup(t)
+			require.ErrorIs(t, m.call(fs, dir), os.ErrNotExist)
+		})
+	}
 
 	t.Run("RenameReplaces", func(t *testing.T) {
 		fs, dir := c.setup(t)
@@ -291,9 +301,7 @@ func runConformance(t *testing.T, c fsCase) {
 		for i := range want {
 			want[i] = byte(i * 7)
 		}
-		writeFile(t, fs, name, string(want))
-		f, err := fs.Open(name)
-		require.NoError(t, err)
+		f := openWritten(t, fs, name, string(want))
 		m, ok := f.(Mappable)
 		require.Equal(t, c.mappable, ok, "Mappable")
 		if !ok {
@@ -325,9 +333,7 @@ func runConformance(t *testing.T, c fsCase) {
 		for i := range data {
 			data[i] = byte(i)
 		}
-		writeFile(t, fs, name, string(data))
-		f, err := fs.Open(name)
-		require.NoError(t, err)
+		f := openWritten(t, fs, name, string(data))
 		defer f.Close()
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)

@@ -126,22 +126,17 @@ func (fs *faultFS) wrap(f File, name string) File {
 	return ff
 }
 
-func (fs *faultFS) Create(name string) (File, error) {
-	if err := check(fs.inj, OpCreate, name); err != nil {
-		return nil, err
-	}
-	f, err := fs.fs.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return fs.wrap(f, name), nil
-}
+func (fs *faultFS) Create(name string) (File, error) { return fs.open(OpCreate, name, fs.fs.Create) }
 
-func (fs *faultFS) Open(name string) (File, error) {
-	if err := check(fs.inj, OpOpen, name); err != nil {
+func (fs *faultFS) Open(name string) (File, error) { return fs.open(OpOpen, name, fs.fs.Open) }
+
+// open injects op's fault for name, or opens name with open (the inner FS's Create or Open) and
+// wraps the file.
+func (fs *faultFS) open(op Op, name string, open func(string) (File, error)) (File, error) {
+	if err := check(fs.inj, op, name); err != nil {
 		return nil, err
 	}
-	f, err := fs.fs.Open(name)
+	f, err := open(name)
 	if err != nil {
 		return nil, err
 	}

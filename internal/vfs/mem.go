@@ -125,20 +125,41 @@ func (fs *MemFS) lookupLocked(p string) (*memNode, error) {
 	return n, nil
 }
 
+// lookup returns the node at name, or an *os.PathError for op. It holds fs.mu for the walk only:
+// a node's kind and permissions never change, and its bytes have their own lock.
+func (fs *MemFS) lookup(op, name string) (*memNode, error) {
+	fs.mu.Lock()
+	n, err := fs.lookupLocked(cleanPath(name))
+	fs.mu.Unlock()
+	if err != nil {
+		return nil, &os.PathError{Op: op, Path: name, Err: err}
+	}
+	return n, nil
+}
+
 // parentLocked returns the directory that holds the cleaned path p, and p's last element.
 func (fs *MemFS) parentLocked(p string) (*memNode, string, error) {
 	if p == "/" {
 		return nil, "", errRoot
 	}
 	dir, base := path.Split(p)
-	d, err := fs.lookupLocked(path.Clean(dir))
+	d, err := fs.dirLocked(path.Clean(dir))
 	if err != nil {
 		return nil, "", err
 	}
-	if !d.isDir {
-		return nil, "", errNotDir
-	}
 	return d, base, nil
+}
+
+// dirLocked returns the directory at the cleaned path p: errNotDir when p names a file.
+func (fs *MemFS) dirLocked(p string) (*memNode, error) {
+	n, err := fs.lookupLocked(p)
+	if err == nil && !n.isDir {
+		err = errNotDir
+	}
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // Create creates or truncates name. The file's new entry is durable after SyncDir of its
@@ -166,12 +187,9 @@ func (fs *MemFS) Create(name string) (File, error) {
 
 // Open opens the file name read-only. Directories cannot be opened.
 func (fs *MemFS) Open(name string) (File, error) {
-	p := cleanPath(name)
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	n, err := fs.lookupLocked(p)
+	n, err := fs.lookup("open", name)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		return nil, err
 	}
 	if n.isDir {
 		return nil, &os.PathError{Op: "open", Path: name, Err: errIsDir}
@@ -270,10 +288,7 @@ func (fs *MemFS) List(dir string) ([]string, error) {
 	p := cleanPath(dir)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	n, err := fs.lookupLocked(p)
-	if err == nil && !n.isDir {
-		err = errNotDir
-	}
+	n, err := fs.dirLocked(p)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
@@ -287,14 +302,11 @@ func (fs *MemFS) List(dir string) ([]string, error) {
 
 // Stat describes the file or directory name.
 func (fs *MemFS) Stat(name string) (os.FileInfo, error) {
-	p := cleanPath(name)
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	n, err := fs.lookupLocked(p)
+	n, err := fs.lookup("stat", name)
 	if err != nil {
-		return nil, &os.PathError{Op: "stat", Path: name, Err: err}
+		return nil, err
 	}
-	return n.info(path.Base(p)), nil
+	return n.info(path.Base(cleanPath(name))), nil
 }
 
 // Lock takes the in-memory lock on name, creating the file (not durably) if it is missing. A
@@ -342,10 +354,7 @@ func (fs *MemFS) SyncDir(dir string) error {
 	p := cleanPath(dir)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	n, err := fs.lookupLocked(p)
-	if err == nil && !n.isDir {
-		err = errNotDir
-	}
+	n, err := fs.dirLocked(p)
 	if err != nil {
 		return &os.PathError{Op: "sync", Path: dir, Err: err}
 	}

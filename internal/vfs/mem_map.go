@@ -14,16 +14,7 @@ import (
 var _ Preallocatable = (*memFile)(nil)
 
 // Allocate extends the file with zero bytes to size; a longer file is left alone.
-func (f *memFile) Allocate(size int64) error {
-	if err := f.writable("allocate"); err != nil {
-		return err
-	}
-	if size < 0 {
-		return fmt.Errorf("allocate %s: negative size %d", f.name, size)
-	}
-	f.n.extend(size)
-	return nil
-}
+func (f *memFile) Allocate(size int64) error { return f.resize("allocate", size, (*memNode).extend) }
 
 // MapWritable returns a region whose stores write the file in place. huge is ignored.
 func (f *memFile) MapWritable(size int, huge bool) (WritableRegion, error) {
@@ -41,13 +32,18 @@ func (f *memFile) MapWritable(size int, huge bool) (WritableRegion, error) {
 
 // Truncate sets the file's current length; like every change it is durable only after Sync.
 func (f *memFile) Truncate(size int64) error {
-	if err := f.writable("truncate"); err != nil {
+	return f.resize("truncate", size, (*memNode).truncateTo)
+}
+
+// resize fails op on a read-only or closed handle or a negative size, or applies set to the file.
+func (f *memFile) resize(op string, size int64, set func(*memNode, int64)) error {
+	if err := f.writable(op); err != nil {
 		return err
 	}
 	if size < 0 {
-		return fmt.Errorf("truncate %s: negative size %d", f.name, size)
+		return fmt.Errorf("%s %s: negative size %d", op, f.name, size)
 	}
-	f.n.truncateTo(size)
+	set(f.n, size)
 	return nil
 }
 

@@ -162,11 +162,7 @@ func TestMemCrash(t *testing.T) {
 		require.Equal(t, "synced+more!", readFile(t, fs, "/db/f"))
 		require.Equal(t, "synced", readFile(t, c, "/db/f"))
 
-		cf, err := c.Create("/db/f")
-		require.NoError(t, err)
-		_, err = cf.Write([]byte("clone"))
-		require.NoError(t, err)
-		require.NoError(t, cf.Close())
+		require.NoError(t, memWrite(t, c, "/db/f", "clone", false).Close())
 		require.Equal(t, "synced+more!", readFile(t, fs, "/db/f"))
 	})
 
@@ -188,15 +184,8 @@ func TestMemCrash(t *testing.T) {
 		require.Equal(t, "bbbbbb", readFile(t, fs.CrashClone(), "/db/f"))
 		require.Equal(t, "aaaa", readFile(t, c, "/db/f"))
 
-		h, err := fs.Create("/db/h")
-		require.NoError(t, err)
-		_, err = h.Write([]byte("xxxx"))
-		require.NoError(t, err)
-		require.NoError(t, h.Sync())
-		h2, err := fs.Create("/db/h")
-		require.NoError(t, err)
-		_, err = h2.Write([]byte("y"))
-		require.NoError(t, err)
+		h := memWrite(t, fs, "/db/h", "xxxx", true)
+		memWrite(t, fs, "/db/h", "y", false)
 		_, err = h.Write([]byte("z")) // offset 4, past the end of "y": the gap is zero-filled
 		require.NoError(t, err)
 		require.NoError(t, fs.SyncDir("/db"))
@@ -330,4 +319,22 @@ func TestMemCrashCloneTorn(t *testing.T) {
 	_, err = torn.Stat("/d/c")
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.Equal(t, "synced tail", readFile(t, fs, "/d/a"), "the original is unchanged")
+}
+
+// TestMemResizeRejects checks that Allocate and Truncate refuse a negative size, a read-only
+// handle and a closed one, and leave the file alone.
+func TestMemResizeRejects(t *testing.T) {
+	fs := NewMem()
+	w := memWrite(t, fs, "/f", "abc", false)
+	r, err := fs.Open("/f")
+	require.NoError(t, err)
+	defer r.Close()
+	pw, pr := w.(Preallocatable), r.(Preallocatable)
+	for _, resize := range []func(Preallocatable, int64) error{Preallocatable.Allocate, Preallocatable.Truncate} {
+		require.Error(t, resize(pw, -1))
+		require.ErrorIs(t, resize(pr, 1), ErrReadOnly)
+	}
+	require.NoError(t, w.Close())
+	require.ErrorIs(t, pw.Truncate(1), os.ErrClosed)
+	require.Equal(t, "abc", readFile(t, fs, "/f"))
 }
