@@ -199,13 +199,17 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 	var res checkResult
 	r := &reporter{path: it.path, emit: e.stdoutFindings(e.json)}
 	sum := fileSummary{path: it.path, kind: it.kind}
-	f, _, err := openFile(e, it.path)
-	if err != nil {
+	// unreadable reports err, which ends the check of the file, and its summary line.
+	unreadable := func(err error) (checkResult, error) {
 		e.fileError(it.path, err)
 		res.unreadable = true
 		sum.unreadable = true
 		sum.print(e)
 		return res, e.out.err()
+	}
+	f, _, err := openFile(e, it.path)
+	if err != nil {
+		return unreadable(err)
 	}
 	defer f.Close()
 
@@ -241,11 +245,7 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 			if isOutputError(err) {
 				return res, err
 			}
-			e.fileError(it.path, err)
-			res.unreadable = true
-			sum.unreadable = true
-			sum.print(e)
-			return res, e.out.err()
+			return unreadable(err)
 		}
 		sum.log = &st
 		res.ok = true
@@ -254,11 +254,7 @@ func checkFile(e *env, it checkItem, raw bool) (checkResult, error) {
 			r.emit(tornNote(it.path, err))
 		})
 		if err != nil {
-			e.fileError(it.path, err)
-			res.unreadable = true
-			sum.unreadable = true
-			sum.print(e)
-			return res, e.out.err()
+			return unreadable(err)
 		}
 		sum.manifest = s
 		res.ok = true

@@ -162,6 +162,15 @@ func formatEdit(ed *compaction.VersionEdit, bf bytesFormat, indent string) strin
 	return b.String()
 }
 
+// levelBytes returns the size of the live files of level.
+func (s *manifestState) levelBytes(level int) uint64 {
+	var bytes uint64
+	for _, f := range s.levels[level] {
+		bytes += f.Size
+	}
+	return bytes
+}
+
 // formatTree prints the live files level by level, as compaction.Version.DebugString does
 // (without the compaction score), each line indented.
 func (s *manifestState) formatTree(bf bytesFormat, indent string) string {
@@ -171,10 +180,7 @@ func (s *manifestState) formatTree(bf bytesFormat, indent string) string {
 		if len(files) == 0 {
 			continue
 		}
-		var bytes uint64
-		for _, f := range files {
-			bytes += f.Size
-		}
+		bytes := s.levelBytes(level)
 		fmt.Fprintf(&b, "%sL%d: %s, %d bytes\n", indent, level, plural(len(files), "file"), bytes)
 		for _, f := range files {
 			fmt.Fprintf(&b, "%s  %s %d\n", indent, formatFile(f, bf), f.Size)

@@ -110,10 +110,7 @@ func (s *manifestState) appendJSON(w *jsonWriter, bf bytesFormat) {
 		if len(files) == 0 {
 			continue
 		}
-		var bytes uint64
-		for _, f := range files {
-			bytes += f.Size
-		}
+		bytes := s.levelBytes(level)
 		w.object("")
 		w.int("level", int64(level))
 		w.int("files", int64(len(files)))

@@ -2,15 +2,7 @@
 
 package main
 
-import (
-	"os"
-	"syscall"
-	"unsafe"
-)
+import "syscall"
 
-// isTerminal reports whether f is a terminal: whether it answers TIOCGETA.
-func isTerminal(f *os.File) bool {
-	var t syscall.Termios
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TIOCGETA, uintptr(unsafe.Pointer(&t)))
-	return errno == 0
-}
+// ioctlGetTermios reads a terminal's settings (isTerminal).
+const ioctlGetTermios = syscall.TIOCGETA

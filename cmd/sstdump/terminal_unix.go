@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
 package main
 
 import (
@@ -6,10 +8,10 @@ import (
 	"unsafe"
 )
 
-// isTerminal reports whether f is a terminal: whether it answers TCGETS (a character device such
-// as /dev/null does not).
+// isTerminal reports whether f is a terminal: whether it answers ioctlGetTermios, the ioctl
+// that reads a terminal's settings (a character device such as /dev/null does not).
 func isTerminal(f *os.File) bool {
 	var t syscall.Termios
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), ioctlGetTermios, uintptr(unsafe.Pointer(&t)))
 	return errno == 0
 }
