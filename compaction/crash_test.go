@@ -42,9 +42,7 @@ func checkRecovers(t *testing.T, fs vfs.FS, noDB bool, want ...string) int {
 	e.AddFile(6, meta(t, vs.NewFileNumber(), 1, "zzz#1,SET", "zzz#1,SET"))
 	require.NoError(t, apply(vs, &mu, &e))
 	after := stateOf(vs)
-	require.NoError(t, vs.Close())
-	vs, err = Recover(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	vs = reopen(t, fs, vs)
 	require.Equal(t, after, stateOf(vs))
 	require.NoError(t, vs.Close())
 	return found
@@ -207,9 +205,7 @@ func TestFailEveryOperation(t *testing.T) {
 // failed edit is not installed, recovery stops before the torn record, and the next LogAndApply
 // starts a fresh MANIFEST instead of appending after it.
 func TestPartialManifestWrite(t *testing.T) {
-	mem := newMemDB(t)
-	vs, err := Create(mem, testDir, testICmp, nil)
-	require.NoError(t, err)
+	mem, vs := newTestVersionSet(t)
 	require.NoError(t, vs.Close())
 
 	var tear atomic.Bool
@@ -220,7 +216,7 @@ func TestPartialManifestWrite(t *testing.T) {
 		}
 		return nil
 	}))
-	vs, err = Recover(fs, testDir, testICmp, nil)
+	vs, err := Recover(fs, testDir, testICmp, nil)
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var e VersionEdit
@@ -247,22 +243,18 @@ func TestPartialManifestWrite(t *testing.T) {
 	require.NoError(t, apply(vs, &mu, &e))
 	require.Greater(t, vs.ManifestFileNumber(), manifest, "a fresh MANIFEST after the failure")
 	after := stateOf(vs)
-	require.NoError(t, vs.Close())
-	got, err = Recover(mem, testDir, testICmp, nil)
-	require.NoError(t, err)
+	got = reopen(t, mem, vs)
 	require.Equal(t, after, stateOf(got))
 }
 
 // When a new MANIFEST cannot be completed, it is removed, CURRENT is untouched, and the next
 // attempt takes a new file number for its MANIFEST.
 func TestFailedNewManifestIsRemoved(t *testing.T) {
-	mem := newMemDB(t)
-	vs, err := Create(mem, testDir, testICmp, nil)
-	require.NoError(t, err)
+	mem, vs := newTestVersionSet(t)
 	require.NoError(t, vs.Close())
 
 	inj := vfs.OnNth(1, vfs.ErrInjected, vfs.OpSync)
-	vs, err = Recover(vfs.WithFaults(mem, inj), testDir, testICmp, nil)
+	vs, err := Recover(vfs.WithFaults(mem, inj), testDir, testICmp, nil)
 	require.NoError(t, err)
 	var mu sync.Mutex
 	require.ErrorIs(t, apply(vs, &mu, &VersionEdit{}), vfs.ErrInjected)
@@ -279,9 +271,7 @@ func TestFailedNewManifestIsRemoved(t *testing.T) {
 // A table whose directory entry was never synced is durable once an acknowledged edit names it:
 // LogAndApply syncs the directory first, for an open MANIFEST as for a new one.
 func TestAddedTableEntryDurable(t *testing.T) {
-	mem := newMemDB(t)
-	vs, err := Create(mem, testDir, testICmp, nil)
-	require.NoError(t, err)
+	mem, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	for i := 0; i < 2; i++ { // the first edit starts a new MANIFEST, the second appends
 		n := vs.NewFileNumber()

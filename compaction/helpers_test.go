@@ -39,6 +39,24 @@ func newMemDB(t testing.TB) *vfs.MemFS {
 }
 
 // apply runs LogAndApply the way the DB does, with its mutex held.
+// newTestVersionSet creates a new DB's VersionSet in testDir of a fresh in-memory filesystem.
+func newTestVersionSet(t testing.TB) (*vfs.MemFS, *VersionSet) {
+	t.Helper()
+	fs := newMemDB(t)
+	vs, err := Create(fs, testDir, testICmp, nil)
+	require.NoError(t, err)
+	return fs, vs
+}
+
+// reopen closes vs and recovers a VersionSet from what it left on fs.
+func reopen(t testing.TB, fs vfs.FS, vs *VersionSet) *VersionSet {
+	t.Helper()
+	require.NoError(t, vs.Close())
+	got, err := Recover(fs, testDir, testICmp, nil)
+	require.NoError(t, err)
+	return got
+}
+
 func apply(vs *VersionSet, mu *sync.Mutex, e *VersionEdit) error {
 	mu.Lock()
 	defer mu.Unlock()

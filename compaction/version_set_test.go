@@ -60,9 +60,7 @@ func baseEdit() *VersionEdit {
 // edit a fresh leveldb open makes: the new log 3) produces a MANIFEST-000002 byte for byte equal
 // to the one C++ leveldb 1.23 wrote.
 func TestCreateMatchesLevelDB(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	fs, vs := newTestVersionSet(t)
 	require.Equal(t, []string{"CURRENT", "MANIFEST-000001"}, listDir(t, fs))
 	require.Equal(t, "MANIFEST-000001\n", currentOf(t, fs))
 
@@ -127,9 +125,7 @@ func TestLogAndApplyRecoverRoundTrip(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	fs, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	manifests := []uint64{1}
 	for open := 0; open < 4; open++ {
@@ -148,6 +144,7 @@ func TestLogAndApplyRecoverRoundTrip(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("MANIFEST-%06d\n", manifests[len(manifests)-1]), currentOf(t, fs))
 		require.NotEqual(t, manifests[len(manifests)-2], manifests[len(manifests)-1], "a new MANIFEST per open")
 
+		var err error
 		vs, err = Recover(fs, testDir, testICmp, nil)
 		require.NoError(t, err)
 		require.Equal(t, want, stateOf(vs), "seed %d", seed)
@@ -167,9 +164,7 @@ func TestLogAndApplyRecoverRoundTrip(t *testing.T) {
 
 // The edit's counters are filled in as leveldb fills them, and a set log number is checked.
 func TestLogAndApplyFillsEdit(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	_, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	mu.Lock()
 	defer mu.Unlock()
@@ -202,9 +197,7 @@ func TestLogAndApplyFillsEdit(t *testing.T) {
 
 // A bad edit is refused before anything is written.
 func TestLogAndApplyRejectsBadEdit(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	fs, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	var e VersionEdit
 	e.AddFile(1, meta(t, vs.NewFileNumber(), 10, "a#1,SET", "c#1,SET"))
@@ -238,9 +231,7 @@ func TestLogAndApplyRejectsBadEdit(t *testing.T) {
 // Writing CURRENT replaces it in one rename: while the new MANIFEST is being installed, CURRENT
 // holds the old name, and afterwards the new one; the temporary file is gone.
 func TestCurrentReplacedAtomically(t *testing.T) {
-	mem := newMemDB(t)
-	vs, err := Create(mem, testDir, testICmp, nil)
-	require.NoError(t, err)
+	mem, vs := newTestVersionSet(t)
 	require.NoError(t, vs.Close())
 
 	var seen []string
@@ -250,7 +241,7 @@ func TestCurrentReplacedAtomically(t *testing.T) {
 		}
 		return nil
 	}))
-	vs, err = Recover(fs, testDir, testICmp, nil)
+	vs, err := Recover(fs, testDir, testICmp, nil)
 	require.NoError(t, err)
 	var mu sync.Mutex
 	require.NoError(t, apply(vs, &mu, &VersionEdit{}))
@@ -403,9 +394,7 @@ func (otherComparator) Successor(dst, a []byte) []byte    { return append(dst, a
 
 // A MANIFEST whose last record is torn recovers the edits before it and says so in the log.
 func TestRecoverTornTail(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	fs, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	var e VersionEdit
 	e.AddFile(0, meta(t, vs.NewFileNumber(), 10, "a#1,SET", "c#1,SET"))
@@ -425,7 +414,7 @@ func TestRecoverTornTail(t *testing.T) {
 
 	var logged []string
 	opts := &Options{Logf: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}
-	vs, err = Recover(fs, testDir, testICmp, opts)
+	vs, err := Recover(fs, testDir, testICmp, opts)
 	require.NoError(t, err)
 	require.Equal(t, want, stateOf(vs))
 	require.NotEmpty(t, logged)
@@ -436,17 +425,13 @@ func TestRecoverTornTail(t *testing.T) {
 	e.AddFile(0, meta(t, vs.NewFileNumber(), 10, "m#1,SET", "n#1,SET"))
 	require.NoError(t, apply(vs, &mu, &e))
 	want = stateOf(vs)
-	require.NoError(t, vs.Close())
-	vs, err = Recover(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	vs = reopen(t, fs, vs)
 	require.Equal(t, want, stateOf(vs))
 }
 
 // AddLiveFiles covers every Version a reader still holds, and forgets one once it is released.
 func TestRefCountingAndLiveFiles(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	_, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	var e VersionEdit
 	e.AddFile(0, meta(t, 7, 10, "a#1,SET", "c#1,SET"))
@@ -485,9 +470,7 @@ func TestRefCountingAndLiveFiles(t *testing.T) {
 // Concurrent LogAndApply calls queue up and all land; readers use Versions meanwhile. Run with
 // -race.
 func TestConcurrentLogAndApply(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	fs, vs := newTestVersionSet(t)
 	var mu sync.Mutex
 	const writers, perWriter = 8, 25
 	var wg sync.WaitGroup
@@ -531,9 +514,7 @@ func TestConcurrentLogAndApply(t *testing.T) {
 	want := stateOf(vs)
 	require.Equal(t, writers*perWriter, vs.NumLevelFiles(0))
 	mu.Unlock()
-	require.NoError(t, vs.Close())
-	vs, err = Recover(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	vs = reopen(t, fs, vs)
 	require.Equal(t, want, stateOf(vs))
 }
 
@@ -601,9 +582,7 @@ func TestOptionsDefaults(t *testing.T) {
 
 // File numbers: handed out once, reusable only when last, and marked numbers skipped.
 func TestFileNumbers(t *testing.T) {
-	fs := newMemDB(t)
-	vs, err := Create(fs, testDir, testICmp, nil)
-	require.NoError(t, err)
+	_, vs := newTestVersionSet(t)
 	n := vs.NewFileNumber()
 	require.Equal(t, uint64(3), n)
 	vs.ReuseFileNumber(n)
