@@ -75,56 +75,58 @@ func randomKeys(n int, seed uint64) [][]byte {
 	return ks
 }
 
-// BenchmarkMemtablePut fills a fresh table with entries random 16-byte keys and 100-byte values,
-// over and over; the timer stops while a fresh table is made.
-func BenchmarkMemtablePut(b *testing.B) {
-	value := make([]byte, 100)
+// memValue is the value of every memtable entry.
+var memValue = make([]byte, 100)
+
+// runMem runs bench as a sub-benchmark entries=N/engine=NAME for every size and engine, with
+// N random 16-byte keys.
+func runMem(b *testing.B, bench func(b *testing.B, e memEngine, ks [][]byte)) {
 	for _, n := range memSizes {
 		ks := randomKeys(n, 1)
 		for _, e := range memEngines {
-			b.Run(fmt.Sprintf("entries=%d/engine=%s", n, e.name), func(b *testing.B) {
-				var t memTable
-				b.ReportAllocs()
-				b.SetBytes(16 + 100)
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					j := i % n
-					if j == 0 {
-						b.StopTimer()
-						t = e.make(n)
-						b.StartTimer()
-					}
-					if err := t.put(ks[j], value); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run(fmt.Sprintf("entries=%d/engine=%s", n, e.name), func(b *testing.B) { bench(b, e, ks) })
 		}
 	}
 }
 
+// BenchmarkMemtablePut fills a fresh table with entries random 16-byte keys and 100-byte values,
+// over and over; the timer stops while a fresh table is made.
+func BenchmarkMemtablePut(b *testing.B) {
+	runMem(b, func(b *testing.B, e memEngine, ks [][]byte) {
+		var t memTable
+		b.ReportAllocs()
+		b.SetBytes(16 + 100)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			j := i % len(ks)
+			if j == 0 {
+				b.StopTimer()
+				t = e.make(len(ks))
+				b.StartTimer()
+			}
+			if err := t.put(ks[j], memValue); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkMemtableGet looks up present keys in random order in a table of entries.
 func BenchmarkMemtableGet(b *testing.B) {
-	value := make([]byte, 100)
-	for _, n := range memSizes {
-		ks := randomKeys(n, 1)
-		for _, e := range memEngines {
-			b.Run(fmt.Sprintf("entries=%d/engine=%s", n, e.name), func(b *testing.B) {
-				t := e.make(n)
-				for _, k := range ks {
-					if err := t.put(k, value); err != nil {
-						b.Fatal(err)
-					}
-				}
-				rng := rand.New(rand.NewPCG(2, 2))
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if !t.get(ks[rng.IntN(n)]) {
-						b.Fatal("missing key")
-					}
-				}
-			})
+	runMem(b, func(b *testing.B, e memEngine, ks [][]byte) {
+		t := e.make(len(ks))
+		for _, k := range ks {
+			if err := t.put(k, memValue); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+		rng := rand.New(rand.NewPCG(2, 2))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if !t.get(ks[rng.IntN(len(ks))]) {
+				b.Fatal("missing key")
+			}
+		}
+	})
 }

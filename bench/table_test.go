@@ -128,6 +128,19 @@ func (s *strataReader) get(key []byte) bool {
 func (s *strataReader) scan(reverse bool) int {
 	it := s.r.NewIterator(sstable.ReadOptions{})
 	defer it.Close()
+	return countEntries(it, reverse)
+}
+
+// stepper is the part of an iterator a scan uses; Strata's and goleveldb's have it.
+type stepper interface {
+	First() bool
+	Last() bool
+	Next() bool
+	Prev() bool
+}
+
+// countEntries moves it over every entry, forward or backward, and returns how many there are.
+func countEntries(it stepper, reverse bool) int {
 	n := 0
 	if reverse {
 		for ok := it.Last(); ok; ok = it.Prev() {
@@ -190,17 +203,7 @@ func (g *goleveldbReader) get(key []byte) bool {
 func (g *goleveldbReader) scan(reverse bool) int {
 	it := g.r.NewIterator(nil, nil)
 	defer it.Release()
-	n := 0
-	if reverse {
-		for ok := it.Last(); ok; ok = it.Prev() {
-			n++
-		}
-	} else {
-		for ok := it.First(); ok; ok = it.Next() {
-			n++
-		}
-	}
-	return n
+	return countEntries(it, reverse)
 }
 
 func (g *goleveldbReader) close() { g.r.Release(); g.f.Close() }
@@ -262,47 +265,49 @@ func openWarm(b *testing.B, e tableEngine) tableReader {
 // BenchmarkTableGet looks up present keys in random order; BenchmarkTableGetAbsent absent ones
 // (the filter answers most).
 func BenchmarkTableGet(b *testing.B) {
-	for _, absent := range []bool{false, true} {
-		for _, e := range tableEngines {
-			b.Run(fmt.Sprintf("absent=%v/engine=%s", absent, e.name), func(b *testing.B) {
-				r := openWarm(b, e.e)
-				defer r.close()
-				d := loadTableData()
-				ks := d.keys
-				if absent {
-					ks = d.absent
-				}
-				rng := rand.New(rand.NewPCG(3, 3))
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if r.get(ks[rng.IntN(len(ks))]) == absent {
-						b.Fatal("wrong answer")
-					}
-				}
-			})
+	runWarm(b, "absent", func(b *testing.B, r tableReader, absent bool) {
+		d := loadTableData()
+		ks := d.keys
+		if absent {
+			ks = d.absent
 		}
-	}
+		rng := rand.New(rand.NewPCG(3, 3))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if r.get(ks[rng.IntN(len(ks))]) == absent {
+				b.Fatal("wrong answer")
+			}
+		}
+	})
 }
 
 // BenchmarkTableScan iterates the whole table forward or backward; ns/op is per entry.
 func BenchmarkTableScan(b *testing.B) {
-	for _, reverse := range []bool{false, true} {
+	runWarm(b, "reverse", func(b *testing.B, r tableReader, reverse bool) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		entries := 0
+		for i := 0; i < b.N; i++ {
+			entries += r.scan(reverse)
+		}
+		if entries != b.N*tableEntries {
+			b.Fatalf("scanned %d entries, want %d", entries, b.N*tableEntries)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(entries), "ns/entry")
+		b.SetBytes(int64(tableEntries * (16 + 100)))
+	})
+}
+
+// runWarm runs bench as the sub-benchmarks NAME=false and NAME=true of every engine, each on a
+// table openWarm opened, with the flag's value.
+func runWarm(b *testing.B, name string, bench func(b *testing.B, r tableReader, flag bool)) {
+	for _, flag := range []bool{false, true} {
 		for _, e := range tableEngines {
-			b.Run(fmt.Sprintf("reverse=%v/engine=%s", reverse, e.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s=%v/engine=%s", name, flag, e.name), func(b *testing.B) {
 				r := openWarm(b, e.e)
 				defer r.close()
-				b.ReportAllocs()
-				b.ResetTimer()
-				entries := 0
-				for i := 0; i < b.N; i++ {
-					entries += r.scan(reverse)
-				}
-				if entries != b.N*tableEntries {
-					b.Fatalf("scanned %d entries, want %d", entries, b.N*tableEntries)
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(entries), "ns/entry")
-				b.SetBytes(int64(tableEntries * (16 + 100)))
+				bench(b, r, flag)
 			})
 		}
 	}
