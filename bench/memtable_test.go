@@ -8,6 +8,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/comparer"
 	"github.com/syndtr/goleveldb/leveldb/memdb"
 
+	"github.com/stratadb/strata/internal/benchgen"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/memtable"
 )
@@ -61,16 +62,13 @@ func (g goleveldbMem) get(k []byte) bool {
 // where cache misses dominate.
 var memSizes = []int{30_000, 1_000_000}
 
-func randomKeys(n int, seed uint64) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	ks := make([][]byte, n)
-	buf := make([]byte, 16*n)
-	for i := range ks {
-		k := buf[i*16 : (i+1)*16 : (i+1)*16]
-		for j := range k {
-			k[j] = byte(rng.Uint32())
-		}
-		ks[i] = k
+// formatKeys returns db_bench's keys (16 decimal digits, benchgen.FormatKey) numbered nums, in
+// that order: every bench/ workload uses db_bench's keys.
+func formatKeys(nums []int32, scale, offset int) [][]byte {
+	ks := make([][]byte, len(nums))
+	buf := make([]byte, benchgen.KeySize*len(nums))
+	for i, k := range nums {
+		ks[i] = benchgen.FormatKey(buf[i*benchgen.KeySize:i*benchgen.KeySize:(i+1)*benchgen.KeySize], int(k)*scale+offset)
 	}
 	return ks
 }
@@ -79,17 +77,17 @@ func randomKeys(n int, seed uint64) [][]byte {
 var memValue = make([]byte, 100)
 
 // runMem runs bench as a sub-benchmark entries=N/engine=NAME for every size and engine, with
-// N random 16-byte keys.
+// N keys in a random order.
 func runMem(b *testing.B, bench func(b *testing.B, e memEngine, ks [][]byte)) {
 	for _, n := range memSizes {
-		ks := randomKeys(n, 1)
+		ks := formatKeys(benchgen.Permutation(n, 1), 1, 0)
 		for _, e := range memEngines {
 			b.Run(fmt.Sprintf("entries=%d/engine=%s", n, e.name), func(b *testing.B) { bench(b, e, ks) })
 		}
 	}
 }
 
-// BenchmarkMemtablePut fills a fresh table with entries random 16-byte keys and 100-byte values,
+// BenchmarkMemtablePut fills a fresh table with entries 16-byte keys and 100-byte values,
 // over and over; the timer stops while a fresh table is made.
 func BenchmarkMemtablePut(b *testing.B) {
 	runMem(b, func(b *testing.B, e memEngine, ks [][]byte) {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	lcache "github.com/syndtr/goleveldb/leveldb/cache"
@@ -16,14 +15,15 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/storage"
 	ltable "github.com/syndtr/goleveldb/leveldb/table"
 
+	"github.com/stratadb/strata/internal/benchgen"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
 )
 
-// The table workload: 1,000,000 sorted random 16-byte keys, 100-byte values of which snappy keeps
-// about half (db_bench's generator), 4 KiB blocks, snappy, a 10-bit bloom filter; every lookup
-// and scan runs with all blocks cached.
+// The table workload: 1,000,000 sorted db_bench keys (the even numbers; the odd ones are the
+// absent keys), 100-byte values of which snappy keeps about half (db_bench's generator), 4 KiB
+// blocks, snappy, a 10-bit bloom filter; every lookup and scan runs with all blocks cached.
 const tableEntries = 1_000_000
 
 type tableData struct {
@@ -38,23 +38,17 @@ func loadTableData() *tableData {
 	if tableDataOnce != nil {
 		return tableDataOnce
 	}
-	d := &tableData{keys: randomKeys(tableEntries, 7)}
-	sort.Slice(d.keys, func(i, j int) bool { return bytes.Compare(d.keys[i], d.keys[j]) < 0 })
-	rng := rand.New(rand.NewPCG(9, 9))
+	nums := make([]int32, tableEntries)
+	for i := range nums {
+		nums[i] = int32(i)
+	}
+	d := &tableData{keys: formatKeys(nums, 2, 0), absent: formatKeys(benchgen.Permutation(100_000, 8), 2, 1)}
+	gen := benchgen.NewValueGenerator(0.5)
+	buf := make([]byte, 0, tableEntries*100)
 	d.values = make([][]byte, tableEntries)
 	for i := range d.values {
-		v := make([]byte, 100)
-		for j := 0; j < 50; j++ {
-			v[j] = byte(' ' + rng.IntN(95))
-		}
-		copy(v[50:], v[:50])
-		d.values[i] = v
-	}
-	for _, k := range randomKeys(100_000, 8) {
-		i := sort.Search(len(d.keys), func(i int) bool { return bytes.Compare(d.keys[i], k) >= 0 })
-		if i == len(d.keys) || !bytes.Equal(d.keys[i], k) {
-			d.absent = append(d.absent, k)
-		}
+		buf = append(buf, gen.Generate(100)...)
+		d.values[i] = buf[len(buf)-100:]
 	}
 	tableDataOnce = d
 	return d
