@@ -109,9 +109,13 @@ func (it *blockIter) restartKey(i int) ([]byte, bool) {
 	return it.b.data[p+n : p+n+unshared], true
 }
 
-// searchRestarts returns the last restart point whose key is < target, or 0 if there is none
-// (then lt is false).
-func (it *blockIter) searchRestarts(target []byte) (i int, lt bool, ok bool) {
+// seekRestart begins a seek for target (see start) and returns the last restart point whose key
+// is < target, or 0 if there is none (then lt is false). ok is false, the iterator invalid, when
+// the block has no entries or a restart key is damaged.
+func (it *blockIter) seekRestart(target []byte) (i int, lt bool, ok bool) {
+	if !it.start() {
+		return 0, false, false
+	}
 	lo, hi := 0, it.b.numRestarts-1
 	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
@@ -134,12 +138,21 @@ func (it *blockIter) searchRestarts(target []byte) (i int, lt bool, ok bool) {
 
 func (it *blockIter) empty() bool { return it.b.restartsOff == 0 || it.b.numRestarts == 0 }
 
-// First moves to the first entry.
-func (it *blockIter) First() bool {
+// start begins a positioning call: it clears the error and the cache position, and returns false,
+// leaving the iterator invalid, when the block has no entries.
+func (it *blockIter) start() bool {
 	it.err = nil
 	it.cpos = -1
 	if it.empty() {
 		it.valid = false
+		return false
+	}
+	return true
+}
+
+// First moves to the first entry.
+func (it *blockIter) First() bool {
+	if !it.start() {
 		return false
 	}
 	it.key = nil
@@ -148,9 +161,7 @@ func (it *blockIter) First() bool {
 
 // Last moves to the last entry.
 func (it *blockIter) Last() bool {
-	it.err = nil
-	if it.empty() {
-		it.valid = false
+	if !it.start() {
 		return false
 	}
 	return it.fillCache(it.b.numRestarts-1, it.b.restartsOff, nil, false)
@@ -158,13 +169,7 @@ func (it *blockIter) Last() bool {
 
 // SeekGE moves to the first entry with key >= target.
 func (it *blockIter) SeekGE(target []byte) bool {
-	it.err = nil
-	it.cpos = -1
-	if it.empty() {
-		it.valid = false
-		return false
-	}
-	i, _, ok := it.searchRestarts(target)
+	i, _, ok := it.seekRestart(target)
 	if !ok {
 		return false
 	}
@@ -182,12 +187,7 @@ func (it *blockIter) SeekGE(target []byte) bool {
 
 // SeekLT moves to the last entry with key < target.
 func (it *blockIter) SeekLT(target []byte) bool {
-	it.err = nil
-	if it.empty() {
-		it.valid = false
-		return false
-	}
-	i, lt, ok := it.searchRestarts(target)
+	i, lt, ok := it.seekRestart(target)
 	if !ok {
 		return false
 	}
