@@ -10,11 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/cleveldb"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
 )
 
@@ -32,12 +30,7 @@ func writeCLevelDB(t *testing.T, dir string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	key := func(i int) []byte { return []byte(fmt.Sprintf("user%06d", i)) }
 	val := func(i, r int) []byte { return bytes.Repeat([]byte{'a' + byte((i+r)%26)}, 50+(i*13+r)%150) }
 	for i := 0; i < 5000; i++ {
@@ -115,10 +108,7 @@ func TestInteropCLevelDBDirectory(t *testing.T) {
 // returns, for each user key whose newest entry is a SET, its value.
 func newestEntries(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	vs, err := compaction.Recover(vfs.NewOS(), dir, keys.NewInternalComparator(keys.Bytewise), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := recoverVersions(t, dir)
 	defer vs.Close()
 	type version struct {
 		seq keys.SeqNum

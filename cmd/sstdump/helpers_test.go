@@ -130,12 +130,7 @@ func writeStrataDB(t testing.TB, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOn(t)
 	empty := []byte("zzzz")
 	for i := 0; i < 600; i++ {
 		must(d.Put(strataKey(i), strataValue(i, 0), nil))
@@ -167,14 +162,31 @@ func writeStrataDB(t testing.TB, dir string) {
 	removeObsolete(t, dir)
 }
 
-// removeObsolete removes the tables, logs and MANIFESTs of dir that its MANIFEST does not
-// reference, and the info log (it holds timestamps).
-func removeObsolete(t testing.TB, dir string) {
+// fatalOn returns a function that ends the test at a non-nil error.
+func fatalOn(t testing.TB) func(error) {
+	return func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recoverVersions replays the MANIFEST of the DB in dir as the DB's recovery does.
+func recoverVersions(t testing.TB, dir string) *compaction.VersionSet {
 	t.Helper()
 	vs, err := compaction.Recover(vfs.NewOS(), dir, keys.NewInternalComparator(keys.Bytewise), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return vs
+}
+
+// removeObsolete removes the tables, logs and MANIFESTs of dir that its MANIFEST does not
+// reference, and the info log (it holds timestamps).
+func removeObsolete(t testing.TB, dir string) {
+	t.Helper()
+	vs := recoverVersions(t, dir)
 	defer vs.Close()
 	live := make(map[uint64]struct{})
 	vs.AddLiveFiles(live)
