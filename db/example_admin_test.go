@@ -30,15 +30,8 @@ func exampleDB(opts *db.Options) (d *db.DB, dir string, cleanup func()) {
 // ExampleRepair rebuilds a DB whose CURRENT file was lost. Without CURRENT, Open refuses the
 // directory; Repair rebuilds it from the tables and logs it still holds.
 func ExampleRepair() {
-	dir, err := os.MkdirTemp("", "strata-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	d, err := db.Open(dir, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
+	d, dir, cleanup := exampleDB(nil)
+	defer cleanup() // removes dir; d is closed below, and a second Close only returns ErrClosed
 	if err := d.Put([]byte("k"), []byte("v"), &db.WriteOptions{Sync: true}); err != nil {
 		log.Fatal(err)
 	}
@@ -49,7 +42,7 @@ func ExampleRepair() {
 	if err := os.Remove(filepath.Join(dir, "CURRENT")); err != nil {
 		log.Fatal(err)
 	}
-	_, err = db.Open(dir, nil)
+	_, err := db.Open(dir, nil)
 	fmt.Println("open:", errors.Is(err, db.ErrCorruption))
 
 	if err := db.Repair(dir, nil); err != nil {
@@ -70,15 +63,8 @@ func ExampleRepair() {
 // ExampleRepairWithReport repairs a DB whose log was damaged, and reads from the report what
 // was lost.
 func ExampleRepairWithReport() {
-	dir, err := os.MkdirTemp("", "strata-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	d, err := db.Open(dir, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
+	d, dir, cleanup := exampleDB(nil)
+	defer cleanup() // removes dir; d is closed below, and a second Close only returns ErrClosed
 	for _, k := range []string{"a", "b", "c"} {
 		if err := d.Put([]byte(k), []byte("value of "+k), nil); err != nil {
 			log.Fatal(err)

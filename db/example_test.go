@@ -81,16 +81,8 @@ func Example() {
 
 // ExampleDB_NewSnapshot reads a consistent view while writes go on.
 func ExampleDB_NewSnapshot() {
-	dir, err := os.MkdirTemp("", "strata-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	d, err := db.Open(dir, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer d.Close()
+	d, _, cleanup := exampleDB(nil)
+	defer cleanup()
 
 	_ = d.Put([]byte("balance"), []byte("100"), nil)
 	snap := d.NewSnapshot()
