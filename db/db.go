@@ -89,8 +89,11 @@ type readState struct {
 }
 
 // loadReadState returns the current read state with a reference the caller must drop with
-// unref, or nil once Close has released it.
+// unref, or nil once Close has begun (a caller returns ErrClosed then).
 func (d *DB) loadReadState() *readState {
+	if d.closed.Load() {
+		return nil
+	}
 	d.rsMu.RLock()
 	rs := d.rs
 	if rs != nil {

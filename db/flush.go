@@ -91,15 +91,11 @@ func (d *DB) writeLevel0TableLocked(it iterator.Iterator, base *compaction.Versi
 
 // tableWriterOptions are the options every table of the DB is written with.
 func (d *DB) tableWriterOptions() sstable.WriterOptions {
-	c := sstable.SnappyCompression
-	if d.opts.Compression == NoCompression {
-		c = sstable.NoCompression
-	}
 	return sstable.WriterOptions{
 		Comparator:      d.icmp,
 		BlockSize:       d.opts.BlockSize,
 		RestartInterval: d.opts.BlockRestartInterval,
-		Compression:     c,
+		Compression:     d.opts.Compression,
 		Filter:          d.filter,
 		FilterKey:       keys.UserKey,
 	}

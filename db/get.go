@@ -49,9 +49,6 @@ var present = []byte{}
 
 // get is Get; without copyValue it returns present instead of a copy of the value.
 func (d *DB) get(key []byte, ro *ReadOptions, copyValue bool) ([]byte, error) {
-	if d.closed.Load() {
-		return nil, ErrClosed
-	}
 	// The read state first, then the sequence number: a Version loaded after the sequence number
 	// was read could come from a compaction that already dropped entries the read needs.
 	rs := d.loadReadState()

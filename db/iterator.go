@@ -25,9 +25,6 @@ type Iterator struct {
 // options. Errors (a closed DB, a released snapshot, an unreadable table) surface from the
 // iterator's Error.
 func (d *DB) NewIterator(ro *ReadOptions) *Iterator {
-	if d.closed.Load() {
-		return &Iterator{err: ErrClosed}
-	}
 	// The read state before the sequence number, as in Get.
 	rs := d.loadReadState()
 	if rs == nil {

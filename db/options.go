@@ -3,6 +3,7 @@ package db
 import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/sstable"
 )
 
 // Comparator defines the order of keys in a DB; set it in Options.Comparator. The default,
@@ -52,27 +53,18 @@ var (
 	_ Comparator      = keys.Comparator(nil)
 )
 
-// Compression selects how table blocks are compressed.
-type Compression int
+// Compression selects how table blocks are compressed: the DB writes its tables with the
+// sstable setting. Any value but NoCompression means snappy.
+type Compression = sstable.Compression
 
 const (
 	// DefaultCompression is snappy.
-	DefaultCompression Compression = iota
+	DefaultCompression = sstable.DefaultCompression
 	// NoCompression stores blocks raw.
-	NoCompression
+	NoCompression = sstable.NoCompression
 	// SnappyCompression compresses each block with snappy when that saves at least 12.5%.
-	SnappyCompression
+	SnappyCompression = sstable.SnappyCompression
 )
-
-func (c Compression) String() string {
-	switch c {
-	case NoCompression:
-		return "none"
-	case DefaultCompression, SnappyCompression:
-		return "snappy"
-	}
-	return "unknown"
-}
 
 // Options configure a DB. The zero value of every field selects leveldb's default; a nil
 // *Options means all defaults.

@@ -101,9 +101,6 @@ type Range struct{ Start, Limit []byte }
 // ApproximateSizes returns, for each range, about how many bytes of tables its keys take. Data
 // still in memtables is not counted, as in leveldb.
 func (d *DB) ApproximateSizes(ranges []Range) ([]uint64, error) {
-	if d.closed.Load() {
-		return nil, ErrClosed
-	}
 	rs := d.loadReadState()
 	if rs == nil {
 		return nil, ErrClosed
