@@ -6,31 +6,16 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/workload"
 )
-
-var benchSizes = []int{30_000, 1_000_000}
-
-func randomKeys(n int, seed uint64) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	ks := make([][]byte, n)
-	buf := make([]byte, 16*n)
-	for i := range ks {
-		k := buf[i*16 : (i+1)*16 : (i+1)*16]
-		for j := range k {
-			k[j] = byte(rng.Uint32())
-		}
-		ks[i] = k
-	}
-	return ks
-}
 
 // BenchmarkAdd measures Add of random 16-byte keys with 100-byte values while filling a table
 // from empty to entries; the timer stops while a fresh table is made.
 func BenchmarkAdd(b *testing.B) {
 	value := make([]byte, 100)
-	for _, n := range benchSizes {
+	for _, n := range workload.BenchSizes {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			ks := randomKeys(n, 1)
+			ks := workload.RandomKeys(n, 1)
 			var m *MemTable
 			b.ReportAllocs()
 			b.SetBytes(16 + 100)
@@ -53,9 +38,9 @@ func BenchmarkAdd(b *testing.B) {
 // BenchmarkGet measures Get of present keys, in random order, from a table of entries.
 func BenchmarkGet(b *testing.B) {
 	value := make([]byte, 100)
-	for _, n := range benchSizes {
+	for _, n := range workload.BenchSizes {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			ks := randomKeys(n, 1)
+			ks := workload.RandomKeys(n, 1)
 			m := New(keys.Bytewise, n*EntrySize(16, 100))
 			for i, k := range ks {
 				if err := m.Add(keys.SeqNum(i+1), keys.KindSet, k, value); err != nil {

@@ -4,25 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stratadb/strata/internal/testutil/workload"
 )
-
-// benchSizes are the table sizes benchmarked: what a 4 MiB memtable holds with 16-byte keys and
-// 100-byte values, and a large table where cache misses dominate.
-var benchSizes = []int{30_000, 1_000_000}
-
-func randomKeys(n int, seed uint64) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	ks := make([][]byte, n)
-	buf := make([]byte, 16*n)
-	for i := range ks {
-		k := buf[i*16 : (i+1)*16 : (i+1)*16]
-		for j := range k {
-			k[j] = byte(rng.Uint32())
-		}
-		ks[i] = k
-	}
-	return ks
-}
 
 func newBenchList(n int) *List {
 	return New(NewArena(n*EntrySize(16, 100)), nil)
@@ -32,9 +16,9 @@ func newBenchList(n int) *List {
 // from empty to entries; the timer stops while a fresh list is made.
 func BenchmarkAdd(b *testing.B) {
 	value := make([]byte, 100)
-	for _, n := range benchSizes {
+	for _, n := range workload.BenchSizes {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			ks := randomKeys(n, 1)
+			ks := workload.RandomKeys(n, 1)
 			var l *List
 			b.ReportAllocs()
 			b.SetBytes(16 + 100)
@@ -57,9 +41,9 @@ func BenchmarkAdd(b *testing.B) {
 // BenchmarkSeekGE measures lookups of present keys, in random order, in a list of entries.
 func BenchmarkSeekGE(b *testing.B) {
 	value := make([]byte, 100)
-	for _, n := range benchSizes {
+	for _, n := range workload.BenchSizes {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			ks := randomKeys(n, 1)
+			ks := workload.RandomKeys(n, 1)
 			l := newBenchList(n)
 			for _, k := range ks {
 				if err := l.Add(k, 0, value); err != nil {
@@ -84,7 +68,7 @@ func BenchmarkSeekGE(b *testing.B) {
 func BenchmarkScan(b *testing.B) {
 	const n = 30_000
 	l := newBenchList(n)
-	for _, k := range randomKeys(n, 1) {
+	for _, k := range workload.RandomKeys(n, 1) {
 		if err := l.Add(k, 0, make([]byte, 100)); err != nil {
 			b.Fatal(err)
 		}

@@ -138,6 +138,26 @@ func New(seed uint64, tag string, shape Shape) *Gen {
 	return &Gen{Shape: shape, rng: NewRand(seed), tag: tag}
 }
 
+// BenchSizes are the table sizes the skiplist and memtable benchmarks fill: what a 4 MiB
+// memtable holds with 16-byte keys and 100-byte values, and a large table where cache misses
+// dominate.
+var BenchSizes = []int{30_000, 1_000_000}
+
+// RandomKeys returns n random 16-byte keys drawn from seed, carved from one allocation.
+func RandomKeys(n int, seed uint64) [][]byte {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	ks := make([][]byte, n)
+	buf := make([]byte, 16*n)
+	for i := range ks {
+		k := buf[i*16 : (i+1)*16 : (i+1)*16]
+		for j := range k {
+			k[j] = byte(rng.Uint32())
+		}
+		ks[i] = k
+	}
+	return ks
+}
+
 // NewRand returns the deterministic generator the tests draw from seed.
 func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
 

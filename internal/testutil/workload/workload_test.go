@@ -126,3 +126,13 @@ func TestMatchPrefixAndMarkers(t *testing.T) {
 	}
 	t.Fatal("no batch to tear")
 }
+
+// TestRandomKeys checks that RandomKeys is a function of its seed and makes 16-byte keys.
+func TestRandomKeys(t *testing.T) {
+	a, b := RandomKeys(100, 7), RandomKeys(100, 7)
+	require.Equal(t, a, b)
+	require.NotEqual(t, a, RandomKeys(100, 8))
+	for _, k := range a {
+		require.Len(t, k, 16)
+	}
+}
