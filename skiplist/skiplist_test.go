@@ -25,19 +25,15 @@ func less(a, b entry) bool {
 	return a.tag > b.tag
 }
 
-func collectForward(l *List) []entry {
+// collect walks l from First with Next, or from Last with Prev when backward is set.
+func collect(l *List, backward bool) []entry {
 	var out []entry
 	it := l.NewIterator()
-	for ok := it.First(); ok; ok = it.Next() {
-		out = append(out, entry{string(it.Key()), it.Tag(), string(it.Value())})
+	first, next := it.First, it.Next
+	if backward {
+		first, next = it.Last, it.Prev
 	}
-	return out
-}
-
-func collectBackward(l *List) []entry {
-	var out []entry
-	it := l.NewIterator()
-	for ok := it.Last(); ok; ok = it.Prev() {
+	for ok := first(); ok; ok = next() {
 		out = append(out, entry{string(it.Key()), it.Tag(), string(it.Value())})
 	}
 	return out
@@ -65,8 +61,8 @@ func TestOrderAndTags(t *testing.T) {
 	}
 	want := append([]entry(nil), in...)
 	sort.Slice(want, func(i, j int) bool { return less(want[i], want[j]) })
-	require.Equal(t, want, collectForward(l))
-	rev := collectBackward(l)
+	require.Equal(t, want, collect(l, false))
+	rev := collect(l, true)
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 		rev[i], rev[j] = rev[j], rev[i]
 	}
@@ -103,7 +99,7 @@ func TestDuplicateRejected(t *testing.T) {
 	require.ErrorIs(t, l.Add([]byte("k"), 1, []byte("v2")), ErrExists)
 	require.Equal(t, used, l.Arena().Size(), "a rejected Add allocates nothing")
 	require.NoError(t, l.Add([]byte("k"), 2, []byte("v2")))
-	require.Equal(t, []entry{{"k", 2, "v2"}, {"k", 1, "v1"}}, collectForward(l))
+	require.Equal(t, []entry{{"k", 2, "v2"}, {"k", 1, "v1"}}, collect(l, false))
 }
 
 func TestArenaFullLeavesListUnchanged(t *testing.T) {
@@ -120,9 +116,9 @@ func TestArenaFullLeavesListUnchanged(t *testing.T) {
 	}
 	require.NotEmpty(t, added)
 	require.LessOrEqual(t, l.Arena().Size(), l.Arena().Capacity())
-	require.Equal(t, added, collectForward(l))
+	require.Equal(t, added, collect(l, false))
 	require.ErrorIs(t, l.Add([]byte("x"), 0, make([]byte, 8192)), ErrArenaFull)
-	require.Equal(t, added, collectForward(l))
+	require.Equal(t, added, collect(l, false))
 }
 
 func TestLargeAndEmptyValues(t *testing.T) {
@@ -146,7 +142,7 @@ func TestCustomComparator(t *testing.T) {
 		require.NoError(t, l.Add([]byte(k), 0, nil))
 	}
 	var got []string
-	for _, e := range collectForward(l) {
+	for _, e := range collect(l, false) {
 		got = append(got, e.key)
 	}
 	require.Equal(t, []string{"c", "b", "a"}, got)
@@ -198,7 +194,7 @@ func testModel(t *testing.T, seed uint64, l *List) {
 		model = append(model, e)
 	}
 	sort.Slice(model, func(i, j int) bool { return less(model[i], model[j]) })
-	require.Equal(t, model, collectForward(l))
+	require.Equal(t, model, collect(l, false))
 	require.Equal(t, len(model), l.Len())
 
 	it := l.NewIterator()
@@ -370,5 +366,5 @@ func TestTallNodesPacked(t *testing.T) {
 	require.Positive(t, spilled, "the tall region never filled; the test needs smaller entries")
 	require.LessOrEqual(t, a.Size(), a.Capacity())
 	sort.Slice(want, func(i, j int) bool { return want[i].key < want[j].key })
-	require.Equal(t, want, collectForward(l))
+	require.Equal(t, want, collect(l, false))
 }
