@@ -4,7 +4,6 @@ package vfs
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"syscall"
@@ -121,10 +120,6 @@ type writableRegion struct {
 	name string
 	mmapRegion
 }
-
-// errMappedFault is what a store into a mapping whose file lost its backing (cut short under
-// the mapping, or a filesystem that could not allocate a page) returns instead of SIGBUS.
-var errMappedFault = errors.New("memory fault writing through the mapping (was the file truncated, or the disk full?)")
 
 // Store copies p into the mapping at off, p[StoreLastBytes:] first, then p's first bytes in one
 // 8-byte store (see WritableRegion). A memory fault during the copy becomes an error: the

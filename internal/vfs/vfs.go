@@ -132,3 +132,7 @@ var ErrLocked = errors.New("strata: locked by another process or DB")
 // ErrReadOnly is returned, wrapped with the operation and the file, by Write and Sync on a file
 // opened with Open.
 var ErrReadOnly = errors.New("file opened read-only")
+
+// errMappedFault is what a store into a mapping whose file lost its backing (cut short under
+// the mapping, or a filesystem that could not allocate a page) returns instead of SIGBUS.
+var errMappedFault = errors.New("memory fault writing through the mapping (was the file truncated, or the disk full?)")
