@@ -123,23 +123,45 @@ func (a *Appender) Write(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	// Keep StoreLastBytes mapped past the end, so that every Store's head is one store.
-	if end := a.size + int64(len(p)) + StoreLastBytes; end > a.mapped {
-		if err := a.grow(end); err != nil {
+	if mapped, err := a.mapFor(len(p)); err != nil || !mapped {
+		if err != nil {
 			return 0, err
 		}
-		if a.pa == nil || a.positional {
-			return a.Write(p)
-		}
+		return a.Write(p)
 	}
-	if err := a.region.Store(int(a.size), p); err != nil {
-		a.err = err
+	if err := a.store(a.size, p); err != nil {
 		return 0, err
 	}
-	a.size += int64(len(p))
-	a.stored.Add(int64(len(p)))
+	return a.advanceMapped(len(p)), nil
+}
+
+// mapFor makes sure the mapping covers n more bytes and StoreLastBytes past them (so that every
+// Store's head is one store), growing the reservation if needed. It reports false when the
+// Appender fell back to plain or positioned writes instead.
+func (a *Appender) mapFor(n int) (bool, error) {
+	if end := a.size + int64(n) + StoreLastBytes; end > a.mapped {
+		if err := a.grow(end); err != nil {
+			return false, err
+		}
+	}
+	return a.pa != nil && !a.positional, nil
+}
+
+// store copies p into the mapping at off; a failure is sticky.
+func (a *Appender) store(off int64, p []byte) error {
+	if err := a.region.Store(int(off), p); err != nil {
+		a.err = err
+		return err
+	}
+	return nil
+}
+
+// advanceMapped counts n bytes stored through the mapping as written and returns n.
+func (a *Appender) advanceMapped(n int) int {
+	a.size += int64(n)
+	a.stored.Add(int64(n))
 	a.release()
-	return len(p), nil
+	return n
 }
 
 // SetSyncNext tells the Appender whether the next write will be synced before another one
@@ -276,13 +298,11 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 	if a.err != nil || a.done || a.pa == nil || a.positional || len(heads) == 0 || headLen > StoreLastBytes {
 		return a.Write(p)
 	}
-	if end := a.size + int64(len(p)) + StoreLastBytes; end > a.mapped {
-		if err := a.grow(end); err != nil {
+	if mapped, err := a.mapFor(len(p)); err != nil || !mapped {
+		if err != nil {
 			return 0, err
 		}
-		if a.pa == nil || a.positional {
-			return a.Write(p)
-		}
+		return a.Write(p)
 	}
 	if a.syncNext {
 		if err := a.zeroAhead(a.size + int64(len(p))); err != nil {
@@ -295,7 +315,7 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 			return a.writeHeadsLastAt(p, heads, headLen)
 		}
 	}
-	base := int(a.size)
+	base := a.size
 	// Everything but the heads, then the bytes before the first head, then the heads.
 	for i, h := range heads {
 		from, to := h+headLen, len(p)
@@ -303,28 +323,22 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 			to = heads[i+1]
 		}
 		if from < to {
-			if err := a.region.Store(base+from, p[from:to]); err != nil {
-				a.err = err
+			if err := a.store(base+int64(from), p[from:to]); err != nil {
 				return 0, err
 			}
 		}
 	}
 	if heads[0] > 0 {
-		if err := a.region.Store(base, p[:heads[0]]); err != nil {
-			a.err = err
+		if err := a.store(base, p[:heads[0]]); err != nil {
 			return 0, err
 		}
 	}
 	for _, h := range heads {
-		if err := a.region.Store(base+h, p[h:h+headLen]); err != nil {
-			a.err = err
+		if err := a.store(base+int64(h), p[h:h+headLen]); err != nil {
 			return 0, err
 		}
 	}
-	a.size += int64(len(p))
-	a.stored.Add(int64(len(p)))
-	a.release()
-	return len(p), nil
+	return a.advanceMapped(len(p)), nil
 }
 
 // grow allocates and maps at least need bytes. Before anything is written, a filesystem that
