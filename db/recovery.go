@@ -2,7 +2,6 @@ package db
 
 import (
 	"errors"
-	"io"
 	"slices"
 	"sort"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/memtable"
-	"github.com/stratadb/strata/wal"
 )
 
 // replayLogsLocked replays, oldest first, every log at or above the MANIFEST's log number (and
@@ -110,17 +108,24 @@ type logReplay struct {
 // returns gap, and the caller replays no later log, so that the DB holds a prefix of the writes.
 func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after keys.SeqNum) (res logReplay, _ error) {
 	name := filenames.Path(d.dir, filenames.Log, num)
-	f, err := d.fs.Open(name)
-	if err != nil {
-		return res, dberr.Wrap(err, "open log")
-	}
-	defer f.Close()
-	r := wal.NewReader(f, name)
 	paranoid := d.opts.ParanoidChecks
+	scan := logScan{
+		torn: func(err error) {
+			d.info.Printf("%s: %v (a write cut short by a crash; it was never acknowledged)", name, err)
+			res.torn = true
+		},
+		bad: func(err error) error {
+			if paranoid {
+				return err
+			}
+			d.info.Printf("%s: skipping a damaged batch: %v", name, err)
+			return nil
+		},
+	}
 	if !paranoid {
-		r.SkipCorruption(func(offset int64, dropped int, err error) {
+		scan.dropped = func(offset int64, dropped int, err error) {
 			d.info.Printf("%s: dropped %d bytes at offset %d: %v", name, dropped, offset, err)
-		})
+		}
 	}
 	var (
 		maxSeq  keys.SeqNum
@@ -130,48 +135,39 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 		_, err := d.writeLevel0TableLocked(mem.NewIterator(), nil, edit)
 		return err
 	}}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if errors.Is(err, wal.ErrTornTail) {
-			d.info.Printf("%s: %v (a write cut short by a crash; it was never acknowledged)", name, err)
-			res.torn = true
-			break
-		}
-		if err != nil {
-			return res, err
-		}
-		if err := batch.Validate(rec, name, r.Offset()); err != nil {
-			if paranoid {
-				return res, err
-			}
-			d.info.Printf("%s: skipping a damaged batch: %v", name, err)
-			continue
-		}
+	err := scanLog(d.fs, name, scan, func(rec []byte, off int64) error {
 		repr := batch.Repr(rec)
 		if !res.wrote && repr.Count() > 0 {
 			if after != 0 && repr.Seq() > after+1 {
-				return logReplay{gap: true}, nil
+				return errLogGap
 			}
 			res.wrote = true
 		}
-		if err := fill.add(rec, name, r.Offset()); err != nil {
-			return res, err
+		if err := fill.add(rec, name, off); err != nil {
+			return err
 		}
 		records++
 		if repr.Count() > 0 {
 			maxSeq = max(maxSeq, repr.Seq()+keys.SeqNum(repr.Count())-1)
 		}
+		return nil
+	})
+	if err == errLogGap {
+		return logReplay{gap: true}, nil
 	}
-	if err := fill.done(); err != nil {
+	if err == nil {
+		err = fill.done()
+	}
+	if err != nil {
 		return res, err
 	}
 	d.info.Printf("replayed log #%d: %d records, newest sequence %d", num, records, maxSeq)
 	res.newest = maxSeq
 	return res, nil
 }
+
+// errLogGap stops the replay of a log whose first write does not follow the previous log's last.
+var errLogGap = errors.New("sequence gap before the log")
 
 // memFill puts a log's batches into memtables, a memtable's worth at a time, and hands each one
 // it fills to flush (which writes it to a level-0 table) with the newest sequence number in it.

@@ -3,16 +3,13 @@ package db
 // Repair, step 5: the logs the DB had not flushed, converted to level-0 tables.
 
 import (
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/memtable"
-	"github.com/stratadb/strata/wal"
 )
 
 // convertLogs converts the unflushed logs to tables, oldest first; see step 5.
@@ -34,34 +31,25 @@ func (r *repairer) convertLogs() error {
 func (r *repairer) convertLog(num uint64) error {
 	c := &logConversion{r: r, num: num, name: filenames.Path(r.dir, filenames.Log, num)}
 	c.fill = memFill{d: r.d, flush: c.flush}
-	f, err := r.fs.Open(c.name)
-	if err != nil {
-		return dberr.Wrap(err, "repair: open log")
-	}
-	defer f.Close()
-	rd := wal.NewReader(f, c.name)
-	rd.SkipCorruption(func(offset int64, dropped int, err error) {
-		r.logBytesDropped += int64(dropped)
-		r.lose(fmt.Sprintf("%d bytes of log #%d", dropped, num), "log #%d: dropped %d bytes at offset %d: %v", num, dropped, offset, err)
-	})
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if errors.Is(err, wal.ErrTornTail) {
+	scan := logScan{
+		dropped: func(offset int64, dropped int, err error) {
+			r.logBytesDropped += int64(dropped)
+			r.lose(fmt.Sprintf("%d bytes of log #%d", dropped, num), "log #%d: dropped %d bytes at offset %d: %v", num, dropped, offset, err)
+		},
+		torn: func(err error) {
 			r.logf("log #%d: %v (a write cut short by a crash, never acknowledged); the log ends there", num, err)
-			break
-		}
-		if err != nil {
-			return dberr.Wrap(err, "repair")
-		}
-		if err := c.add(rec, rd.Offset()); err != nil {
-			return err
-		}
+		},
+		bad: func(err error) error {
+			c.skip(err)
+			return nil
+		},
 	}
-	if err := c.fill.done(); err != nil {
-		return err
+	err := scanLog(r.fs, c.name, scan, c.add)
+	if err == nil {
+		err = c.fill.done()
+	}
+	if err != nil {
+		return dberr.Wrap(err, "repair: log #%d", num)
 	}
 	r.logsConverted++
 	r.logf("log #%d: %d batches, %d entries saved to tables %v", num, c.batches, c.entries, c.outputs)
@@ -79,20 +67,21 @@ type logConversion struct {
 	outputs          []uint64 // the tables written
 }
 
-// add puts the batch rec, read at offset off, in the memtable (see memFill). A damaged batch is
-// reported and skipped.
+// skip reports a damaged batch, which the conversion leaves out.
+func (c *logConversion) skip(err error) {
+	c.r.lose(fmt.Sprintf("a batch of log #%d", c.num), "log #%d: skipping a damaged batch: %v", c.num, err)
+}
+
+// add puts the valid batch rec, read at offset off, in the memtable (see memFill). A batch whose
+// sequence numbers would pass the maximum is reported and skipped.
 func (c *logConversion) add(rec []byte, off int64) error {
 	repr := batch.Repr(rec)
-	err := batch.Validate(rec, c.name, off)
-	if err == nil && repr.Count() > 0 && uint64(repr.Seq())+uint64(repr.Count())-1 > uint64(keys.MaxSeqNum) {
-		err = dberr.Corruptf(c.name, off, "batch: sequence numbers from %d for %d entries pass the maximum", repr.Seq(), repr.Count())
-	}
-	if err != nil {
-		c.r.lose(fmt.Sprintf("a batch of log #%d", c.num), "log #%d: skipping a damaged batch: %v", c.num, err)
+	if repr.Count() > 0 && uint64(repr.Seq())+uint64(repr.Count())-1 > uint64(keys.MaxSeqNum) {
+		c.skip(dberr.Corruptf(c.name, off, "batch: sequence numbers from %d for %d entries pass the maximum", repr.Seq(), repr.Count()))
 		return nil
 	}
 	if err := c.fill.add(rec, c.name, off); err != nil {
-		return dberr.Wrap(err, "repair: log #%d", c.num)
+		return err
 	}
 	c.batches++
 	c.entries += int(repr.Count())

@@ -1,0 +1,60 @@
+package db
+
+import (
+	"errors"
+	"io"
+
+	"github.com/stratadb/strata/internal/batch"
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/wal"
+)
+
+// logScan says what scanLog does with the damage it meets in a log. Recovery and Repair read
+// logs with it; they differ only in what damage they tolerate and how they report it.
+type logScan struct {
+	// dropped, when set, is told of each damaged stretch the reader skips (its offset, its
+	// length and why); when nil, damage is an error, as ParanoidChecks asks.
+	dropped func(off int64, n int, err error)
+	// torn is told of a torn tail (a write a crash cut short, never acknowledged), which ends
+	// the log.
+	torn func(err error)
+	// bad is told of a record that is not a valid batch: its error stops the scan, nil skips
+	// the record.
+	bad func(err error) error
+}
+
+// scanLog hands every valid batch of the log at name to apply, in order, with its offset, until
+// the log ends, apply fails or damage is not tolerated (see logScan).
+func scanLog(fs vfs.FS, name string, s logScan, apply func(rec []byte, off int64) error) error {
+	f, err := fs.Open(name)
+	if err != nil {
+		return dberr.Wrap(err, "open log")
+	}
+	defer f.Close()
+	r := wal.NewReader(f, name)
+	if s.dropped != nil {
+		r.SkipCorruption(s.dropped)
+	}
+	for {
+		rec, err := r.Next()
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.Is(err, wal.ErrTornTail):
+			s.torn(err)
+			return nil
+		case err != nil:
+			return err
+		}
+		if err := batch.Validate(rec, name, r.Offset()); err != nil {
+			if err := s.bad(err); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := apply(rec, r.Offset()); err != nil {
+			return err
+		}
+	}
+}
