@@ -38,7 +38,6 @@ func newMemDB(t testing.TB) *vfs.MemFS {
 	return fs
 }
 
-// apply runs LogAndApply the way the DB does, with its mutex held.
 // newTestVersionSet creates a new DB's VersionSet in testDir of a fresh in-memory filesystem.
 func newTestVersionSet(t testing.TB) (*vfs.MemFS, *VersionSet) {
 	t.Helper()
@@ -46,6 +45,18 @@ func newTestVersionSet(t testing.TB) (*vfs.MemFS, *VersionSet) {
 	vs, err := Create(fs, testDir, testICmp, nil)
 	require.NoError(t, err)
 	return fs, vs
+}
+
+// newVersionSetWithFile is newTestVersionSet after one logged edit that adds a table a#1..c#1
+// at level; it returns the mutex to apply further edits with.
+func newVersionSetWithFile(t testing.TB, level int) (*vfs.MemFS, *VersionSet, *sync.Mutex) {
+	t.Helper()
+	fs, vs := newTestVersionSet(t)
+	mu := new(sync.Mutex)
+	var e VersionEdit
+	e.AddFile(level, meta(t, vs.NewFileNumber(), 10, "a#1,SET", "c#1,SET"))
+	require.NoError(t, apply(vs, mu, &e))
+	return fs, vs, mu
 }
 
 // reopen closes vs and recovers a VersionSet from what it left on fs.
@@ -57,6 +68,7 @@ func reopen(t testing.TB, fs vfs.FS, vs *VersionSet) *VersionSet {
 	return got
 }
 
+// apply runs LogAndApply the way the DB does, with its mutex held.
 func apply(vs *VersionSet, mu *sync.Mutex, e *VersionEdit) error {
 	mu.Lock()
 	defer mu.Unlock()

@@ -197,11 +197,7 @@ func TestLogAndApplyFillsEdit(t *testing.T) {
 
 // A bad edit is refused before anything is written.
 func TestLogAndApplyRejectsBadEdit(t *testing.T) {
-	fs, vs := newTestVersionSet(t)
-	var mu sync.Mutex
-	var e VersionEdit
-	e.AddFile(1, meta(t, vs.NewFileNumber(), 10, "a#1,SET", "c#1,SET"))
-	require.NoError(t, apply(vs, &mu, &e))
+	fs, vs, mu := newVersionSetWithFile(t, 1)
 	before := fs.String()
 	cur := vs.Current()
 
@@ -220,7 +216,7 @@ func TestLogAndApplyRejectsBadEdit(t *testing.T) {
 			return &e
 		}(),
 	} {
-		err := apply(vs, &mu, e)
+		err := apply(vs, mu, e)
 		require.ErrorIs(t, err, dberr.ErrInvalidArgument, name)
 		require.Same(t, cur, vs.Current(), name)
 		require.Equal(t, before, fs.String(), name)
@@ -394,11 +390,7 @@ func (otherComparator) Successor(dst, a []byte) []byte    { return append(dst, a
 
 // A MANIFEST whose last record is torn recovers the edits before it and says so in the log.
 func TestRecoverTornTail(t *testing.T) {
-	fs, vs := newTestVersionSet(t)
-	var mu sync.Mutex
-	var e VersionEdit
-	e.AddFile(0, meta(t, vs.NewFileNumber(), 10, "a#1,SET", "c#1,SET"))
-	require.NoError(t, apply(vs, &mu, &e))
+	fs, vs, mu := newVersionSetWithFile(t, 0)
 	want := stateOf(vs)
 	require.NoError(t, vs.Close())
 
@@ -407,7 +399,7 @@ func TestRecoverTornTail(t *testing.T) {
 	data := filetest.Read(t, fs, path)
 	var buf bytes.Buffer
 	w := wal.NewAppendWriter(nopSyncer{&buf}, int64(len(data)))
-	e = VersionEdit{}
+	var e VersionEdit
 	e.AddFile(0, meta(t, 77, 10, "x#1,SET", "y#1,SET"))
 	require.NoError(t, w.AddRecord(e.Encode(nil)))
 	filetest.Write(t, fs, path, append(data, buf.Bytes()[:buf.Len()-3]...))
@@ -423,7 +415,7 @@ func TestRecoverTornTail(t *testing.T) {
 	// The next edit goes to a new MANIFEST, not after the torn record.
 	e = VersionEdit{}
 	e.AddFile(0, meta(t, vs.NewFileNumber(), 10, "m#1,SET", "n#1,SET"))
-	require.NoError(t, apply(vs, &mu, &e))
+	require.NoError(t, apply(vs, mu, &e))
 	want = stateOf(vs)
 	vs = reopen(t, fs, vs)
 	require.Equal(t, want, stateOf(vs))
