@@ -58,6 +58,14 @@ func newFakeCache(t *testing.T, capacity int) (*fakeFS, *TableCache[*fakeTable])
 	return fs, NewTableCache(capacity, fs.openTable)
 }
 
+// mustAcquire acquires fileNum's table from c and fails the test if that fails.
+func mustAcquire(t testing.TB, c *TableCache[*fakeTable], fileNum uint64) *Handle[*fakeTable] {
+	t.Helper()
+	h, err := c.Acquire(fileNum)
+	require.NoError(t, err)
+	return h
+}
+
 // closeAllClosed closes c and checks that it left no table of fs open.
 func closeAllClosed(t *testing.T, c *TableCache[*fakeTable], fs *fakeFS) {
 	t.Helper()
@@ -146,13 +154,10 @@ func (c *TableCache[T]) checkInvariants() error {
 
 func TestTableCacheOpensOnce(t *testing.T) {
 	fs, c := newFakeCache(t, 10)
-	h1, err := c.Acquire(7)
-	require.NoError(t, err)
-	h2, err := c.Acquire(7)
-	require.NoError(t, err)
+	h1 := mustAcquire(t, c, 7)
+	h2 := mustAcquire(t, c, 7)
 	h1.Release()
-	h3, err := c.Acquire(7)
-	require.NoError(t, err)
+	h3 := mustAcquire(t, c, 7)
 	require.Same(t, h1, h2)
 	require.Same(t, h1, h3)
 	require.Equal(t, uint64(7), h1.Value().fileNum)
@@ -200,8 +205,7 @@ func TestTableCacheConcurrentAcquireOpensOnce(t *testing.T) {
 func TestTableCacheLRU(t *testing.T) {
 	fs, c := newFakeCache(t, 2)
 	touch := func(fileNum uint64) {
-		h, err := c.Acquire(fileNum)
-		require.NoError(t, err)
+		h := mustAcquire(t, c, fileNum)
 		h.Value().use()
 		h.Release()
 	}
@@ -223,11 +227,9 @@ func TestTableCacheLRU(t *testing.T) {
 
 func TestTableCacheReferencedNeverClosed(t *testing.T) {
 	fs, c := newFakeCache(t, 1)
-	h1, err := c.Acquire(1)
-	require.NoError(t, err)
+	h1 := mustAcquire(t, c, 1)
 	for f := uint64(2); f < 10; f++ {
-		h, err := c.Acquire(f)
-		require.NoError(t, err)
+		h := mustAcquire(t, c, f)
 		h.Value().use()
 		h.Release()
 		require.False(t, fs.isOpen(f), "table %d: over capacity, closed at its release", f)
@@ -248,8 +250,7 @@ func TestTableCacheAllReferencedOverCapacity(t *testing.T) {
 	fs, c := newFakeCache(t, 2)
 	var hs []*Handle[*fakeTable]
 	for f := uint64(1); f <= 4; f++ {
-		h, err := c.Acquire(f)
-		require.NoError(t, err)
+		h := mustAcquire(t, c, f)
 		hs = append(hs, h)
 	}
 	require.Equal(t, TableCacheStats{Open: 4, Cached: 4, Capacity: 2, Misses: 4}, c.Stats())
@@ -266,10 +267,8 @@ func TestTableCacheAllReferencedOverCapacity(t *testing.T) {
 
 func TestTableCacheCapacityZero(t *testing.T) {
 	fs, c := newFakeCache(t, 0)
-	h1, err := c.Acquire(1)
-	require.NoError(t, err)
-	h2, err := c.Acquire(1)
-	require.NoError(t, err)
+	h1 := mustAcquire(t, c, 1)
+	h2 := mustAcquire(t, c, 1)
 	require.Same(t, h1, h2, "a referenced table is shared even with capacity 0")
 	h1.Release()
 	require.True(t, fs.isOpen(1))
@@ -282,16 +281,14 @@ func TestTableCacheCapacityZero(t *testing.T) {
 
 func TestTableCacheEvict(t *testing.T) {
 	fs, c := newFakeCache(t, 10)
-	h, err := c.Acquire(5)
-	require.NoError(t, err)
+	h := mustAcquire(t, c, 5)
 	h.Release()
 	c.Evict(5)
 	require.False(t, fs.isOpen(5), "an unreferenced table is closed at once")
 	c.Evict(5)  // no longer cached: no-op
 	c.Evict(42) // never cached: no-op
 	require.Equal(t, TableCacheStats{Capacity: 10, Misses: 1}, c.Stats())
-	h, err = c.Acquire(5)
-	require.NoError(t, err)
+	h = mustAcquire(t, c, 5)
 	require.Equal(t, 2, fs.opensOf(5), "Acquire after Evict opens the file anew")
 	h.Release()
 	require.NoError(t, c.checkInvariants())
@@ -337,10 +334,8 @@ func TestTableCacheDropWhileOpening(t *testing.T) {
 
 func TestTableCacheCloseWithOutstandingHandles(t *testing.T) {
 	fs, c := newFakeCache(t, 10)
-	held, err := c.Acquire(1)
-	require.NoError(t, err)
-	idle, err := c.Acquire(2)
-	require.NoError(t, err)
+	held := mustAcquire(t, c, 1)
+	idle := mustAcquire(t, c, 2)
 	idle.Release()
 
 	require.NoError(t, c.Close())
@@ -348,7 +343,7 @@ func TestTableCacheCloseWithOutstandingHandles(t *testing.T) {
 	require.True(t, fs.isOpen(1), "and leaves referenced ones open")
 	held.Value().use()
 
-	_, err = c.Acquire(1)
+	_, err := c.Acquire(1)
 	require.ErrorIs(t, err, dberr.ErrClosed)
 	_, err = c.Acquire(3)
 	require.ErrorIs(t, err, dberr.ErrClosed)
@@ -373,8 +368,7 @@ func TestTableCacheOpenErrorNotCached(t *testing.T) {
 	fs.mu.Lock()
 	fs.openErr = nil
 	fs.mu.Unlock()
-	h, err := c.Acquire(4)
-	require.NoError(t, err)
+	h := mustAcquire(t, c, 4)
 	require.Equal(t, 2, fs.opensOf(4), "the error was not cached")
 	h.Release()
 	require.NoError(t, c.Close())
@@ -413,8 +407,7 @@ func TestTableCacheOpenErrorToAllWaiters(t *testing.T) {
 	fs.mu.Lock()
 	fs.openErr, fs.gate, fs.entered = nil, nil, nil
 	fs.mu.Unlock()
-	h, err := c.Acquire(6)
-	require.NoError(t, err)
+	h := mustAcquire(t, c, 6)
 	require.Equal(t, 2, fs.opensOf(6))
 	h.Release()
 	require.NoError(t, c.Close())
@@ -450,8 +443,7 @@ func TestTableCacheOpenPanic(t *testing.T) {
 	require.ErrorContains(t, err, "panicked")
 	require.NoError(t, c.checkInvariants())
 	require.Zero(t, c.Stats().Open)
-	h, err := c.Acquire(1)
-	require.NoError(t, err)
+	h := mustAcquire(t, c, 1)
 	h.Release()
 	require.NoError(t, c.Close())
 }
@@ -463,8 +455,7 @@ func TestTableCacheCloseErrors(t *testing.T) {
 		fs.closeErr = boom
 		c := NewTableCache(1, fs.openTable)
 		for f := uint64(1); f <= 3; f++ { // 1 and 2 are closed by eviction
-			h, err := c.Acquire(f)
-			require.NoError(t, err)
+			h := mustAcquire(t, c, f)
 			h.Release()
 		}
 		err := c.Close() // and 3 by Close
@@ -482,12 +473,10 @@ func TestTableCacheCloseErrors(t *testing.T) {
 			reported = append(reported, fileNum)
 		}))
 		for f := uint64(1); f <= 3; f++ {
-			h, err := c.Acquire(f)
-			require.NoError(t, err)
+			h := mustAcquire(t, c, f)
 			h.Release()
 		}
-		held, err := c.Acquire(4) // evicts 3
-		require.NoError(t, err)
+		held := mustAcquire(t, c, 4) // evicts 3
 		require.Equal(t, []uint64{1, 2, 3}, reported)
 		require.NoError(t, c.Close(), "errors went to the callback; 4 is still referenced")
 		held.Release() // closed after Close: reported to the callback
@@ -498,8 +487,7 @@ func TestTableCacheCloseErrors(t *testing.T) {
 		fs.closeErr = boom
 		c := NewTableCache(0, fs.openTable)
 		for f := uint64(1); f <= maxRecordedCloseErrors+5; f++ {
-			h, err := c.Acquire(f)
-			require.NoError(t, err)
+			h := mustAcquire(t, c, f)
 			h.Release()
 		}
 		err := c.Close()
@@ -510,8 +498,7 @@ func TestTableCacheCloseErrors(t *testing.T) {
 
 func TestTableCacheDoubleReleasePanics(t *testing.T) {
 	_, c := newFakeCache(t, 10)
-	h, err := c.Acquire(1)
-	require.NoError(t, err)
+	h := mustAcquire(t, c, 1)
 	h.Release()
 	require.PanicsWithValue(t, "sstable/cache: Handle.Release of table 000001 called more times than Acquire",
 		h.Release)
@@ -527,8 +514,7 @@ func TestTableCacheAcquireAllocs(t *testing.T) {
 	}
 	_, c := newFakeCache(t, 100)
 	for f := uint64(0); f < 50; f++ {
-		h, err := c.Acquire(f)
-		require.NoError(t, err)
+		h := mustAcquire(t, c, f)
 		h.Release()
 	}
 	f := uint64(0)
