@@ -138,11 +138,15 @@ func tableWithBadSecondBlock() ([]byte, BlockHandle) {
 }
 
 // goodBlock is a data block with keys a, b, c (restart interval 2).
-func goodBlock() []byte {
-	w := newBlockWriter(2)
-	w.add([]byte("a"), []byte("1"))
-	w.add([]byte("b"), []byte("2"))
-	w.add([]byte("c"), []byte("3"))
+func goodBlock() []byte { return blockOf(2, "a", "1", "b", "2", "c", "3") }
+
+// blockOf builds a block of the given key, value pairs in the order given (checking nothing, so
+// it can build a block whose keys are out of order) and returns a copy of it.
+func blockOf(restartInterval int, kvs ...string) []byte {
+	w := newBlockWriter(restartInterval)
+	for i := 0; i < len(kvs); i += 2 {
+		w.add([]byte(kvs[i]), []byte(kvs[i+1]))
+	}
 	return append([]byte(nil), w.finish()...)
 }
 
@@ -202,11 +206,7 @@ func TestCorruption(t *testing.T) {
 		}(), 0, "metaindex block handle"},
 		{"out-of-range data handle in index",
 			tableWithIndex(indexFor([]string{"k"}, []BlockHandle{{Offset: 0, Size: 1000}}), typeNone), 0, "data block handle"},
-		{"bad handle in index", func() []byte {
-			w := newBlockWriter(1)
-			w.add([]byte("k"), []byte{0x80})
-			return tableWithIndex(w.finish(), typeNone)
-		}(), 0, "bad block handle"},
+		{"bad handle in index", tableWithIndex(blockOf(1, "k", "\x80"), typeNone), 0, "bad block handle"},
 		{"index checksum mismatch", func() []byte {
 			var rt rawTable
 			mh := rt.block(emptyBlock(), typeNone)
@@ -274,10 +274,7 @@ func TestCorruption(t *testing.T) {
 			return craft(b, typeNone)
 		}(), "past the entries"},
 		{"corrupt restart array: not increasing", func() []byte {
-			w := newBlockWriter(1)
-			w.add([]byte("a"), []byte("1"))
-			w.add([]byte("b"), []byte("2"))
-			b := append([]byte(nil), w.finish()...)
+			b := blockOf(1, "a", "1", "b", "2")
 			coding.PutFixed32(b[len(b)-8:], 0) // restarts 0, 0
 			return craft(b, typeNone)
 		}(), "not increasing"},
@@ -294,18 +291,8 @@ func TestCorruption(t *testing.T) {
 			b = coding.AppendFixed32(b, 1)
 			return craft(b, typeNone)
 		}(), "shares 5 bytes"},
-		{"keys out of order in a block", func() []byte {
-			w := newBlockWriter(16)
-			w.add([]byte("b"), []byte("1"))
-			w.add([]byte("a"), []byte("2"))
-			return craft(w.finish(), typeNone)
-		}(), "out of order"},
-		{"duplicate keys in a block", func() []byte {
-			w := newBlockWriter(16)
-			w.add([]byte("a"), []byte("1"))
-			w.add([]byte("a"), []byte("2"))
-			return craft(w.finish(), typeNone)
-		}(), "out of order"},
+		{"keys out of order in a block", craft(blockOf(16, "b", "1", "a", "2"), typeNone), "out of order"},
+		{"duplicate keys in a block", craft(blockOf(16, "a", "1", "a", "2"), typeNone), "out of order"},
 		{"unknown compression type", craft(goodBlock(), 2), "data block: unknown compression type 2"},
 		{"snappy failure", craft(snappyGarbage, typeSnappy), "snappy"},
 		{"snappy claims a huge length", craft([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0}, typeSnappy), "claims"},
