@@ -1,9 +1,6 @@
 package db
 
 import (
-	"errors"
-	"io"
-
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/vfs"
@@ -36,25 +33,10 @@ func scanLog(fs vfs.FS, name string, s logScan, apply func(rec []byte, off int64
 	if s.dropped != nil {
 		r.SkipCorruption(s.dropped)
 	}
-	for {
-		rec, err := r.Next()
-		switch {
-		case err == io.EOF:
-			return nil
-		case errors.Is(err, wal.ErrTornTail):
-			s.torn(err)
-			return nil
-		case err != nil:
-			return err
+	return r.Each(s.torn, func(rec []byte, off int64) error {
+		if err := batch.Validate(rec, name, off); err != nil {
+			return s.bad(err)
 		}
-		if err := batch.Validate(rec, name, r.Offset()); err != nil {
-			if err := s.bad(err); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := apply(rec, r.Offset()); err != nil {
-			return err
-		}
-	}
+		return apply(rec, off)
+	})
 }

@@ -72,6 +72,30 @@ func (r *Reader) SkipCorruption(report func(offset int64, dropped int, err error
 	r.report = report
 }
 
+// Each hands every record to fn, in order, with its offset (see Offset), until the log ends.
+// A torn tail ends the log too: torn, when not nil, is told of it. Each returns nil at the end,
+// Next's error (damage, unless SkipCorruption asked to go past it, or I/O), or fn's. The slice
+// fn gets is valid only until it returns.
+func (r *Reader) Each(torn func(err error), fn func(rec []byte, off int64) error) error {
+	for {
+		rec, err := r.Next()
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.Is(err, ErrTornTail):
+			if torn != nil {
+				torn(err)
+			}
+			return nil
+		case err != nil:
+			return err
+		}
+		if err := fn(rec, r.last); err != nil {
+			return err
+		}
+	}
+}
+
 // Offset returns the file offset of the last record Next returned: the header of its FULL or
 // FIRST fragment. Before the first record it returns -1.
 func (r *Reader) Offset() int64 { return r.last }

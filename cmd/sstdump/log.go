@@ -68,25 +68,16 @@ func walkLog(f io.Reader, path string, v logVisitor) error {
 		}
 		v.corrupt(err)
 	})
-	for {
-		rec, err := r.Next()
-		switch {
-		case err == io.EOF:
-			return nil
-		case errors.Is(err, wal.ErrTornTail):
-			v.torn(err)
-			return nil
-		case err != nil:
-			if isCorruption(err) { // not expected in recovery mode, but damage all the same
-				v.corrupt(err)
-				return nil
-			}
-			return err
-		}
-		if err := v.record(r.Offset(), rec); err != nil {
-			return err
-		}
+	var recordErr error
+	err := r.Each(v.torn, func(rec []byte, off int64) error {
+		recordErr = v.record(off, rec)
+		return recordErr
+	})
+	if err != nil && recordErr == nil && isCorruption(err) {
+		v.corrupt(err) // not expected in recovery mode, but damage all the same
+		return nil
 	}
+	return err
 }
 
 // tornParts returns the offset (dberr.NoOffset if none) and the reason of a torn tail.
