@@ -84,22 +84,19 @@ func Open(dir string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	var code C.int
-	var msg *C.char
-	c := C.strata_db_open(cstring(dir), C.size_t(len(dir)), &co, &code, &msg)
-	if c == nil {
-		return nil, statusError(code, msg)
+	c, err := openC(func(code *C.int, msg **C.char) *C.strata_db {
+		return C.strata_db_open(cstring(dir), C.size_t(len(dir)), &co, code, msg)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &DB{c: c}, nil
 }
 
 // Close closes the database. It fails with ErrIteratorsOpen while iterators are open.
 func (d *DB) Close() error {
-	if d.c == nil {
-		return ErrClosed
-	}
-	if d.iters.Load() != 0 {
-		return ErrIteratorsOpen
+	if err := checkClose(d.c == nil, &d.iters); err != nil {
+		return err
 	}
 	C.strata_db_close(d.c)
 	d.c = nil
@@ -254,30 +251,41 @@ func (d *DB) GetApproximateSizes(ranges []Range) ([]uint64, error) {
 // may be in a table (calls) and how many of those the filter answered no (negatives). Both are
 // zero unless the DB was opened with CountFilter.
 func (d *DB) FilterStats() (calls, negatives int64) {
-	if d.c == nil {
-		return 0, 0
-	}
-	var c, n C.int64_t
-	C.strata_db_filter_stats(d.c, &c, &n)
-	return int64(c), int64(n)
+	return filterStats(d.c == nil, func(c, n *C.int64_t) { C.strata_db_filter_stats(d.c, c, n) })
 }
 
 // Repair runs leveldb::RepairDB on dir with the given options.
 func Repair(dir string, o Options) error {
-	co, err := o.c()
-	if err != nil {
-		return err
-	}
-	var msg *C.char
-	return statusError(C.strata_repair(cstring(dir), C.size_t(len(dir)), &co, &msg), msg)
+	return onDir(dir, o, func(d *C.char, n C.size_t, co *C.strata_db_options, msg **C.char) C.int {
+		return C.strata_repair(d, n, co, msg)
+	})
 }
 
 // Destroy runs leveldb::DestroyDB on dir, removing the database's files.
 func Destroy(dir string, o Options) error {
+	return onDir(dir, o, func(d *C.char, n C.size_t, co *C.strata_db_options, msg **C.char) C.int {
+		return C.strata_destroy(d, n, co, msg)
+	})
+}
+
+// filterStats reads a counting filter policy's counters with get; a closed DB or Table has
+// none.
+func filterStats(closed bool, get func(calls, negatives *C.int64_t)) (calls, negatives int64) {
+	if closed {
+		return 0, 0
+	}
+	var c, n C.int64_t
+	get(&c, &n)
+	return int64(c), int64(n)
+}
+
+// onDir runs fn, a glue.h function over the database in dir that returns a status, with dir and
+// o in their C form, and turns the status into an error.
+func onDir(dir string, o Options, fn func(d *C.char, n C.size_t, co *C.strata_db_options, msg **C.char) C.int) error {
 	co, err := o.c()
 	if err != nil {
 		return err
 	}
 	var msg *C.char
-	return statusError(C.strata_destroy(cstring(dir), C.size_t(len(dir)), &co, &msg), msg)
+	return statusError(fn(cstring(dir), C.size_t(len(dir)), &co, &msg), msg)
 }

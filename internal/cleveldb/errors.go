@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"errors"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -72,6 +73,32 @@ func statusError(code C.int, msg *C.char) error {
 		C.free(unsafe.Pointer(msg))
 	}
 	return e
+}
+
+// openC calls open, a glue.h constructor that returns nil and reports a status on failure,
+// and turns that status into an error.
+// P is a pointer to an opaque glue.h type.
+func openC[P comparable](open func(code *C.int, msg **C.char) P) (P, error) {
+	var code C.int
+	var msg *C.char
+	c := open(&code, &msg)
+	var none P
+	if c == none {
+		return none, statusError(code, msg)
+	}
+	return c, nil
+}
+
+// checkClose is what Close checks on a DB or Table before releasing it: that it is not closed
+// already and that no iterator over it is open.
+func checkClose(closed bool, iters *atomic.Int64) error {
+	if closed {
+		return ErrClosed
+	}
+	if iters.Load() != 0 {
+		return ErrIteratorsOpen
+	}
+	return nil
 }
 
 // cbytes returns the C view of b's data for the duration of a call; nil for an empty slice.

@@ -197,39 +197,43 @@ const leveldb::Comparator* ComparatorFor(int which) {
 
 // ---- filter policies ----
 
-// InternalFilterPolicy applies a user-key policy to internal keys by stripping their trailer,
-// as leveldb's DB does internally, and keeps the user policy's name so that its filters are
-// interchangeable with the DB's.
-class InternalFilterPolicy : public leveldb::FilterPolicy {
+// WrappingFilterPolicy owns another policy and keeps its name, so that the filters it writes
+// and reads are interchangeable with those of anyone using that name.
+class WrappingFilterPolicy : public leveldb::FilterPolicy {
  public:
-  explicit InternalFilterPolicy(const leveldb::FilterPolicy* user) : user_(user) {}
-  ~InternalFilterPolicy() override { delete user_; }
+  explicit WrappingFilterPolicy(const leveldb::FilterPolicy* inner) : inner_(inner) {}
+  ~WrappingFilterPolicy() override { delete inner_; }
 
-  const char* Name() const override { return user_->Name(); }
+  const char* Name() const override { return inner_->Name(); }
+
+ protected:
+  const leveldb::FilterPolicy* inner_;
+};
+
+// InternalFilterPolicy applies a user-key policy to internal keys by stripping their trailer,
+// as leveldb's DB does internally, under the user policy's name, so that its filters are
+// interchangeable with the DB's.
+class InternalFilterPolicy : public WrappingFilterPolicy {
+ public:
+  using WrappingFilterPolicy::WrappingFilterPolicy;
 
   void CreateFilter(const Slice* keys, int n, std::string* dst) const override {
     std::vector<Slice> user(keys, keys + n);
     for (Slice& k : user) k = UserKey(k);
-    user_->CreateFilter(user.data(), n, dst);
+    inner_->CreateFilter(user.data(), n, dst);
   }
 
   bool KeyMayMatch(const Slice& key, const Slice& filter) const override {
-    return user_->KeyMayMatch(UserKey(key), filter);
+    return inner_->KeyMayMatch(UserKey(key), filter);
   }
-
- private:
-  const leveldb::FilterPolicy* user_;
 };
 
 // CountingFilterPolicy delegates to another policy under the same name, so it reads filters
 // that anyone wrote under that name, and counts the KeyMayMatch calls and how many of them
 // returned false (a key the filter ruled out).
-class CountingFilterPolicy : public leveldb::FilterPolicy {
+class CountingFilterPolicy : public WrappingFilterPolicy {
  public:
-  explicit CountingFilterPolicy(const leveldb::FilterPolicy* inner) : inner_(inner) {}
-  ~CountingFilterPolicy() override { delete inner_; }
-
-  const char* Name() const override { return inner_->Name(); }
+  using WrappingFilterPolicy::WrappingFilterPolicy;
 
   void CreateFilter(const Slice* keys, int n, std::string* dst) const override {
     inner_->CreateFilter(keys, n, dst);
@@ -248,7 +252,6 @@ class CountingFilterPolicy : public leveldb::FilterPolicy {
   }
 
  private:
-  const leveldb::FilterPolicy* inner_;
   mutable std::atomic<int64_t> calls_{0};
   mutable std::atomic<int64_t> negatives_{0};
 };

@@ -88,11 +88,11 @@ type TableBuilder struct {
 // NewTableBuilder creates (or truncates) the file at path and starts a table in it.
 func NewTableBuilder(path string, o TableOptions) (*TableBuilder, error) {
 	co := o.c()
-	var code C.int
-	var msg *C.char
-	c := C.strata_table_builder_new(cstring(path), C.size_t(len(path)), &co, &code, &msg)
-	if c == nil {
-		return nil, statusError(code, msg)
+	c, err := openC(func(code *C.int, msg **C.char) *C.strata_table_builder {
+		return C.strata_table_builder_new(cstring(path), C.size_t(len(path)), &co, code, msg)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &TableBuilder{c: c, cmp: o.Comparator.compare(), internal: o.Comparator == InternalKeys}, nil
 }
@@ -196,11 +196,11 @@ type Table struct {
 // policy is always a counting one, see FilterStats.
 func OpenTable(path string, o TableOptions) (*Table, error) {
 	co := o.c()
-	var code C.int
-	var msg *C.char
-	c := C.strata_table_open(cstring(path), C.size_t(len(path)), &co, &code, &msg)
-	if c == nil {
-		return nil, statusError(code, msg)
+	c, err := openC(func(code *C.int, msg **C.char) *C.strata_table {
+		return C.strata_table_open(cstring(path), C.size_t(len(path)), &co, code, msg)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &Table{c: c}, nil
 }
@@ -257,21 +257,13 @@ func (t *Table) ApproximateOffsetOf(key []byte) uint64 {
 // times the filter ruled the key out (negatives). A table read without BloomBitsPerKey, or
 // whose filter is missing or named differently, gives zero calls.
 func (t *Table) FilterStats() (calls, negatives int64) {
-	if t.c == nil {
-		return 0, 0
-	}
-	var c, n C.int64_t
-	C.strata_table_filter_stats(t.c, &c, &n)
-	return int64(c), int64(n)
+	return filterStats(t.c == nil, func(c, n *C.int64_t) { C.strata_table_filter_stats(t.c, c, n) })
 }
 
 // Close releases the table. It fails with ErrIteratorsOpen while iterators are open.
 func (t *Table) Close() error {
-	if t.c == nil {
-		return ErrClosed
-	}
-	if t.iters.Load() != 0 {
-		return ErrIteratorsOpen
+	if err := checkClose(t.c == nil, &t.iters); err != nil {
+		return err
 	}
 	C.strata_table_close(t.c)
 	t.c = nil
