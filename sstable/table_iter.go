@@ -157,26 +157,16 @@ func (it *Iterator) SeekLT(key []byte) bool {
 	return it.skipBackward(i)
 }
 
-// Next moves to the following entry. Precondition: Valid.
+// Next moves to the following entry: within the block, or to the first entry of a later one.
+// Precondition: Valid.
 func (it *Iterator) Next() bool {
-	if !it.data.valid || it.closed {
-		return false
-	}
-	if it.data.Next() {
-		return true
-	}
-	return it.skipForward(it.idx)
+	return it.data.valid && !it.closed && (it.data.Next() || it.skipForward(it.idx))
 }
 
-// Prev moves to the preceding entry. Precondition: Valid.
+// Prev moves to the preceding entry: within the block, or to the last entry of an earlier one.
+// Precondition: Valid.
 func (it *Iterator) Prev() bool {
-	if !it.data.valid || it.closed {
-		return false
-	}
-	if it.data.Prev() {
-		return true
-	}
-	return it.skipBackward(it.idx)
+	return it.data.valid && !it.closed && (it.data.Prev() || it.skipBackward(it.idx))
 }
 
 // Valid reports whether the iterator is on an entry.
