@@ -413,9 +413,7 @@ func TestInteropStrataDBOpensInLeveldb(t *testing.T) {
 	g := workload.New(interopSeed(t), "i", interopShape(true))
 	dir := t.TempDir()
 	m := newInteropModel()
-	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
-		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
-	require.NoError(t, err)
+	sdb := interopOpenStrataBloom(t, dir)
 	// C++ must replay Strata's log too.
 	interopLeveled(t, "Strata", dir, g, m, interopStrataWriter(sdb), sdb.CompactRange, sdb.Property, sdb.Close, "")
 
@@ -431,6 +429,16 @@ func TestInteropStrataDBOpensInLeveldb(t *testing.T) {
 	interopRequireModel(t, "C++ reading Strata's DB", interopCppReader(cdb), m, interopKeys)
 	t.Logf("C++ after reading: table files per level %v", interopLevels(t, cdb.Property))
 	require.NoError(t, cdb.Close())
+}
+
+// interopOpenStrataBloom opens a Strata DB in dir with a small write buffer, snappy and
+// 10-bit bloom filters: tables C++ must decompress and whose filters it must use.
+func interopOpenStrataBloom(t *testing.T, dir string) *db.DB {
+	t.Helper()
+	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
+		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
+	require.NoError(t, err)
+	return sdb
 }
 
 // interopAbsentGets gets interopKeys absent keys, each between two present ones, with C++ and
@@ -466,9 +474,7 @@ func TestInteropLeveldbUsesStrataFilters(t *testing.T) {
 	g := workload.New(interopSeed(t), "i", interopShape(true))
 	dir := t.TempDir()
 	m := newInteropModel()
-	sdb, err := db.Open(dir, &db.Options{WriteBufferSize: interopWriteBuffer,
-		Compression: db.SnappyCompression, BloomBitsPerKey: 10})
-	require.NoError(t, err)
+	sdb := interopOpenStrataBloom(t, dir)
 	interopFill(t, g, interopStrataWriter(sdb), m)
 	interopWorkload(t, g, interopStrataWriter(sdb), m, 1000)
 	require.NoError(t, sdb.CompactRange(nil, nil))
