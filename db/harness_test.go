@@ -185,12 +185,18 @@ func levelCounts(t testing.TB, d *DB) [compaction.NumLevels]int {
 	t.Helper()
 	var n [compaction.NumLevels]int
 	for level := range n {
-		s, ok := d.Property("leveldb.num-files-at-level" + strconv.Itoa(level))
-		require.True(t, ok)
-		v, err := strconv.Atoi(s)
-		require.NoError(t, err)
-		n[level] = v
+		n[level] = intProperty(t, d, "leveldb.num-files-at-level"+strconv.Itoa(level))
 	}
+	return n
+}
+
+// intProperty returns the value of a property that is a number.
+func intProperty(t testing.TB, d *DB, name string) int {
+	t.Helper()
+	s, ok := d.Property(name)
+	require.True(t, ok, name)
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err, "%s is a number: %q", name, s)
 	return n
 }
 
