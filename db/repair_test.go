@@ -252,14 +252,8 @@ func repairFlipByte(t *testing.T, fs vfs.FS, path string, off int) {
 // repairTableUserKeys returns the user keys of the table at path, per data block.
 func repairTableUserKeys(t *testing.T, fs vfs.FS, path string) [][]string {
 	t.Helper()
-	f, err := fs.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	st, err := f.Stat()
-	require.NoError(t, err)
-	r, err := sstable.Open(f, path, st.Size(), sstable.ReaderOptions{Comparator: keys.NewInternalComparator(keys.Bytewise)})
-	require.NoError(t, err)
-	defer r.Close()
+	r, done := repairOpenTable(t, fs, path)
+	defer done()
 	var blocks [][]string
 	for _, e := range r.Layout().Index {
 		contents, _, err := r.ReadBlock(e.Handle)
@@ -272,6 +266,29 @@ func repairTableUserKeys(t *testing.T, fs vfs.FS, path string) [][]string {
 		blocks = append(blocks, ks)
 	}
 	return blocks
+}
+
+// repairOpenTable opens the table at path; done closes it.
+func repairOpenTable(t *testing.T, fs vfs.FS, path string) (r *sstable.Reader, done func()) {
+	t.Helper()
+	f, err := fs.Open(path)
+	require.NoError(t, err)
+	st, err := f.Stat()
+	require.NoError(t, err)
+	r, err = sstable.Open(f, path, st.Size(), sstable.ReaderOptions{Comparator: keys.NewInternalComparator(keys.Bytewise)})
+	require.NoError(t, err)
+	return r, func() {
+		require.NoError(t, r.Close())
+		require.NoError(t, f.Close())
+	}
+}
+
+// repairBlockHandle returns where the i-th data block of the table at path is.
+func repairBlockHandle(t *testing.T, fs vfs.FS, path string, i int) sstable.BlockHandle {
+	t.Helper()
+	r, done := repairOpenTable(t, fs, path)
+	defer done()
+	return r.Layout().Index[i].Handle
 }
 
 // repairLiveTables returns the names of the tables dir's MANIFEST names (the directory may hold
@@ -427,15 +444,7 @@ func TestRepair(t *testing.T) {
 		require.Greater(t, len(blocks), 10)
 		// Damage the third data block: only its keys are at risk; the blocks before and after it
 		// must be salvaged.
-		f, err := fs.Open(path)
-		require.NoError(t, err)
-		st, err := f.Stat()
-		require.NoError(t, err)
-		r, err := sstable.Open(f, path, st.Size(), sstable.ReaderOptions{Comparator: keys.NewInternalComparator(keys.Bytewise)})
-		require.NoError(t, err)
-		h := r.Layout().Index[2].Handle
-		require.NoError(t, r.Close())
-		require.NoError(t, f.Close())
+		h := repairBlockHandle(t, fs, path, 2)
 		repairFlipByte(t, fs, path, int(h.Offset+h.Size/2))
 
 		repair(t, fs)
@@ -698,15 +707,7 @@ func TestRepairCrash(t *testing.T) {
 	victim := filepath.Join(repairDir, repairLargestTable(t, base, repairDir))
 	blocks := repairTableUserKeys(t, base, victim)
 	atRisk := repairKeySet(blocks[1])
-	f, err := base.Open(victim)
-	require.NoError(t, err)
-	st, err := f.Stat()
-	require.NoError(t, err)
-	r, err := sstable.Open(f, victim, st.Size(), sstable.ReaderOptions{Comparator: keys.NewInternalComparator(keys.Bytewise)})
-	require.NoError(t, err)
-	h := r.Layout().Index[1].Handle
-	require.NoError(t, r.Close())
-	require.NoError(t, f.Close())
+	h := repairBlockHandle(t, base, victim, 1)
 	repairFlipByte(t, base, victim, int(h.Offset+1))
 	require.NoError(t, base.Remove(filepath.Join(repairDir, filenames.CurrentName)))
 	require.NoError(t, base.SyncDir(repairDir))
