@@ -254,20 +254,15 @@ func (r *runner) write(t *thread, random bool, num, valueSize, perBatch int, syn
 		t.s.message = fmt.Sprintf("(%d ops)", num)
 	}
 	wo := &db.WriteOptions{Sync: sync}
+	w := benchgen.Writes{RNG: t.rng, Gen: t.gen, Keys: r.c.num, ValueSize: valueSize, Random: random}
 	for i := 0; i < num; i += perBatch {
 		t.batch.Reset()
-		for j := 0; j < perBatch && i+j < num; j++ {
-			k := i + j
-			if random {
-				k = t.rng.Uniform(r.c.num)
-			}
-			t.key = benchgen.FormatKey(t.key[:0], k)
-			v := t.gen.Generate(valueSize)
-			t.batch.Put(t.key, v)
-			t.s.bytes += int64(len(t.key) + len(v))
-		}
+		n := min(perBatch, num-i)
+		var bytes int64
+		t.key, bytes = w.Put(&t.batch, t.key, i, n)
+		t.s.bytes += bytes
 		r.check(r.db.Write(&t.batch, wo))
-		t.s.finishedOps(min(perBatch, num-i))
+		t.s.finishedOps(n)
 	}
 }
 

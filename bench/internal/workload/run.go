@@ -234,22 +234,17 @@ func (r *Runner) write(t *thread, random bool, num, valueSize, perBatch int, syn
 	if num != r.cfg.Num {
 		t.message = fmt.Sprintf("(%d ops)", num)
 	}
+	w := benchgen.Writes{RNG: t.rng, Gen: t.gen, Keys: r.cfg.Num, ValueSize: valueSize, Random: random}
 	for i := 0; i < num; i += perBatch {
 		t.batch.Reset()
-		for j := 0; j < perBatch && i+j < num; j++ {
-			k := i + j
-			if random {
-				k = t.rng.Uniform(r.cfg.Num)
-			}
-			t.key = benchgen.FormatKey(t.key[:0], k)
-			v := t.gen.Generate(valueSize)
-			t.batch.Put(t.key, v)
-			t.bytes += int64(len(t.key) + len(v))
-		}
+		n := min(perBatch, num-i)
+		var bytes int64
+		t.key, bytes = w.Put(t.batch, t.key, i, n)
+		t.bytes += bytes
 		if err := r.db.Write(t.batch, sync); err != nil {
 			return err
 		}
-		t.done += int64(min(perBatch, num-i))
+		t.done += int64(n)
 	}
 	return nil
 }

@@ -1,0 +1,39 @@
+package benchgen
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type recorder struct{ keys, values []string }
+
+func (r *recorder) Put(k, v []byte) {
+	r.keys = append(r.keys, string(k))
+	r.values = append(r.values, string(v))
+}
+
+// TestWritesPut: sequential writes put keys first..first+n-1, random ones the keys the RNG
+// draws, in order, each with the generator's next value; Put counts their bytes.
+func TestWritesPut(t *testing.T) {
+	for _, random := range []bool{false, true} {
+		w := Writes{RNG: NewRNG(301), Gen: NewValueGenerator(0.5), Keys: 1000, ValueSize: 100, Random: random}
+		rng, gen := NewRNG(301), NewValueGenerator(0.5)
+		var b recorder
+		key, bytes := w.Put(&b, nil, 40, 3)
+		key, more := w.Put(&b, key, 43, 2)
+		require.Len(t, b.keys, 5)
+		for i := range b.keys {
+			k := 40 + i
+			if random {
+				k = rng.Uniform(1000)
+			}
+			require.Equal(t, fmt.Sprintf("%016d", k), b.keys[i], "random %v, entry %d", random, i)
+			require.Equal(t, string(gen.Generate(100)), b.values[i])
+		}
+		require.Equal(t, int64(3*(16+100)), bytes)
+		require.Equal(t, int64(2*(16+100)), more)
+		require.Equal(t, b.keys[4], string(key))
+	}
+}
