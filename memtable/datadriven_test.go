@@ -15,7 +15,6 @@ package memtable
 // go test ./memtable -run TestDataDriven -rewrite rewrites the expected outputs.
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,14 +24,8 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/datadriven"
+	"github.com/stratadb/strata/internal/testutil/testcmp"
 )
-
-type reverseCmp struct{}
-
-func (reverseCmp) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
-func (reverseCmp) Name() string                      { return "test.Reverse" }
-func (reverseCmp) Separator(dst, a, b []byte) []byte { return append(dst, a...) }
-func (reverseCmp) Successor(dst, a []byte) []byte    { return append(dst, a...) }
 
 func TestDataDriven(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
@@ -49,7 +42,7 @@ func TestDataDriven(t *testing.T) {
 				if td.Cmd == "define" {
 					var cmp keys.Comparator = keys.Bytewise
 					if td.HasArg("reverse") {
-						cmp = reverseCmp{}
+						cmp = testcmp.Reverse{}
 					}
 					m = New(cmp, 1<<16)
 				}

@@ -14,19 +14,11 @@ import (
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
+	"github.com/stratadb/strata/internal/testutil/testcmp"
 	"github.com/stratadb/strata/memtable"
 )
 
 var _ iterator.Iterator = (*iterator.Visible)(nil)
-
-// reverseOrder orders user keys backward, to run Visible and the memtable through a
-// comparator that is not bytewise.
-type reverseOrder struct{}
-
-func (reverseOrder) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
-func (reverseOrder) Name() string                      { return "test.Reverse" }
-func (reverseOrder) Separator(dst, a, b []byte) []byte { return append(dst, a...) }
-func (reverseOrder) Successor(dst, a []byte) []byte    { return append(dst, a...) }
 
 type write struct {
 	seq   keys.SeqNum
@@ -43,7 +35,7 @@ func TestVisibleRandom(t *testing.T) {
 	for round := 0; round < iters(300); round++ {
 		ucmp := keys.Bytewise
 		if rng.IntN(4) == 0 {
-			ucmp = reverseOrder{}
+			ucmp = testcmp.Reverse{}
 		}
 		ic := keys.NewInternalComparator(ucmp)
 

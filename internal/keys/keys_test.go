@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/testutil/testcmp"
 )
 
 func TestBytewiseSeparator(t *testing.T) {
@@ -137,16 +139,9 @@ func TestInternalOrder(t *testing.T) {
 	require.NotPanics(t, func() { ic.Compare([]byte("ab"), ks[1]) })
 }
 
-type reverseCmp struct{}
-
-func (reverseCmp) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
-func (reverseCmp) Name() string                      { return "test.Reverse" }
-func (reverseCmp) Separator(dst, a, b []byte) []byte { return append(dst, a...) }
-func (reverseCmp) Successor(dst, a []byte) []byte    { return append(dst, a...) }
-
 func TestInternalComparatorCustomUserOrder(t *testing.T) {
-	ic := NewInternalComparator(reverseCmp{})
-	require.False(t, IsBytewise(reverseCmp{}))
+	ic := NewInternalComparator(testcmp.Reverse{})
+	require.False(t, IsBytewise(testcmp.Reverse{}))
 	require.True(t, IsBytewise(Bytewise))
 	a := AppendInternalKey(nil, []byte("a"), 1, KindSet)
 	b := AppendInternalKey(nil, []byte("b"), 1, KindSet)
