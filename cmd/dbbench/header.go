@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"time"
+
+	"github.com/stratadb/strata/internal/benchgen"
 )
 
 // printHeader prints db_bench's header: the environment, then the shape of the data.
@@ -20,9 +19,9 @@ func printHeader(w io.Writer, c *config) {
 	fmt.Fprintf(w, "Strata:     %s\n", version)
 	fmt.Fprintf(w, "Go:         %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Date:       %s\n", time.Now().Format(time.ANSIC))
-	if model, n, cacheSize := cpuInfo(); n > 0 {
-		fmt.Fprintf(w, "CPU:        %d * %s\n", n, model)
-		fmt.Fprintf(w, "CPUCache:   %s\n", cacheSize)
+	if cpu := benchgen.ReadCPU(); cpu.Count > 0 {
+		fmt.Fprintf(w, "CPU:        %d * %s\n", cpu.Count, cpu.Model)
+		fmt.Fprintf(w, "CPUCache:   %s\n", cpu.CacheSize)
 	}
 	compressed := int(float64(c.valueSize)*c.compressionRatio + 0.5)
 	if !c.compression {
@@ -37,28 +36,4 @@ func printHeader(w io.Writer, c *config) {
 		fmt.Fprintln(w, "WARNING: built with the race detector; benchmarks are slow")
 	}
 	fmt.Fprintln(w, "------------------------------------------------")
-}
-
-// cpuInfo reads the CPU model, count and cache size from /proc/cpuinfo (Linux only).
-func cpuInfo() (model string, n int, cacheSize string) {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return "", 0, ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "model name":
-			n++
-			model = strings.TrimSpace(v)
-		case "cache size":
-			cacheSize = strings.TrimSpace(v)
-		}
-	}
-	return model, n, cacheSize
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stratadb/strata/internal/benchgen"
 )
 
 // Info is the description of the machine and of the directory the databases live in.
@@ -47,23 +49,11 @@ func Describe(dir string) Info {
 		LoadAvg: LoadAvg(),
 		Date:    time.Now().UTC().Format(time.RFC3339),
 	}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			k, v, ok := strings.Cut(sc.Text(), ":")
-			if !ok {
-				continue
-			}
-			switch strings.TrimSpace(k) {
-			case "model name":
-				in.CPU = strings.TrimSpace(v)
-			case "flags":
-				if strings.Contains(" "+v+" ", " hypervisor ") {
-					in.Virtual = "virtual machine"
-				}
-			}
+	if cpu := benchgen.ReadCPU(); cpu.Count > 0 {
+		in.CPU = cpu.Model
+		if cpu.Virtual {
+			in.Virtual = "virtual machine"
 		}
-		f.Close()
 	}
 	in.StrataRev, in.StrataDiff = gitRevision()
 	return in
