@@ -1,7 +1,6 @@
 package wal
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -16,86 +15,34 @@ import (
 
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/testutil/opsfile"
 )
 
 // The fixtures in testdata/leveldb-1.23 were written by C++ leveldb 1.23 (testdata/gen.sh).
 const fixtureDir = "testdata/leveldb-1.23"
-
-// fixtureOp is one line item of ops.txt: a put of a generated value, or a delete.
-type fixtureOp struct {
-	put      bool
-	key      string
-	valueLen int
-}
-
-type fixtureBatch struct {
-	label string
-	ops   []fixtureOp
-}
-
-// readOps parses ops.txt, the list of WriteBatches the generator wrote.
-func readOps(t *testing.T) []fixtureBatch {
-	t.Helper()
-	f, err := os.Open(filepath.Join(fixtureDir, "ops.txt"))
-	require.NoError(t, err)
-	defer f.Close()
-	var out []fixtureBatch
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		b := fixtureBatch{label: fields[0]}
-		for rest := fields[1:]; len(rest) > 0; {
-			switch rest[0] {
-			case "put":
-				require.GreaterOrEqual(t, len(rest), 3, "line %q", line)
-				n, err := strconv.Atoi(rest[2])
-				require.NoError(t, err)
-				b.ops = append(b.ops, fixtureOp{put: true, key: rest[1], valueLen: n})
-				rest = rest[3:]
-			case "del":
-				require.GreaterOrEqual(t, len(rest), 2, "line %q", line)
-				b.ops = append(b.ops, fixtureOp{key: rest[1]})
-				rest = rest[2:]
-			default:
-				t.Fatalf("ops.txt: bad op %q in %q", rest[0], line)
-			}
-		}
-		out = append(out, b)
-	}
-	require.NoError(t, sc.Err())
-	return out
-}
 
 // encodeBatches rebuilds the WriteBatch bytes leveldb logged for each batch, from the batch
 // encoding (8-byte sequence, 4-byte count, then per entry a tag, the key and for puts the
 // value, each length-prefixed) and leveldb's numbering: a batch gets the last sequence number
 // used plus one, and uses one number per entry, so an empty batch shares its number with the
 // batch after it.
-func encodeBatches(batches []fixtureBatch) [][]byte {
+func encodeBatches(batches []opsfile.Batch) [][]byte {
 	var out [][]byte
 	var last uint64
-	for n, b := range batches {
+	for _, b := range batches {
 		p := coding.AppendFixed64(nil, last+1)
-		p = coding.AppendFixed32(p, uint32(len(b.ops)))
-		for i, op := range b.ops {
-			if !op.put {
+		p = coding.AppendFixed32(p, uint32(len(b.Ops)))
+		for _, op := range b.Ops {
+			if !op.Put {
 				p = append(p, 0)
-				p = coding.AppendLengthPrefixed(p, []byte(op.key))
+				p = coding.AppendLengthPrefixed(p, []byte(op.Key))
 				continue
 			}
 			p = append(p, 1)
-			p = coding.AppendLengthPrefixed(p, []byte(op.key))
-			v := make([]byte, op.valueLen)
-			for j := range v {
-				v[j] = byte('a' + (j+3*n+i)%26)
-			}
-			p = coding.AppendLengthPrefixed(p, v)
+			p = coding.AppendLengthPrefixed(p, []byte(op.Key))
+			p = coding.AppendLengthPrefixed(p, op.Value)
 		}
-		last += uint64(len(b.ops))
+		last += uint64(len(b.Ops))
 		out = append(out, p)
 	}
 	return out
@@ -139,7 +86,7 @@ func rewrite(t *testing.T, records [][]byte) ([]byte, int) {
 // writes the same records with our Writer and requires identical bytes.
 func TestLevelDBLog(t *testing.T) {
 	log := readFixture(t, "000003.log")
-	batches := readOps(t)
+	batches := opsfile.Read(t, filepath.Join(fixtureDir, "ops.txt"))
 	want := encodeBatches(batches)
 
 	got, err := readAll(bytesReader(log))
@@ -154,35 +101,35 @@ func TestLevelDBLog(t *testing.T) {
 			frags := recs[i]
 			first, last := frags[0], frags[len(frags)-1]
 			end := last.off + headerSize + int64(last.n)
-			seen[b.label] = true
+			seen[b.Label] = true
 			switch {
-			case b.label == "empty":
+			case b.Label == "empty":
 				require.Equal(t, []phys{{first.off, fullType, 12}}, frags, "record %d", i)
-			case b.label == "small":
+			case b.Label == "small":
 				require.Len(t, frags, 1)
 				require.Equal(t, byte(fullType), first.typ)
-			case b.label == "fill":
+			case b.Label == "fill":
 				require.Len(t, frags, 1)
 				require.Equal(t, byte(fullType), first.typ)
 				require.Zero(t, end%blockSize, "fill record ends on a block boundary")
 				require.Equal(t, end, recs[i+1][0].off, "no tail after it")
-			case strings.HasPrefix(b.label, "tail-"):
-				tail, err := strconv.Atoi(strings.TrimPrefix(b.label, "tail-"))
+			case strings.HasPrefix(b.Label, "tail-"):
+				tail, err := strconv.Atoi(strings.TrimPrefix(b.Label, "tail-"))
 				require.NoError(t, err)
 				require.Len(t, frags, 1)
 				require.Equal(t, byte(fullType), first.typ)
-				require.Equal(t, int64(blockSize-tail), end%blockSize, "%s ends %d bytes before the block end", b.label, tail)
+				require.Equal(t, int64(blockSize-tail), end%blockSize, "%s ends %d bytes before the block end", b.Label, tail)
 				next := recs[i+1][0]
 				if tail < headerSize {
 					require.Equal(t, end+int64(tail), next.off, "zero-filled tail, next record in the next block")
 				} else {
 					require.Equal(t, phys{end, firstType, 0}, next, "an empty FIRST fills the 7-byte tail")
 				}
-			case b.label == "after-tail-7":
+			case b.Label == "after-tail-7":
 				require.Len(t, frags, 2)
 				require.Equal(t, phys{first.off, firstType, 0}, first)
 				require.Equal(t, byte(lastType), last.typ)
-			case b.label == "span":
+			case b.Label == "span":
 				require.GreaterOrEqual(t, len(frags), 4, "FIRST, MIDDLEs, LAST")
 				require.Equal(t, byte(firstType), first.typ)
 				require.Positive(t, first.n)
@@ -192,7 +139,7 @@ func TestLevelDBLog(t *testing.T) {
 				}
 				require.Equal(t, byte(lastType), last.typ)
 			default:
-				t.Fatalf("unknown label %q in ops.txt", b.label)
+				t.Fatalf("unknown label %q in ops.txt", b.Label)
 			}
 		}
 		for _, label := range []string{"empty", "small", "fill", "tail-1", "tail-2", "tail-3", "tail-4",
@@ -234,9 +181,9 @@ func recordStart(t *testing.T, log []byte, i int) int64 {
 	return groupFragments(t, walk(t, log))[i][0].off
 }
 
-func indexOfLabel(t *testing.T, batches []fixtureBatch, label string) int {
+func indexOfLabel(t *testing.T, batches []opsfile.Batch, label string) int {
 	for i, b := range batches {
-		if b.label == label {
+		if b.Label == label {
 			return i
 		}
 	}

@@ -1,18 +1,16 @@
 package batch
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/opsfile"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -20,48 +18,21 @@ import (
 // (wal/testdata/gen_log_fixture.cc) issued, one per line.
 var fixtureDir = filepath.Join("..", "..", "wal", "testdata", "leveldb-1.23")
 
-// fixtureBatches parses ops.txt into the entries of each batch. Line n (counting from 0, comments
-// skipped) holds a label and then "put KEY LEN" or "del KEY" items; value byte j of item i is
-// 'a' + (j + 3n + i) % 26.
+// fixtureBatches reads ops.txt into the entries of each batch.
 func fixtureBatches(t *testing.T) [][]op {
 	t.Helper()
-	f, err := os.Open(filepath.Join(fixtureDir, "ops.txt"))
-	require.NoError(t, err)
-	defer f.Close()
 	var out [][]op
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		n := len(out)
-		items := strings.Fields(line)[1:]
+	for _, b := range opsfile.Read(t, filepath.Join(fixtureDir, "ops.txt")) {
 		var ops []op
-		for len(items) > 0 {
-			i := len(ops)
-			switch items[0] {
-			case "put":
-				require.GreaterOrEqual(t, len(items), 3, line)
-				vlen, err := strconv.Atoi(items[2])
-				require.NoError(t, err, line)
-				v := make([]byte, vlen)
-				for j := range v {
-					v[j] = byte('a' + (j+3*n+i)%26)
-				}
-				ops = append(ops, op{keys.KindSet, items[1], string(v)})
-				items = items[3:]
-			case "del":
-				require.GreaterOrEqual(t, len(items), 2, line)
-				ops = append(ops, op{keys.KindDelete, items[1], ""})
-				items = items[2:]
-			default:
-				t.Fatalf("ops.txt: unknown item %q in %q", items[0], line)
+		for _, o := range b.Ops {
+			if o.Put {
+				ops = append(ops, op{keys.KindSet, o.Key, string(o.Value)})
+			} else {
+				ops = append(ops, op{keys.KindDelete, o.Key, ""})
 			}
 		}
 		out = append(out, ops)
 	}
-	require.NoError(t, sc.Err())
 	return out
 }
 
