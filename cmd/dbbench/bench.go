@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang/snappy"
@@ -181,24 +180,15 @@ func (r *runner) runOne(name string) error {
 		all[i] = newStats(r.c.histogram, p)
 		threads[i].s = all[i]
 	}
-	var wg sync.WaitGroup
-	var start sync.WaitGroup
-	start.Add(1)
-	errs := make([]error, n)
-	for i, t := range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start.Wait()
-			t.s.start, t.s.lastOp = time.Now(), time.Now()
-			errs[i] = catch(func() { b.run(r, t) })
-			t.s.stop()
-		}()
-	}
-	start.Done()
-	wg.Wait()
+	err := benchgen.Together(n, func(i int) error {
+		t := threads[i]
+		t.s.start, t.s.lastOp = time.Now(), time.Now()
+		err := catch(func() { b.run(r, t) })
+		t.s.stop()
+		return err
+	})
 	all[0].progress.clear()
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return err
 	}
 	return r.report(merge(name, all))

@@ -1,6 +1,8 @@
-// Package benchgen holds leveldb db_bench's keys, values and random numbers, shared by
-// cmd/dbbench and the bench module's comparison, so that Strata's own dbbench and every engine
-// compared in bench/ see the same keys and values in the same order for the same seeds.
+// Package benchgen holds what leveldb's db_bench does the same way for every engine: its keys,
+// values and random numbers, the entries of its write workloads (Writes), starting a workload's
+// threads together (Together) and the CPU line of its header (ReadCPU). cmd/dbbench and the
+// bench module's comparison share it, so that Strata's own dbbench and every engine compared in
+// bench/ see the same keys and values in the same order for the same seeds.
 //
 // Invariant: for a given seed, RNG draws the sequence C++ db_bench's Random draws, and a
 // ValueGenerator hands out the bytes its RandomGenerator does.

@@ -2,6 +2,7 @@ package benchgen
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +37,23 @@ func TestWritesPut(t *testing.T) {
 		require.Equal(t, int64(2*(16+100)), more)
 		require.Equal(t, b.keys[4], string(key))
 	}
+}
+
+// TestTogether: every fn runs, none starts before all goroutines exist, and the errors come
+// back joined.
+func TestTogether(t *testing.T) {
+	var mu sync.Mutex
+	ran := map[int]bool{}
+	err := Together(8, func(i int) error {
+		mu.Lock()
+		ran[i] = true
+		mu.Unlock()
+		if i%3 == 0 {
+			return fmt.Errorf("thread %d", i)
+		}
+		return nil
+	})
+	require.Len(t, ran, 8)
+	require.EqualError(t, err, "thread 0\nthread 3\nthread 6")
+	require.NoError(t, Together(2, func(int) error { return nil }))
 }

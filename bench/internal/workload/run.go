@@ -1,10 +1,8 @@
 package workload
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/stratadb/strata/bench/internal/engine"
@@ -153,22 +151,13 @@ func (r *Runner) Run(step Step) (Result, error) {
 			batch: r.db.NewBatch(),
 		}
 	}
-	var wg, ready sync.WaitGroup
-	ready.Add(1)
-	errs := make([]error, n)
-	for i, t := range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ready.Wait()
-			t.start = time.Now()
-			errs[i] = r.body(step.Name, t)
-			t.finish = time.Now()
-		}()
-	}
-	ready.Done()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := benchgen.Together(n, func(i int) error {
+		t := threads[i]
+		t.start = time.Now()
+		err := r.body(step.Name, t)
+		t.finish = time.Now()
+		return err
+	}); err != nil {
 		return Result{}, err
 	}
 	res := Result{Workload: step.Spec.String(), Setup: step.Setup, Threads: n}
