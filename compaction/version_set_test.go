@@ -14,6 +14,7 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/filetest"
+	"github.com/stratadb/strata/internal/testutil/testcmp"
 	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/wal"
 	"github.com/stretchr/testify/require"
@@ -260,7 +261,7 @@ func TestCurrentReplacedAtomically(t *testing.T) {
 func TestRecoverErrors(t *testing.T) {
 	current := filepath.Join(testDir, filenames.CurrentName)
 	manifest1 := filenames.Path(testDir, filenames.Manifest, 1)
-	other := keys.NewInternalComparator(otherComparator{})
+	other := keys.NewInternalComparator(testcmp.Other{})
 	addFile := func(level int, num uint64, smallest, largest string) *VersionEdit {
 		var e VersionEdit
 		e.AddFile(level, meta(t, num, 1, smallest, largest))
@@ -380,13 +381,6 @@ func corruptIn(file, reason string) func(t *testing.T, err error) {
 		require.Contains(t, err.Error(), reason)
 	}
 }
-
-type otherComparator struct{}
-
-func (otherComparator) Compare(a, b []byte) int           { return bytes.Compare(a, b) }
-func (otherComparator) Name() string                      { return "test.Other" }
-func (otherComparator) Separator(dst, a, b []byte) []byte { return append(dst, a...) }
-func (otherComparator) Successor(dst, a []byte) []byte    { return append(dst, a...) }
 
 // A MANIFEST whose last record is torn recovers the edits before it and says so in the log.
 func TestRecoverTornTail(t *testing.T) {
