@@ -57,6 +57,7 @@ import (
 
 	"github.com/stratadb/strata/internal/testutil/datadriven"
 	"github.com/stratadb/strata/internal/testutil/filetest"
+	"github.com/stratadb/strata/internal/testutil/testcmp"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -67,14 +68,6 @@ func TestAPI(t *testing.T) {
 		datadriven.RunTest(t, path, a.run)
 	})
 }
-
-// reverseComparator orders keys backwards; its name differs from leveldb's bytewise one.
-type reverseComparator struct{}
-
-func (reverseComparator) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
-func (reverseComparator) Name() string                      { return "strata.test.Reverse" }
-func (reverseComparator) Separator(dst, a, _ []byte) []byte { return append(dst, a...) }
-func (reverseComparator) Successor(dst, a []byte) []byte    { return append(dst, a...) }
 
 // apiState is what the calls of one file work on.
 type apiState struct {
@@ -208,7 +201,7 @@ func (a *apiState) run(t *testing.T, td *datadriven.TestData) string {
 			o.WriteBufferSize, _ = strconv.Atoi(b)
 		}
 		if td.HasArg("reverse") {
-			o.Comparator = reverseComparator{}
+			o.Comparator = testcmp.Reverse{}
 		}
 		d, err := openMemErr(mem, o)
 		if err == nil {

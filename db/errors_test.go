@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/testutil/testcmp"
 )
 
 // TestErrorMessages: the errors a program meets first read "strata: " once, then what happened
@@ -21,7 +23,7 @@ func TestErrorMessages(t *testing.T) {
 	require.NoError(t, d.Put([]byte("k"), []byte("v"), nil))
 	_, lockErr := Open(dir, nil)
 	require.NoError(t, d.Close())
-	_, cmpErr := Open(dir, &Options{Comparator: reverseComparator{}})
+	_, cmpErr := Open(dir, &Options{Comparator: testcmp.Reverse{}})
 	file := filepath.Join(tmp, "file")
 	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
 	_, fileErr := Open(file, nil)
@@ -47,7 +49,7 @@ func TestErrorMessages(t *testing.T) {
 			[]error{ErrInvalidArgument}},
 		{"locked", lockErr, "strata: open $TMP/db: lock $TMP/db/LOCK: held by another DB in this process",
 			[]error{ErrLocked}},
-		{"another comparator", cmpErr, `strata: invalid argument: $TMP/db/MANIFEST-000002 was written with comparator "leveldb.BytewiseComparator", but the database is opened with comparator "strata.test.Reverse"`,
+		{"another comparator", cmpErr, `strata: invalid argument: $TMP/db/MANIFEST-000002 was written with comparator "leveldb.BytewiseComparator", but the database is opened with comparator "test.Reverse"`,
 			[]error{ErrInvalidArgument}},
 		{"a file, not a directory", fileErr, "strata: invalid argument: open $TMP/file: not a directory",
 			[]error{ErrInvalidArgument}},
