@@ -2,6 +2,7 @@ package iterator_test
 
 import (
 	"flag"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
 )
@@ -53,4 +55,34 @@ func parseEntries(t testing.TB, s string) []iterutil.Entry {
 	}
 	slices.SortStableFunc(out, func(a, b iterutil.Entry) int { return icmp.Compare(a.Key, b.Key) })
 	return out
+}
+
+// requireStepsAllocFree requires that Next, Prev and a random mix of the two (seeded with seed;
+// a step off either end seeks to seek) allocate nothing on it, over runs calls each.
+func requireStepsAllocFree(t *testing.T, it iterator.Iterator, runs int, seed uint64, seek []byte) {
+	t.Helper()
+	it.First()
+	require.Zero(t, testing.AllocsPerRun(runs, func() {
+		if !it.Next() {
+			it.First()
+		}
+	}), "Next")
+	it.Last()
+	require.Zero(t, testing.AllocsPerRun(runs, func() {
+		if !it.Prev() {
+			it.Last()
+		}
+	}), "Prev")
+	rng := rand.New(rand.NewPCG(seed, seed))
+	require.Zero(t, testing.AllocsPerRun(runs, func() {
+		var ok bool
+		if rng.IntN(2) == 0 {
+			ok = it.Next()
+		} else {
+			ok = it.Prev()
+		}
+		if !ok {
+			it.SeekGE(seek)
+		}
+	}), "Next and Prev mixed")
 }

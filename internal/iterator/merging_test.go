@@ -53,31 +53,7 @@ func TestMergingAllocs(t *testing.T) {
 		}
 		its = append(its, iterutil.NewSlice(bytes.Compare, es))
 	}
-	m := iterator.NewMerging(bytes.Compare, its...)
-	m.First()
-	require.Zero(t, testing.AllocsPerRun(1000, func() {
-		if !m.Next() {
-			m.First()
-		}
-	}), "Next")
-	m.Last()
-	require.Zero(t, testing.AllocsPerRun(1000, func() {
-		if !m.Prev() {
-			m.Last()
-		}
-	}), "Prev")
-	rng := rand.New(rand.NewPCG(1, 1))
-	require.Zero(t, testing.AllocsPerRun(1000, func() {
-		var ok bool
-		if rng.IntN(2) == 0 {
-			ok = m.Next()
-		} else {
-			ok = m.Prev()
-		}
-		if !ok {
-			m.SeekGE([]byte("k0200"))
-		}
-	}), "Next and Prev mixed")
+	requireStepsAllocFree(t, iterator.NewMerging(bytes.Compare, its...), 1000, 1, []byte("k0200"))
 }
 
 // newMemtables fills n memtables with entries i = 0..perTable-1 of every table: user key

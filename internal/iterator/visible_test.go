@@ -205,30 +205,7 @@ func TestVisibleAllocs(t *testing.T) {
 		its = append(its, iterutil.NewSlice(icmp.Compare, es))
 	}
 	v := iterator.NewVisible(iterator.NewMerging(icmp.Compare, its...), keys.Bytewise, 1000, []byte("k0003"), []byte("k0045"))
-	v.First()
-	require.Zero(t, testing.AllocsPerRun(500, func() {
-		if !v.Next() {
-			v.First()
-		}
-	}), "Next")
-	v.Last()
-	require.Zero(t, testing.AllocsPerRun(500, func() {
-		if !v.Prev() {
-			v.Last()
-		}
-	}), "Prev")
-	rng := rand.New(rand.NewPCG(2, 2))
-	require.Zero(t, testing.AllocsPerRun(500, func() {
-		var ok bool
-		if rng.IntN(2) == 0 {
-			ok = v.Next()
-		} else {
-			ok = v.Prev()
-		}
-		if !ok {
-			v.SeekGE([]byte("k0020"))
-		}
-	}), "Next and Prev mixed")
+	requireStepsAllocFree(t, v, 500, 2, []byte("k0020"))
 }
 
 func BenchmarkVisible(b *testing.B) {
