@@ -178,3 +178,15 @@ func ParseList(list string) ([]*Engine, error) {
 	}
 	return out, nil
 }
+
+// writeOptions is an engine's write options for an unsynced write and for a synced one, made
+// once so that a write allocates none.
+type writeOptions[T any] struct{ noSync, sync *T }
+
+// pick returns the options for a write that syncs or not.
+func (w writeOptions[T]) pick(sync bool) *T {
+	if sync {
+		return w.sync
+	}
+	return w.noSync
+}

@@ -49,24 +49,14 @@ func openGoleveldb(dir string, s Settings) (DB, error) {
 	return &goleveldbDB{d: d}, nil
 }
 
-var (
-	goleveldbNoSync = &opt.WriteOptions{}
-	goleveldbSync   = &opt.WriteOptions{Sync: true}
-)
-
-func goleveldbWO(sync bool) *opt.WriteOptions {
-	if sync {
-		return goleveldbSync
-	}
-	return goleveldbNoSync
-}
+var goleveldbWO = writeOptions[opt.WriteOptions]{noSync: &opt.WriteOptions{}, sync: &opt.WriteOptions{Sync: true}}
 
 func (g *goleveldbDB) Put(key, value []byte, sync bool) error {
-	return g.d.Put(key, value, goleveldbWO(sync))
+	return g.d.Put(key, value, goleveldbWO.pick(sync))
 }
 
 func (g *goleveldbDB) Delete(key []byte, sync bool) error {
-	return g.d.Delete(key, goleveldbWO(sync))
+	return g.d.Delete(key, goleveldbWO.pick(sync))
 }
 
 func (g *goleveldbDB) Get(key []byte) ([]byte, bool, error) {
@@ -83,7 +73,7 @@ func (g *goleveldbDB) Get(key []byte) ([]byte, bool, error) {
 func (g *goleveldbDB) NewBatch() Batch { return &leveldb.Batch{} }
 
 func (g *goleveldbDB) Write(b Batch, sync bool) error {
-	return g.d.Write(b.(*leveldb.Batch), goleveldbWO(sync))
+	return g.d.Write(b.(*leveldb.Batch), goleveldbWO.pick(sync))
 }
 
 func (g *goleveldbDB) NewIterator() (Iterator, error) {

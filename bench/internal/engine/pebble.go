@@ -94,18 +94,13 @@ func openPebble(dir string, s Settings) (DB, error) {
 	return &pebbleDB{d: d}, nil
 }
 
-func pebbleWO(sync bool) *pebble.WriteOptions {
-	if sync {
-		return pebble.Sync
-	}
-	return pebble.NoSync
-}
+var pebbleWO = writeOptions[pebble.WriteOptions]{noSync: pebble.NoSync, sync: pebble.Sync}
 
 func (p *pebbleDB) Put(key, value []byte, sync bool) error {
-	return p.d.Set(key, value, pebbleWO(sync))
+	return p.d.Set(key, value, pebbleWO.pick(sync))
 }
 
-func (p *pebbleDB) Delete(key []byte, sync bool) error { return p.d.Delete(key, pebbleWO(sync)) }
+func (p *pebbleDB) Delete(key []byte, sync bool) error { return p.d.Delete(key, pebbleWO.pick(sync)) }
 
 // Get copies the value out of pebble's memory, as leveldb's Get copies it into a std::string:
 // every engine hands back a slice the caller owns.
@@ -131,7 +126,7 @@ func (b *pebbleBatch) Reset()                { b.b.Reset() }
 func (p *pebbleDB) NewBatch() Batch { return &pebbleBatch{b: p.d.NewBatch()} }
 
 func (p *pebbleDB) Write(b Batch, sync bool) error {
-	return p.d.Apply(b.(*pebbleBatch).b, pebbleWO(sync))
+	return p.d.Apply(b.(*pebbleBatch).b, pebbleWO.pick(sync))
 }
 
 func (p *pebbleDB) NewIterator() (Iterator, error) {

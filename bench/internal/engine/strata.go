@@ -45,23 +45,13 @@ func openStrata(dir string, s Settings) (DB, error) {
 	return &strataDB{d: d}, nil
 }
 
-var (
-	strataNoSync = &db.WriteOptions{}
-	strataSync   = &db.WriteOptions{Sync: true}
-)
-
-func strataWO(sync bool) *db.WriteOptions {
-	if sync {
-		return strataSync
-	}
-	return strataNoSync
-}
+var strataWO = writeOptions[db.WriteOptions]{noSync: &db.WriteOptions{}, sync: &db.WriteOptions{Sync: true}}
 
 func (s *strataDB) Put(key, value []byte, sync bool) error {
-	return s.d.Put(key, value, strataWO(sync))
+	return s.d.Put(key, value, strataWO.pick(sync))
 }
 
-func (s *strataDB) Delete(key []byte, sync bool) error { return s.d.Delete(key, strataWO(sync)) }
+func (s *strataDB) Delete(key []byte, sync bool) error { return s.d.Delete(key, strataWO.pick(sync)) }
 
 func (s *strataDB) Get(key []byte) ([]byte, bool, error) {
 	v, err := s.d.Get(key, nil)
@@ -76,7 +66,9 @@ func (s *strataDB) Get(key []byte) ([]byte, bool, error) {
 
 func (s *strataDB) NewBatch() Batch { return &db.Batch{} }
 
-func (s *strataDB) Write(b Batch, sync bool) error { return s.d.Write(b.(*db.Batch), strataWO(sync)) }
+func (s *strataDB) Write(b Batch, sync bool) error {
+	return s.d.Write(b.(*db.Batch), strataWO.pick(sync))
+}
 
 func (s *strataDB) NewIterator() (Iterator, error) {
 	it := s.d.NewIterator(nil)
