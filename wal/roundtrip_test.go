@@ -2,28 +2,15 @@ package wal
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"math/rand"
 	"testing"
 	"testing/iotest"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/testutil/testseed"
 )
-
-var seedFlag = flag.Int64("seed", 0, "seed for the randomized tests; 0 picks one from the clock")
-
-// testSeed returns the seed for a randomized test and logs it so a failure can be replayed
-// with -seed.
-func testSeed(t *testing.T) int64 {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = time.Now().UnixNano()
-	}
-	t.Logf("seed %d (replay with -seed=%d)", seed, seed)
-	return seed
-}
 
 // randomSize picks a record size that exercises the layout: mostly small records, some large
 // ones, and some sized to end a given number of bytes (0 to headerSize+1) before the block ends.
@@ -49,7 +36,7 @@ func randomSize(rng *rand.Rand, size int64) int {
 // TestRoundTripRandom writes random records, sometimes continuing the log with a fresh
 // NewAppendWriter, and reads them back through a reader that returns short reads.
 func TestRoundTripRandom(t *testing.T) {
-	rng := rand.New(rand.NewSource(testSeed(t)))
+	rng := rand.New(rand.NewSource(int64(testseed.Seed(t))))
 	var m memLog
 	w := NewWriter(&m)
 	var recs [][]byte

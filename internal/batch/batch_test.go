@@ -3,26 +3,14 @@ package batch
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")
-
-func testSeed(t *testing.T) uint64 {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed=%d)", seed, seed)
-	return seed
-}
 
 // op is one entry as a test sees it.
 type op struct {
@@ -153,7 +141,7 @@ func randomOps(rng *rand.Rand) []op {
 }
 
 func TestRoundTripRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 1))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
 	var group Repr
 	var groupOps []op
 	for i := 0; i < 500; i++ {

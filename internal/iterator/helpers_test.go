@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,20 +14,7 @@ import (
 	"github.com/stratadb/strata/internal/testutil/iterutil"
 )
 
-var (
-	seedFlag  = flag.Uint64("seed", 0, "seed for the randomized tests (0 = time-based); failures print theirs")
-	itersFlag = flag.Int("iters", 0, "rounds of each randomized test (0 = its default)")
-)
-
-// testSeed returns the seed of a randomized test and logs how to replay it.
-func testSeed(t testing.TB) uint64 {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay: go test -run '%s' -seed=%d)", seed, t.Name(), seed)
-	return seed
-}
+var itersFlag = flag.Int("iters", 0, "rounds of each randomized test (0 = its default)")
 
 func iters(def int) int {
 	if *itersFlag > 0 {

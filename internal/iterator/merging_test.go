@@ -12,13 +12,14 @@ import (
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 	"github.com/stratadb/strata/memtable"
 )
 
 // TestMergingRandom checks the merged order of random children, with many keys shared between
 // children, against the sorted union under random moves with direction switches.
 func TestMergingRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0x6d65))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0x6d65))
 	for round := 0; round < iters(200); round++ {
 		n := rng.IntN(7)
 		universe := rng.IntN(60) + 1

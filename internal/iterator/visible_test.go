@@ -15,6 +15,7 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
 	"github.com/stratadb/strata/internal/testutil/testcmp"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 	"github.com/stratadb/strata/memtable"
 )
 
@@ -31,7 +32,7 @@ type write struct {
 // several sources, merges them, and checks Visible at a random snapshot with random bounds
 // against a model built from a map: each key's newest write at or below the snapshot.
 func TestVisibleRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0x7669))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0x7669))
 	for round := 0; round < iters(300); round++ {
 		ucmp := keys.Bytewise
 		if rng.IntN(4) == 0 {
