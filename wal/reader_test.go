@@ -61,16 +61,26 @@ func TestReaderCorruption(t *testing.T) {
 		requireCorruptAt(t, log, [][]byte{a}, bOff)
 	})
 
-	t.Run("bad record type", func(t *testing.T) {
-		for _, typ := range []byte{zeroType, maxType + 1, 0xff} {
-			t.Run(fmt.Sprintf("type=%d", typ), func(t *testing.T) {
-				var l logBuilder
-				l.frag(fullType, a).frag(typ, b).frag(fullType, c)
-				ce := requireCorruptAt(t, l.b, [][]byte{a}, bOff)
-				require.Contains(t, ce.Reason, "unknown record type")
-			})
-		}
-	})
+	// A fragment that cannot stand between two FULL records: one of an unknown type, or a
+	// MIDDLE or LAST with no FIRST.
+	for _, tc := range []struct {
+		name   string
+		typ    byte
+		reason string
+	}{
+		{fmt.Sprintf("bad record type/type=%d", zeroType), zeroType, "unknown record type"},
+		{fmt.Sprintf("bad record type/type=%d", maxType+1), maxType + 1, "unknown record type"},
+		{"bad record type/type=255", 0xff, "unknown record type"},
+		{"unexpected MIDDLE", middleType, "MIDDLE"},
+		{"unexpected LAST", lastType, "LAST"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l logBuilder
+			l.frag(fullType, a).frag(tc.typ, b).frag(fullType, c)
+			ce := requireCorruptAt(t, l.b, [][]byte{a}, bOff)
+			require.Contains(t, ce.Reason, tc.reason)
+		})
+	}
 
 	t.Run("bad length", func(t *testing.T) {
 		// In a full block a length that runs past the block's end cannot be a torn append:
@@ -90,20 +100,6 @@ func TestReaderCorruption(t *testing.T) {
 			l.frag(fullType, a).header(0, blockSize, fullType).raw(b)
 			requireCorruptAt(t, l.b, [][]byte{a}, bOff)
 		})
-	})
-
-	t.Run("unexpected MIDDLE", func(t *testing.T) {
-		var l logBuilder
-		l.frag(fullType, a).frag(middleType, b).frag(fullType, c)
-		ce := requireCorruptAt(t, l.b, [][]byte{a}, bOff)
-		require.Contains(t, ce.Reason, "MIDDLE")
-	})
-
-	t.Run("unexpected LAST", func(t *testing.T) {
-		var l logBuilder
-		l.frag(fullType, a).frag(lastType, b).frag(fullType, c)
-		ce := requireCorruptAt(t, l.b, [][]byte{a}, bOff)
-		require.Contains(t, ce.Reason, "LAST")
 	})
 
 	t.Run("FIRST without end then FULL", func(t *testing.T) {
