@@ -64,6 +64,19 @@ func TestRunSmall(t *testing.T) {
 	require.Contains(t, text, "Level  Files Size(MB)") // the stats benchmark
 }
 
+// TestRunMicro: db_bench's CPU benchmarks, which touch no DB, print their lines: the checksum
+// with its 4K unit, compression with its output ratio.
+func TestRunMicro(t *testing.T) {
+	c, err := parseFlags([]string{"--num=100", "--benchmarks=crc32c,snappycomp,snappyuncomp", "--db=" + t.TempDir() + "/db"})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, run(c, &out))
+	text := out.String()
+	require.Regexp(t, `crc32c +: .*\(4K per op; [0-9a-f]{8}\)`, text)
+	require.Regexp(t, `snappycomp +: .*\(output: [0-9.]+%\)`, text)
+	require.Regexp(t, `snappyuncomp +: .*micros/op`, text)
+}
+
 func TestRunJSON(t *testing.T) {
 	c, err := parseFlags([]string{"--num=500", "--benchmarks=fillseq,readseq", "--format=json", "--db=" + t.TempDir() + "/db"})
 	require.NoError(t, err)
