@@ -16,7 +16,8 @@ import (
 // the memtable's flush is in the MANIFEST. The file is written through a vfs.Appender: space is
 // reserved ahead with fallocate and each record is copied into a shared mapping of it, so a
 // commit makes no system call (on filesystems and platforms without that, one write(2) per
-// record). A record copied into the mapping is in the kernel's page cache, which is what
+// record). A synced group's record goes through pwrite instead, since the sync before it left
+// its page write-protected (vfs.Appender.SetSyncNext). A record copied into the mapping is in the kernel's page cache, which is what
 // leveldb promises of an unsynced write: it survives the process being killed at any instant.
 // Sync is fdatasync. While the log is open the file is longer than its records, its tail zero;
 // a clean switch or Close cuts it to its records, and after a crash readers take the zeros for

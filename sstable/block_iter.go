@@ -194,7 +194,6 @@ func (it *blockIter) SeekLT(target []byte) bool {
 	if !lt {
 		// Every key is >= target.
 		it.valid = false
-		it.cpos = -1
 		return false
 	}
 	// Restart point i+1 (if any) has a key >= target, so the answer is in interval i.

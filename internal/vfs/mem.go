@@ -153,11 +153,11 @@ func (fs *MemFS) parentLocked(p string) (*memNode, string, error) {
 // dirLocked returns the directory at the cleaned path p: errNotDir when p names a file.
 func (fs *MemFS) dirLocked(p string) (*memNode, error) {
 	n, err := fs.lookupLocked(p)
-	if err == nil && !n.isDir {
-		err = errNotDir
-	}
 	if err != nil {
 		return nil, err
+	}
+	if !n.isDir {
+		return nil, errNotDir
 	}
 	return n, nil
 }
