@@ -16,9 +16,9 @@ import (
 	ltable "github.com/syndtr/goleveldb/leveldb/table"
 
 	"github.com/stratadb/strata/internal/benchgen"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
+	"github.com/stratadb/strata/vfs"
 )
 
 // The table workload: 1,000,000 sorted db_bench keys (the even numbers; the odd ones are the

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stretchr/testify/require"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // maxCurrentSize bounds how much of CURRENT is read: it names one MANIFEST, about 16 bytes.

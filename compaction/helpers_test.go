@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stretchr/testify/require"
 )
 

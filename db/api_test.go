@@ -58,7 +58,7 @@ import (
 	"github.com/stratadb/strata/internal/testutil/datadriven"
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/testcmp"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 func TestAPI(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/testutil/filetest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // TestCompactionDeletesObsoleteTables checks that once CompactRange returns, the tables it

@@ -7,10 +7,10 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
+	"github.com/stratadb/strata/vfs"
 )
 
 // DB is an open database. See the package documentation.
@@ -39,7 +39,7 @@ type DB struct {
 	stdMemCapacity int
 
 	// mappedLogBytes counts the bytes written to finished logs through their mappings
-	// (vfs.Appender.MappedBytes); the strata.mapped-log-bytes property adds the current log's.
+	// (logfile.Appender.MappedBytes); the strata.mapped-log-bytes property adds the current log's.
 	mappedLogBytes atomic.Int64
 
 	bgDone chan struct{}  // closed when the background goroutines have exited

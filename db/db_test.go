@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/compaction"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/vfs"
 )
 
 func TestManyWritesFlushAndReopen(t *testing.T) {

@@ -2,7 +2,7 @@ package db
 
 import (
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Errors returned by the DB. Match them with errors.Is: the DB wraps them with the file, offset

@@ -23,7 +23,7 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/workload"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 var (
@@ -103,7 +103,7 @@ func openMemErr(fs vfs.FS, opts *Options) (*DB, error) {
 	if opts != nil {
 		o = *opts
 	}
-	o.fs = fs
+	o.FS = fs
 	return Open("/db", &o)
 }
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // infoLog writes the human-readable LOG file of a DB directory: opens, flushes, compactions and

@@ -13,7 +13,7 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // boundsDB holds b=1, d=2, f=1, h=1 spread over every kind of source: b and an older d in a

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/internal/logfile"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -13,11 +13,11 @@ import (
 //
 // Each memtable has a log: a new file, created when the memtable starts (at Open and at each
 // log switch), that receives every write group as one record (wal.Writer) and is deleted once
-// the memtable's flush is in the MANIFEST. The file is written through a vfs.Appender: space is
+// the memtable's flush is in the MANIFEST. The file is written through a logfile.Appender: space is
 // reserved ahead with fallocate and each record is copied into a shared mapping of it, so a
 // commit makes no system call (on filesystems and platforms without that, one write(2) per
 // record). A synced group's record goes through pwrite instead, since the sync before it left
-// its page write-protected (vfs.Appender.SetSyncNext). A record copied into the mapping is in the kernel's page cache, which is what
+// its page write-protected (logfile.Appender.SetSyncNext). A record copied into the mapping is in the kernel's page cache, which is what
 // leveldb promises of an unsynced write: it survives the process being killed at any instant.
 // Sync is fdatasync. While the log is open the file is longer than its records, its tail zero;
 // a clean switch or Close cuts it to its records, and after a crash readers take the zeros for
@@ -31,7 +31,7 @@ import (
 // logFile is the log the active memtable's writes go to.
 type logFile struct {
 	num  uint64
-	f    *vfs.Appender
+	f    *logfile.Appender
 	w    *wal.Writer
 	huge bool
 	// dirSynced: the log's directory entry is durable.
@@ -53,7 +53,7 @@ func (d *DB) createLog(num uint64, huge bool) (*logFile, error) {
 		return nil, dberr.Wrap(err, "create log %s", name)
 	}
 	huge = huge && d.opts.WriteBufferSize >= hugeLogMinBuffer
-	a := vfs.NewAppender(f, name, vfs.AppenderOptions{
+	a := logfile.NewAppender(f, name, logfile.AppenderOptions{
 		Reserve: int64(d.opts.WriteBufferSize + d.opts.WriteBufferSize/4),
 		Huge:    huge,
 	})
@@ -69,7 +69,7 @@ func (d *DB) createLog(num uint64, huge bool) (*logFile, error) {
 // (replayLogsLocked stops at the gap in sequence numbers).
 type retiredLog struct {
 	mu     sync.Mutex
-	f      *vfs.Appender
+	f      *logfile.Appender
 	num    uint64
 	synced bool
 	closed bool

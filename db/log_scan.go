@@ -3,7 +3,7 @@ package db
 import (
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 

@@ -40,8 +40,8 @@ import (
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/iterutil"
 	"github.com/stratadb/strata/internal/testutil/workload"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // modelShape writes keys of every sort (the empty key one time in 33, reused keys, binary keys)

@@ -33,7 +33,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, dberr.InvalidArgf("open: the directory path is empty")
 	}
 	o := opts.sanitize()
-	d := &DB{dir: dir, opts: o, fs: o.fs, icmp: keys.NewInternalComparator(o.Comparator), bgDone: make(chan struct{})}
+	d := &DB{dir: dir, opts: o, fs: o.FS, icmp: keys.NewInternalComparator(o.Comparator), bgDone: make(chan struct{})}
 	d.vopts = compaction.DefaultOptions()
 	d.vopts.TargetFileSize = int64(o.MaxFileSize)
 	d.vopts.Logf = d.info.Printf

@@ -1,9 +1,11 @@
 package db
 
 import (
+	"log/slog"
+
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Comparator defines the order of keys in a DB; set it in Options.Comparator. The default,
@@ -99,8 +101,28 @@ type Options struct {
 	// BlockRestartInterval is the number of keys between restart points in a block. Default 16.
 	BlockRestartInterval int
 
-	// fs replaces the operating system's filesystem, for tests.
-	fs vfs.FS
+	// FS is the filesystem the DB keeps its files in. Default vfs.NewOS(), the operating
+	// system's. vfs.NewMem() keeps the DB in memory, and its CrashClone shows what a power loss
+	// would leave; vfs.WithFaults injects I/O errors. So a program can test its own crash and
+	// disk-full handling without a disk.
+	FS vfs.FS
+
+	// ReadOnly opens the DB for reading only. Any number of read-only opens, in this process or
+	// others, may share the directory (each holds a shared lock on LOCK, which keeps writers, a
+	// read-write Strata or C++ leveldb, out, and is kept out by them). The open replays the logs
+	// into memory and writes nothing: no LOG, no MANIFEST, no table, no compaction. Writes,
+	// CompactRange and Checkpoint... return an error matching ErrReadOnly. A directory that holds no DB
+	// gives an error matching os.ErrNotExist (ReadOnly never creates one).
+	ReadOnly bool
+
+	// EventListener is called on flushes, compactions, table creation and deletion, write
+	// stalls, background errors and damage recovery skipped. Nil means no calls.
+	EventListener *EventListener
+
+	// Logger receives the DB's informational messages (opens, flushes, compactions, errors).
+	// Nil means leveldb's default: a LOG file in the DB's directory (LOG.old keeps the previous
+	// one). With a Logger set, no LOG file is written.
+	Logger *slog.Logger
 }
 
 // WriteOptions control a write.
@@ -172,8 +194,8 @@ func (o *Options) sanitize() Options {
 	if s.Comparator == nil {
 		s.Comparator = BytewiseComparator
 	}
-	if s.fs == nil {
-		s.fs = vfs.NewOS()
+	if s.FS == nil {
+		s.FS = vfs.NewOS()
 	}
 	return s
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 

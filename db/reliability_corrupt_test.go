@@ -43,7 +43,7 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/workload"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -442,7 +442,7 @@ func csCase(t *testing.T, b *csBase, m csMut, orig []byte, st *csStats) {
 	// 3. Repair.
 	fs3 := damaged.CrashClone()
 	o := relOpts()
-	o.fs = fs3
+	o.FS = fs3
 	require.NoError(t, Repair(csDir, o), "%s: Repair", what)
 	st.repaired++
 	d, err = openMemErr(fs3, relOpts())

@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/testutil/workload"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 func TestProcessKill(t *testing.T) {
@@ -78,7 +78,7 @@ func TestFaultENOSPC(t *testing.T) {
 	run := func(fs vfs.FS, dir string, k int64, reopen func() (*DB, error)) {
 		inj := vfs.OnNth(k, syscall.ENOSPC, full...).Sticky()
 		o := relOpts()
-		o.fs = vfs.WithFaults(fs, inj)
+		o.FS = vfs.WithFaults(fs, inj)
 		what := fmt.Sprintf("disk full from operation %d of %d", k, n)
 		d, err := Open(dir, o)
 		if err != nil {
@@ -172,7 +172,7 @@ func TestFaultInjectionMmap(t *testing.T) {
 	run := func(inj vfs.Injector) {
 		dir := t.TempDir()
 		o := relOpts()
-		o.fs = vfs.WithFaults(vfs.NewOS(), inj)
+		o.FS = vfs.WithFaults(vfs.NewOS(), inj)
 		d, err := Open(dir, o)
 		require.NoError(t, err)
 		faultPrefill(t, d, ops)

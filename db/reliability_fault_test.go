@@ -49,7 +49,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/testutil/workload"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // faultAllOps are the operation kinds failed in turn: all of them. On MemFS, OpMap is the

@@ -21,7 +21,7 @@ import (
 
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/testutil/filetest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // fuzzOpenMax caps each fuzzed file: larger inputs only slow the fuzzer down.

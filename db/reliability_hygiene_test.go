@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/testutil/workload"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // goroutineStacks returns the stack of every goroutine, by goroutine id.
@@ -172,7 +172,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 	})
 	hygieneCheck(t, "a DB closed after a background error", func() {
 		o := relOpts()
-		o.fs = vfs.WithFaults(vfs.NewOS(), vfs.OnPath(func(p string) bool { return strings.HasSuffix(p, ".ldb") },
+		o.FS = vfs.WithFaults(vfs.NewOS(), vfs.OnPath(func(p string) bool { return strings.HasSuffix(p, ".ldb") },
 			vfs.ErrInjected, vfs.OpSync))
 		d, err := Open(dir, o)
 		require.NoError(t, err)

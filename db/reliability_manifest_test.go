@@ -15,7 +15,7 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/testutil/filetest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -74,7 +74,7 @@ func TestManifestLostFlushEdit(t *testing.T) {
 		require.ErrorIs(t, err, ErrCorruption, "Open of a MANIFEST without its last edit (paranoid %v)", paranoid)
 		require.ErrorContains(t, err, path)
 	}
-	require.NoError(t, Repair("/db", &Options{fs: mem}))
+	require.NoError(t, Repair("/db", &Options{FS: mem}))
 	d, err := openMemErr(mem, nil)
 	require.NoError(t, err)
 	defer d.Close()
@@ -114,7 +114,7 @@ func TestRepairLostCompactionEdit(t *testing.T) {
 		damaged := b.fs.CrashClone()
 		knownCutManifest(t, damaged, path, data, offs[len(offs)-1])
 		o := relOpts()
-		o.fs = damaged
+		o.FS = damaged
 		require.NoError(t, Repair(csDir, o))
 		d, err := openMemErr(damaged, relOpts())
 		require.NoError(t, err)

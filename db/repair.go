@@ -67,8 +67,8 @@ import (
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // lostDirName is the subdirectory where Repair moves the files it replaced or could not read.
@@ -98,7 +98,7 @@ func RepairWithReport(dir string, opts *Options) (*RepairReport, error) {
 		return nil, dberr.InvalidArgf("repair: the directory path is empty")
 	}
 	o := opts.sanitize()
-	fs := o.fs
+	fs := o.FS
 	if _, err := fs.Stat(dir); err != nil {
 		return nil, dberr.Wrap(err, "repair %s", dir)
 	}

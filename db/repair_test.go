@@ -24,8 +24,8 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/filetest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -33,7 +33,7 @@ const repairDir = "/db"
 
 // repairOpts keep tables and blocks small, so the data set spans many of them.
 func repairOpts(fs vfs.FS) *Options {
-	return &Options{WriteBufferSize: 64 << 10, BlockSize: 1 << 10, MaxFileSize: 1 << 20, fs: fs}
+	return &Options{WriteBufferSize: 64 << 10, BlockSize: 1 << 10, MaxFileSize: 1 << 20, FS: fs}
 }
 
 // repairModel is what a test DB should hold: the latest value of each key, and every value each

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
+	"github.com/stratadb/strata/vfs"
 )
 
 // table is an open table file and its reader.

@@ -4,8 +4,8 @@ import (
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // tableOutput is a table being written by a flush or a compaction.

@@ -15,7 +15,7 @@ import (
 	"github.com/stratadb/strata/internal/crc"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // mappedFile is a File over bytes that also implements vfs.Mappable, so that the mapped read

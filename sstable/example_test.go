@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // A DB table: internal keys in, filters over user keys, looked up the way the DB does.

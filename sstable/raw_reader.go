@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // RawReader reads the blocks of one table file without a comparator, for tools that show or

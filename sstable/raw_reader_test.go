@@ -13,7 +13,7 @@ import (
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Tests of the comparator-free primitives: RawReader, RawBlock.Walk, DecodeBlockHandle,

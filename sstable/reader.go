@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Reader reads one table. Open checks the footer and loads the index block, the metaindex

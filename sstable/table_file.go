@@ -9,7 +9,7 @@ import (
 	"github.com/stratadb/strata/internal/coding"
 	"github.com/stratadb/strata/internal/crc"
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // A stored block is its contents followed by a BlockTrailerLen-byte trailer:

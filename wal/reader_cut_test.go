@@ -40,7 +40,7 @@ func TestReaderCutWrite(t *testing.T) {
 	})
 }
 
-// cutLog is an InPlaceWriter over a zero buffer that stores as vfs.Appender does (for each
+// cutLog is an InPlaceWriter over a zero buffer that stores as logfile.Appender does (for each
 // fragment its bytes after the header, in two stores as vfs.WritableRegion makes them, then the
 // headers one store each) and counts stores, so that a test can stop it after any of them, as a
 // kill would.

@@ -16,7 +16,7 @@ type SyncWriter interface {
 }
 
 // InPlaceWriter is a SyncWriter that stores the bytes of a write in the file as it copies them,
-// through a shared memory mapping (vfs.Appender), so that a process killed in the middle of a
+// through a shared memory mapping (logfile.Appender), so that a process killed in the middle of a
 // write leaves part of it in the file, with zeros after it. When InPlace reports true, the Writer
 // hands it each record with WriteHeadsLast and the offsets of its fragments' headers, and the
 // InPlaceWriter stores every other byte first and then the headers, in order, each in one

@@ -27,7 +27,7 @@
 //
 // Invariants:
 //  1. sstdump never writes to the files it reads and never takes a DB's LOCK. It reaches the
-//     filesystem only through readFS (Open, Stat, List of internal/vfs's OS filesystem), which
+//     filesystem only through readFS (Open, Stat, List of vfs's OS filesystem), which
 //     has no method that could create, write, rename or lock anything; files are opened
 //     read-only.
 //  2. Memory does not grow with the data: tables are walked one block at a time (memory is the

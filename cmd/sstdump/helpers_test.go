@@ -13,7 +13,7 @@ import (
 	"github.com/stratadb/strata/db"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")

@@ -14,7 +14,7 @@ import (
 
 	"github.com/stratadb/strata/internal/buildinfo"
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Exit statuses. Never change them: scripts depend on them.

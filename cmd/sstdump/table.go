@@ -8,8 +8,8 @@ import (
 
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // table is a table file as sstdump reads it: through sstable.RawReader, which checks what the

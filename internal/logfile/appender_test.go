@@ -1,4 +1,4 @@
-package vfs
+package logfile
 
 import (
 	"bytes"
@@ -9,6 +9,10 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+
+	"github.com/stratadb/strata/internal/testutil/filetest"
+	"github.com/stratadb/strata/internal/testutil/fscases"
+	"github.com/stratadb/strata/vfs"
 
 	"github.com/stretchr/testify/require"
 )
@@ -25,19 +29,19 @@ func appendChunks() [][]byte {
 	return chunks
 }
 
-// TestAppender writes through an Appender on every FS and with every option set: the file holds
+// TestAppender writes through an Appender on every vfs.FS and with every option set: the file holds
 // the bytes written, then zeros, while it is open (for mapped appends), exactly the bytes
 // after Close, and whatever was synced after a crash.
 func TestAppender(t *testing.T) {
-	for _, c := range fsCases() {
+	for _, c := range fscases.All() {
 		for _, o := range []AppenderOptions{{}, {Reserve: 4096}, {Huge: true}, {NoMap: true}} {
-			t.Run(c.name, func(t *testing.T) {
-				fs, dir := c.setup(t)
+			t.Run(c.Name, func(t *testing.T) {
+				fs, dir := c.Setup(t)
 				name := filepath.Join(dir, "log")
 				f, err := fs.Create(name)
 				require.NoError(t, err)
 				a := NewAppender(f, name, o)
-				_, prealloc := f.(Preallocatable)
+				_, prealloc := f.(vfs.Preallocatable)
 				var want []byte
 				for _, chunk := range appendChunks() {
 					n, err := a.Write(chunk)
@@ -51,16 +55,16 @@ func TestAppender(t *testing.T) {
 					require.True(t, bytes.Equal(chunk, got[:len(chunk)]), "the bytes written are in the file at once")
 					require.True(t, allZeroBytes(got[len(chunk):]), "the reserved tail is zero")
 				}
-				require.True(t, bytes.Equal(want, []byte(readFile(t, fs, name))[:len(want)]), "every byte stays written")
+				require.True(t, bytes.Equal(want, filetest.Read(t, fs, name)[:len(want)]), "every byte stays written")
 				require.Equal(t, prealloc && !o.NoMap, a.InPlace())
 				require.NoError(t, a.Sync())
 				require.NoError(t, a.Finish())
-				require.True(t, bytes.Equal(want, []byte(readFile(t, fs, name))), "Finish cuts the file to the bytes written")
+				require.True(t, bytes.Equal(want, filetest.Read(t, fs, name)), "Finish cuts the file to the bytes written")
 				require.NoError(t, a.Sync(), "Sync works after Finish")
 				_, err = a.Write([]byte("x"))
 				require.Error(t, err, "Write after Finish")
 				require.NoError(t, a.Close())
-				require.True(t, bytes.Equal(want, []byte(readFile(t, fs, name))))
+				require.True(t, bytes.Equal(want, filetest.Read(t, fs, name)))
 			})
 		}
 	}
@@ -69,7 +73,7 @@ func TestAppender(t *testing.T) {
 func allZeroBytes(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
 
 // readRange reads up to n bytes of name from off (fewer at the end of the file).
-func readRange(t *testing.T, fs FS, name string, off int64, n int) []byte {
+func readRange(t *testing.T, fs vfs.FS, name string, off int64, n int) []byte {
 	t.Helper()
 	f, err := fs.Open(name)
 	require.NoError(t, err)
@@ -85,7 +89,7 @@ func readRange(t *testing.T, fs FS, name string, off int64, n int) []byte {
 // TestAppenderCrash: after a power loss a mapped log holds at least what was synced, and past
 // that only bytes that were written or zeros.
 func TestAppenderCrash(t *testing.T) {
-	fs := NewMem()
+	fs := vfs.NewMem()
 	f, err := fs.Create("/log")
 	require.NoError(t, err)
 	a := NewAppender(f, "/log", AppenderOptions{Reserve: 1000})
@@ -95,7 +99,7 @@ func TestAppenderCrash(t *testing.T) {
 	_, err = a.Write([]byte(" lost"))
 	require.NoError(t, err)
 	require.NoError(t, fs.SyncDir("/"))
-	got := []byte(readFile(t, fs.CrashClone(), "/log"))
+	got := filetest.Read(t, fs.CrashClone(), "/log")
 	require.Equal(t, "synced", string(got[:6]))
 	require.True(t, allZeroBytes(got[6:]), "unsynced bytes are gone, the synced reservation is zero")
 }
@@ -104,8 +108,8 @@ func TestAppenderCrash(t *testing.T) {
 // usable; a filesystem that cannot reserve or map at the first Write gets plain writes, and a
 // mapping that fails later positioned ones; a torn Store leaves the Write's first bytes zero.
 func TestAppenderFaults(t *testing.T) {
-	write := func(t *testing.T, inj Injector, wantInPlace bool) (*Appender, FS) {
-		fs := WithFaults(NewMem(), inj)
+	write := func(t *testing.T, inj vfs.Injector, wantInPlace bool) (*Appender, vfs.FS) {
+		fs := vfs.WithFaults(vfs.NewMem(), inj)
 		f, err := fs.Create("/log")
 		require.NoError(t, err)
 		a := NewAppender(f, "/log", AppenderOptions{Reserve: 64})
@@ -115,29 +119,29 @@ func TestAppenderFaults(t *testing.T) {
 		return a, fs
 	}
 	t.Run("disk full at a later reservation", func(t *testing.T) {
-		a, fs := write(t, OnNth(2, syscall.ENOSPC, OpAllocate), true)
+		a, fs := write(t, vfs.OnNth(2, syscall.ENOSPC, vfs.OpAllocate), true)
 		_, err := a.Write(make([]byte, 200))
 		require.ErrorIs(t, err, syscall.ENOSPC)
 		n, err := a.Write([]byte(" second"))
 		require.NoError(t, err, "a failed reservation stores nothing and breaks nothing")
 		require.Equal(t, 7, n)
 		require.NoError(t, a.Close())
-		require.Equal(t, "first write second", readFile(t, fs, "/log"))
+		require.Equal(t, "first write second", string(filetest.Read(t, fs, "/log")))
 	})
 	t.Run("no fallocate", func(t *testing.T) {
-		a, fs := write(t, OnNth(1, syscall.EOPNOTSUPP, OpAllocate), false)
+		a, fs := write(t, vfs.OnNth(1, syscall.EOPNOTSUPP, vfs.OpAllocate), false)
 		_, err := a.Write([]byte(" second"))
 		require.NoError(t, err)
 		require.NoError(t, a.Close())
-		require.Equal(t, "first write second", readFile(t, fs, "/log"))
+		require.Equal(t, "first write second", string(filetest.Read(t, fs, "/log")))
 	})
 	t.Run("first mapping fails", func(t *testing.T) {
-		a, fs := write(t, OnNth(1, ErrInjected, OpMap), false)
+		a, fs := write(t, vfs.OnNth(1, vfs.ErrInjected, vfs.OpMap), false)
 		require.NoError(t, a.Close())
-		require.Equal(t, "first write", readFile(t, fs, "/log"))
+		require.Equal(t, "first write", string(filetest.Read(t, fs, "/log")))
 	})
 	t.Run("later mapping fails", func(t *testing.T) {
-		a, fs := write(t, OnNth(2, ErrInjected, OpMap), true)
+		a, fs := write(t, vfs.OnNth(2, vfs.ErrInjected, vfs.OpMap), true)
 		big := bytes.Repeat([]byte("b"), 200)
 		_, err := a.Write(big)
 		require.NoError(t, err, "writes go on with pwrite")
@@ -145,18 +149,18 @@ func TestAppenderFaults(t *testing.T) {
 		_, err = a.Write([]byte("x"))
 		require.NoError(t, err)
 		require.NoError(t, a.Close())
-		require.Equal(t, "first write"+string(big)+"x", readFile(t, fs, "/log"))
+		require.Equal(t, "first write"+string(big)+"x", string(filetest.Read(t, fs, "/log")))
 	})
 	t.Run("torn store", func(t *testing.T) {
-		a, fs := write(t, OnNth(2, &PartialWriteError{N: 4, Err: ErrInjected}, OpWrite), true)
+		a, fs := write(t, vfs.OnNth(2, &vfs.PartialWriteError{N: 4, Err: vfs.ErrInjected}, vfs.OpWrite), true)
 		_, err := a.Write([]byte("0123456789abcdef"))
-		require.ErrorIs(t, err, ErrInjected)
-		got := []byte(readFile(t, fs, "/log"))
+		require.ErrorIs(t, err, vfs.ErrInjected)
+		got := filetest.Read(t, fs, "/log")
 		require.Equal(t, "first write", string(got[:11]))
 		require.Equal(t, make([]byte, 8), got[11:19], "the head is stored last")
 		require.Equal(t, "89ab", string(got[19:23]))
 		require.NoError(t, a.Close())
-		require.Equal(t, "first write", readFile(t, fs, "/log"), "Close cuts the torn bytes")
+		require.Equal(t, "first write", string(filetest.Read(t, fs, "/log")), "Close cuts the torn bytes")
 	})
 }
 
@@ -167,7 +171,7 @@ func TestAppenderFaultIsAnError(t *testing.T) {
 		t.Skip("mapped appends are implemented on Linux")
 	}
 	name := filepath.Join(t.TempDir(), "log")
-	f, err := NewOS().Create(name)
+	f, err := vfs.NewOS().Create(name)
 	require.NoError(t, err)
 	a := NewAppender(f, name, AppenderOptions{Reserve: 1 << 16})
 	_, err = a.Write([]byte("before"))
@@ -176,7 +180,7 @@ func TestAppenderFaultIsAnError(t *testing.T) {
 	_, err = a.Write(bytes.Repeat([]byte("x"), 10000))
 	require.Error(t, err)
 	require.ErrorIs(t, err, syscall.EIO)
-	require.True(t, errors.Is(err, errMappedFault), "%v", err)
+	require.True(t, errors.Is(err, vfs.ErrMappedFault), "%v", err)
 	require.Contains(t, err.Error(), name)
 	require.NoError(t, a.Close())
 }
@@ -187,9 +191,9 @@ func TestAppenderFaultIsAnError(t *testing.T) {
 func TestAppenderWriteHeadsLast(t *testing.T) {
 	p := bytes.Repeat([]byte("abcdefghij"), 5) // heads at 2, 20 and 41, 7 bytes each
 	heads := []int{2, 20, 41}
-	for _, c := range fsCases() {
-		t.Run(c.name, func(t *testing.T) {
-			fs, dir := c.setup(t)
+	for _, c := range fscases.All() {
+		t.Run(c.Name, func(t *testing.T) {
+			fs, dir := c.Setup(t)
 			name := filepath.Join(dir, "log")
 			f, err := fs.Create(name)
 			require.NoError(t, err)
@@ -198,17 +202,17 @@ func TestAppenderWriteHeadsLast(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, len(p), n)
 			require.NoError(t, a.Close())
-			require.Equal(t, string(p), readFile(t, fs, name))
+			require.Equal(t, string(p), string(filetest.Read(t, fs, name)))
 		})
 	}
 	// Stores: the three pieces between heads, the bytes before the first head, then the heads.
-	fs := WithFaults(NewMem(), OnNth(5, ErrInjected, OpWrite))
+	fs := vfs.WithFaults(vfs.NewMem(), vfs.OnNth(5, vfs.ErrInjected, vfs.OpWrite))
 	f, err := fs.Create("/log")
 	require.NoError(t, err)
 	a := NewAppender(f, "/log", AppenderOptions{Reserve: 64})
 	_, err = a.WriteHeadsLast(p, heads, 7)
-	require.ErrorIs(t, err, ErrInjected)
-	got := []byte(readFile(t, fs, "/log"))[:len(p)]
+	require.ErrorIs(t, err, vfs.ErrInjected)
+	got := filetest.Read(t, fs, "/log")[:len(p)]
 	want := bytes.Clone(p)
 	for _, h := range heads {
 		clear(want[h : h+7])
@@ -221,7 +225,7 @@ func TestAppenderWriteHeadsLast(t *testing.T) {
 // mapped): within one page as one pwrite, across pages with its heads written last; a write
 // whose head straddles two pages still goes through the mapping.
 func TestAppenderSyncNext(t *testing.T) {
-	fs := NewMem()
+	fs := vfs.NewMem()
 	f, err := fs.Create("/log")
 	require.NoError(t, err)
 	a := NewAppender(f, "/log", AppenderOptions{Reserve: 1 << 16})
@@ -240,19 +244,19 @@ func TestAppenderSyncNext(t *testing.T) {
 	write(bytes.Repeat([]byte("f"), 8190-5200), false, 3090) // unsynced: mapped, up to 2 bytes before a page
 	write(bytes.Repeat([]byte("h"), 100), true, 3190)        // its head straddles the page: mapped
 	require.NoError(t, a.Close())
-	require.True(t, bytes.Equal(want, []byte(readFile(t, fs, "/log"))))
+	require.True(t, bytes.Equal(want, filetest.Read(t, fs, "/log")))
 
 	// A failed pwrite of the head leaves it zero, the rest written. (The first pwrite is the
 	// zeros ahead of the record, the second the record but its head.)
-	fs2 := WithFaults(NewMem(), OnNth(3, ErrInjected, OpWrite))
+	fs2 := vfs.WithFaults(vfs.NewMem(), vfs.OnNth(3, vfs.ErrInjected, vfs.OpWrite))
 	f2, err := fs2.Create("/log")
 	require.NoError(t, err)
 	a2 := NewAppender(f2, "/log", AppenderOptions{Reserve: 1 << 16})
 	a2.SetSyncNext(true)
 	p := bytes.Repeat([]byte("x"), 5000)
 	_, err = a2.WriteHeadsLast(p, []int{0}, 7)
-	require.ErrorIs(t, err, ErrInjected)
-	got := []byte(readFile(t, fs2, "/log"))
+	require.ErrorIs(t, err, vfs.ErrInjected)
+	got := filetest.Read(t, fs2, "/log")
 	require.Equal(t, make([]byte, 7), got[:7], "the head is written last")
 	require.True(t, bytes.Equal(p[7:], got[7:5000]))
 	require.NoError(t, a2.Close())
@@ -263,8 +267,8 @@ func TestAppenderSyncNext(t *testing.T) {
 // block), and unsynced writes do not; the file holds exactly the records at the end.
 func TestAppenderZeroAhead(t *testing.T) {
 	for _, sync := range []bool{true, false} {
-		counter := NewCounter(OpWrite)
-		fs := WithFaults(NewMem(), counter)
+		counter := vfs.NewCounter(vfs.OpWrite)
+		fs := vfs.WithFaults(vfs.NewMem(), counter)
 		f, err := fs.Create("/log")
 		require.NoError(t, err)
 		a := NewAppender(f, "/log", AppenderOptions{Reserve: 1 << 20})
@@ -288,7 +292,7 @@ func TestAppenderZeroAhead(t *testing.T) {
 		}
 		writes := counter.Count()
 		require.NoError(t, a.Close())
-		require.True(t, bytes.Equal(want, []byte(readFile(t, fs, "/log"))))
+		require.True(t, bytes.Equal(want, filetest.Read(t, fs, "/log")))
 		if !sync {
 			require.Zero(t, zeroed, "unsynced writes write no zeros ahead")
 			continue

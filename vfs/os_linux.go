@@ -134,7 +134,7 @@ func (r *writableRegion) Store(off int, p []byte) (err error) {
 			if _, ok := e.(interface{ Addr() uintptr }); !ok {
 				panic(e)
 			}
-			err = fmt.Errorf("store of %d bytes at offset %d of %s: %w: %w", len(p), off, r.name, errMappedFault, syscall.EIO)
+			err = fmt.Errorf("store of %d bytes at offset %d of %s: %w: %w", len(p), off, r.name, ErrMappedFault, syscall.EIO)
 		}
 	}()
 	dst := r.data[off:]

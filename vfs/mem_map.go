@@ -93,7 +93,7 @@ func (r *memRegion) Store(off int, p []byte) error {
 		return fmt.Errorf("store of %d bytes at offset %d of %s: outside the %d-byte mapping", len(p), off, r.f.name, r.size)
 	}
 	if end := int64(off + len(p)); end > r.f.n.size() {
-		return fmt.Errorf("store of %d bytes at offset %d of %s: %w", len(p), off, r.f.name, errMappedFault)
+		return fmt.Errorf("store of %d bytes at offset %d of %s: %w", len(p), off, r.f.name, ErrMappedFault)
 	}
 	if len(p) > StoreLastBytes {
 		r.f.n.writeAt(p[StoreLastBytes:], int64(off+StoreLastBytes))

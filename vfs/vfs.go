@@ -133,6 +133,7 @@ var ErrLocked = errors.New("strata: locked by another process or DB")
 // opened with Open.
 var ErrReadOnly = errors.New("file opened read-only")
 
-// errMappedFault is what a store into a mapping whose file lost its backing (cut short under
-// the mapping, or a filesystem that could not allocate a page) returns instead of SIGBUS.
-var errMappedFault = errors.New("memory fault writing through the mapping (was the file truncated, or the disk full?)")
+// ErrMappedFault is matched by the error WritableRegion.Store returns, instead of a SIGBUS, when
+// the memory behind the mapping is gone: the file was cut short under it, or the filesystem
+// could not allocate a page.
+var ErrMappedFault = errors.New("memory fault writing through the mapping (was the file truncated, or the disk full?)")

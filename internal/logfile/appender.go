@@ -1,4 +1,4 @@
-package vfs
+package logfile
 
 import (
 	"errors"
@@ -6,12 +6,14 @@ import (
 	"io"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/stratadb/strata/vfs"
 )
 
 // Appender writes a new file from front to back, as a log is written, with no system call per
 // Write where the file allows it.
 //
-// When the file is Preallocatable, the Appender reserves space ahead with Allocate and writes
+// When the file is vfs.Preallocatable, the Appender reserves space ahead with Allocate and writes
 // through a shared mapping of it (MapWritable): a Write is a memory copy into the page cache.
 // The bytes are in the file when Write returns, as after a write(2): a process killed at any
 // later instant loses nothing, and Sync makes them durable. Growing the reservation (by
@@ -19,7 +21,7 @@ import (
 // path. While the Appender is open the file is longer than what was written, its tail zero;
 // Finish and Close cut it to the bytes written. A reader of the file meanwhile, or after a
 // crash, sees the written bytes followed by zeros. In-place writes store each Write's first
-// StoreLastBytes bytes last (see WritableRegion.Store), so a process killed during a Write
+// vfs.StoreLastBytes bytes last (see WritableRegion.Store), so a process killed during a Write
 // leaves them zero; WriteHeadsLast does the same for several heads of one write (the headers of
 // a log record's fragments).
 //
@@ -30,11 +32,11 @@ import (
 // Concurrency: Write, Finish and Close come from one goroutine at a time; Sync may run
 // concurrently with them (it only syncs the file).
 type Appender struct {
-	f       File
+	f       vfs.File
 	name    string
-	pa      Preallocatable // nil: plain writes
-	syncer  Preallocatable // the file's SyncData, whether or not the writes are mapped; or nil
-	region  WritableRegion
+	pa      vfs.Preallocatable // nil: plain writes
+	syncer  vfs.Preallocatable // the file's SyncData, whether or not the writes are mapped; or nil
+	region  vfs.WritableRegion
 	huge    bool
 	reserve int64
 	size    int64 // bytes written
@@ -70,7 +72,7 @@ const (
 
 // NewAppender returns an Appender writing f, which must be empty; name names it in errors. The
 // Appender owns f from now on: Close closes it.
-func NewAppender(f File, name string, o AppenderOptions) *Appender {
+func NewAppender(f vfs.File, name string, o AppenderOptions) *Appender {
 	a := &Appender{f: f, name: name, huge: o.Huge, reserve: o.Reserve}
 	if a.reserve <= 0 {
 		a.reserve = defaultReserve
@@ -78,7 +80,7 @@ func NewAppender(f File, name string, o AppenderOptions) *Appender {
 	if a.huge {
 		a.reserve = (a.reserve + hugePage - 1) &^ (hugePage - 1)
 	}
-	if pa, ok := f.(Preallocatable); ok {
+	if pa, ok := f.(vfs.Preallocatable); ok {
 		a.syncer = pa
 		if !o.NoMap {
 			a.pa = pa
@@ -135,11 +137,11 @@ func (a *Appender) Write(p []byte) (int, error) {
 	return a.advanceMapped(len(p)), nil
 }
 
-// mapFor makes sure the mapping covers n more bytes and StoreLastBytes past them (so that every
+// mapFor makes sure the mapping covers n more bytes and vfs.StoreLastBytes past them (so that every
 // Store's head is one store), growing the reservation if needed. It reports false when the
 // Appender fell back to plain or positioned writes instead.
 func (a *Appender) mapFor(n int) (bool, error) {
-	if end := a.size + int64(n) + StoreLastBytes; end > a.mapped {
+	if end := a.size + int64(n) + vfs.StoreLastBytes; end > a.mapped {
 		if err := a.grow(end); err != nil {
 			return false, err
 		}
@@ -290,12 +292,12 @@ func (a *Appender) release() {
 }
 
 // WriteHeadsLast appends p like Write, except that when it stores through the mapping it stores
-// the headLen bytes at each offset in heads (at most StoreLastBytes; in increasing order) after
+// the headLen bytes at each offset in heads (at most vfs.StoreLastBytes; in increasing order) after
 // all the other bytes, in order, each in one store: a process killed during the call leaves
 // zeros where the heads not yet stored go. It makes an Appender a wal.InPlaceWriter, whose
 // heads are the headers of a record's fragments.
 func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, error) {
-	if a.err != nil || a.done || a.pa == nil || a.positional || len(heads) == 0 || headLen > StoreLastBytes {
+	if a.err != nil || a.done || a.pa == nil || a.positional || len(heads) == 0 || headLen > vfs.StoreLastBytes {
 		return a.Write(p)
 	}
 	if mapped, err := a.mapFor(len(p)); err != nil || !mapped {
