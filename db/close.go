@@ -56,6 +56,7 @@ func (d *DB) Close() error {
 	if err := d.tables.close(); err != nil {
 		errs = append(errs, err)
 	}
+	d.events.close()
 	d.info.Printf("closed %s", d.dir)
 	d.info.close()
 	if err := d.lock.Close(); err != nil {

@@ -318,6 +318,9 @@ func (d *DB) CompactRange(start, limit []byte) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	if d.opts.ReadOnly {
+		return errReadOnly("compact range")
+	}
 	// Every file this call writes, its flush included, is numbered from before on. The flush
 	// leaves out the overwritten entries no snapshot needs (writeLevel0TableLocked), so should
 	// it land on the deepest level, beside no file of the range, it needs no rewrite.

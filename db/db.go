@@ -22,6 +22,7 @@ type DB struct {
 	filter sstable.FilterPolicy // nil when BloomBitsPerKey < 0
 	vopts  *compaction.Options
 	info   infoLog
+	events *eventQueue // nil without Options.EventListener
 	lock   io.Closer
 	blocks *cache.BlockCache
 	tables *tableCache

@@ -1,6 +1,8 @@
 package db
 
 import (
+	"fmt"
+
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/vfs"
 )
@@ -21,4 +23,12 @@ var (
 	// ErrLocked is returned by Open when another process, or another DB in this process, holds
 	// the directory.
 	ErrLocked = vfs.ErrLocked
+	// ErrReadOnly is returned by writes, CompactRange and other calls that would change a DB
+	// opened with Options.ReadOnly.
+	ErrReadOnly = dberr.ErrReadOnly
 )
+
+// errReadOnly is the error of op on a DB opened read-only.
+func errReadOnly(op string) error {
+	return fmt.Errorf("%w: %s refused", ErrReadOnly, op)
+}

@@ -2,7 +2,9 @@ package db
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +15,11 @@ import (
 // infoLog writes the human-readable LOG file of a DB directory: opens, flushes, compactions and
 // errors, one timestamped line each, as leveldb's LOG does. Lines written before the log is
 // attached to its file (while Open still validates the directory) are kept in memory, so that an
-// Open that fails changes nothing on disk; attach writes them out. Safe for concurrent use.
+// Open that fails changes nothing on disk; attach writes them out. With a logger
+// (Options.Logger) every line goes to it at level Info instead, and there is no LOG file. Safe
+// for concurrent use.
 type infoLog struct {
+	logger  *slog.Logger // set before first use, never changed
 	mu      sync.Mutex
 	f       vfs.File
 	pending []string
@@ -23,6 +28,9 @@ type infoLog struct {
 // attach rotates LOG to LOG.old, starts a new LOG and writes the pending lines to it. A failure
 // is not fatal to the DB: the log is then dropped.
 func (l *infoLog) attach(fs vfs.FS, dir string) {
+	if l.logger != nil {
+		return
+	}
 	cur := filepath.Join(dir, filenames.InfoLogName)
 	_ = fs.Rename(cur, filepath.Join(dir, filenames.OldInfoLogName)) // fine if there was none
 	f, err := fs.Create(cur)
@@ -41,6 +49,10 @@ func (l *infoLog) attach(fs vfs.FS, dir string) {
 
 // Printf writes one line.
 func (l *infoLog) Printf(format string, args ...any) {
+	if l.logger != nil {
+		l.logger.Info(strings.TrimSuffix(fmt.Sprintf(format, args...), "\n"))
+		return
+	}
 	line := time.Now().Format("2006/01/02-15:04:05.000000 ") + fmt.Sprintf(format, args...)
 	if len(line) == 0 || line[len(line)-1] != '\n' {
 		line += "\n"

@@ -36,6 +36,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 	d := &DB{dir: dir, opts: o, fs: o.FS, icmp: keys.NewInternalComparator(o.Comparator), bgDone: make(chan struct{})}
 	d.vopts = compaction.DefaultOptions()
 	d.vopts.TargetFileSize = int64(o.MaxFileSize)
+	d.info.logger = o.Logger
+	d.events = newEventQueue(o.EventListener, d.info.Printf)
 	d.vopts.Logf = d.info.Printf
 	if o.BloomBitsPerKey > 0 {
 		d.filter = sstable.NewBloomPolicy(o.BloomBitsPerKey)
@@ -46,6 +48,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	d.mu.pendingOutputs = make(map[uint64]struct{})
 
 	if err := d.openDir(); err != nil {
+		d.events.close()
 		return nil, err
 	}
 	d.blocks = cache.NewBlockCache(o.BlockCacheSize)
@@ -108,6 +111,7 @@ func (d *DB) abandon() {
 		d.mu.log.f.Close()
 	}
 	d.tables.close()
+	d.events.close()
 	d.info.close()
 	d.lock.Close()
 }

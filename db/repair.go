@@ -109,6 +109,7 @@ func RepairWithReport(dir string, opts *Options) (*RepairReport, error) {
 	defer lock.Close()
 
 	d := &DB{dir: dir, opts: o, fs: fs, icmp: keys.NewInternalComparator(o.Comparator)}
+	d.info.logger = o.Logger
 	if o.BloomBitsPerKey > 0 {
 		d.filter = sstable.NewBloomPolicy(o.BloomBitsPerKey)
 	}

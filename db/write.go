@@ -35,6 +35,9 @@ func (d *DB) Write(b *Batch, wo *WriteOptions) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	if d.opts.ReadOnly {
+		return errReadOnly("write")
+	}
 	sync := wo != nil && wo.Sync
 	if b == nil || b.Len() == 0 {
 		if !sync {

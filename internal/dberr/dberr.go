@@ -31,6 +31,8 @@ var (
 	// ErrInvalidArgument reports a call whose arguments break the contract (keys out of order, a
 	// comparator that does not match the one the data was written with, and so on).
 	ErrInvalidArgument = errors.New("strata: invalid argument")
+	// ErrReadOnly reports a call that would change a DB opened read-only.
+	ErrReadOnly = errors.New("strata: the DB is open read-only")
 )
 
 // NoOffset marks a CorruptionError whose damage is not tied to one byte offset.
