@@ -140,8 +140,12 @@ func (d *DB) deleteObsoleteOnceLocked() {
 			d.tables.evict(f.num)
 			d.blocks.EvictFile(f.num)
 		}
-		err := d.fs.Remove(filepath.Join(d.dir, f.name))
+		path := filepath.Join(d.dir, f.name)
+		err := d.fs.Remove(path)
 		d.info.Printf("delete %s %s: %v", f.kind, f.name, errOrOK(err))
+		if err == nil && f.kind == filenames.Table {
+			d.tableDeleted(f.num, path)
+		}
 	}
 	d.mu.Lock()
 }

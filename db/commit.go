@@ -1,6 +1,8 @@
 package db
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,8 +44,9 @@ type commitEnv interface {
 	// makeRoomLocked makes sure the memtable can take a group needing need arena bytes; with
 	// force it switches to a new memtable (if the current one holds anything) and the group
 	// writes nothing. sync says the leader's write is synced. It may release the mutex while it
-	// waits.
-	makeRoomLocked(need int, sync, force bool) error
+	// waits; when ctx (nil: never) is done meanwhile, it returns an error wrapping ctx.Err()
+	// with the memtable unchanged or switched, never half switched.
+	makeRoomLocked(ctx context.Context, need int, sync, force bool) error
 	// roomLocked returns the arena bytes the memtable has left.
 	roomLocked() int
 	// writeGroupLocked logs group (syncing the log if sync), applies it to the memtable and
@@ -54,6 +57,8 @@ type commitEnv interface {
 	closingLocked() bool
 	// drainedLocked is called when the queue empties while the DB is closing.
 	drainedLocked()
+	// interruptLocked wakes makeRoomLocked's waits, for a context that is done.
+	interruptLocked()
 }
 
 // writer is one Write waiting in the commit queue.
@@ -61,9 +66,12 @@ type writer struct {
 	repr  batch.Repr
 	sync  bool
 	force bool // switch memtables (CompactRange's flush); writes nothing
-	done  bool
-	err   error
-	cond  sync.Cond // L is the queue's mutex
+	// ctx, when not nil, may cancel the write until it joins a group (grouped).
+	ctx     context.Context
+	grouped bool
+	done    bool
+	err     error
+	cond    sync.Cond // L is the queue's mutex
 }
 
 var writerPool = sync.Pool{New: func() any { return new(writer) }}
@@ -98,9 +106,14 @@ func arenaBound(repr batch.Repr) int {
 
 // commit runs repr through the queue and returns its write's result. With force it writes
 // nothing and has the memtable switched once every earlier write is in it.
-func (q *commitQueue) commit(repr batch.Repr, sync, force bool) error {
+//
+// ctx (nil: none) cancels the write while it waits: in the queue, or as the leader for room in
+// the memtable (a stall). A cancelled write leaves the queue unwritten and returns an error
+// wrapping ctx.Err(). Once a leader has taken it into a group, it is written whatever ctx says.
+func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force bool) error {
 	w := writerPool.Get().(*writer)
 	w.repr, w.sync, w.force, w.done, w.err = repr, sync, force, false, nil
+	w.ctx, w.grouped = ctx, false
 	w.cond.L = q.mu
 
 	q.mu.Lock()
@@ -114,22 +127,42 @@ func (q *commitQueue) commit(repr batch.Repr, sync, force bool) error {
 		close(q.linger) // the lingering leader has its company
 		q.linger = nil
 	}
+	var stop func() bool
+	if ctx != nil && ctx.Done() != nil {
+		// Wake w when ctx is done, wherever it waits. A wake that comes after w has left (and
+		// its writer struct went to another write) is a spurious one, which every wait allows.
+		stop = context.AfterFunc(ctx, func() {
+			q.mu.Lock()
+			w.cond.Signal()
+			q.env.interruptLocked()
+			q.mu.Unlock()
+		})
+	}
 	for !w.done && w != q.writers[0] {
+		if ctx != nil && !w.grouped && ctx.Err() != nil {
+			return q.leaveLocked(w, stop)
+		}
 		w.cond.Wait()
 	}
 	if w.done {
 		err := w.err
 		q.mu.Unlock()
-		w.repr = nil
+		if stop != nil {
+			stop()
+		}
+		w.repr, w.ctx = nil, nil
 		writerPool.Put(w)
 		return err
 	}
 
 	// w leads a group.
+	if ctx != nil && ctx.Err() != nil {
+		return q.leaveLocked(w, stop)
+	}
 	if w.sync && !force {
 		q.lingerLocked()
 	}
-	err := q.env.makeRoomLocked(arenaBound(repr), w.sync, force)
+	err := q.env.makeRoomLocked(ctx, arenaBound(repr), w.sync, force)
 	last := 0
 	if err == nil && !force {
 		var group batch.Repr
@@ -156,7 +189,28 @@ func (q *commitQueue) commit(repr batch.Repr, sync, force bool) error {
 		q.env.drainedLocked()
 	}
 	q.mu.Unlock()
-	w.repr = nil
+	if stop != nil {
+		stop()
+	}
+	w.repr, w.ctx = nil, nil
+	writerPool.Put(w)
+	return err
+}
+
+// leaveLocked takes w, cancelled before it joined a group, out of the queue, wakes the next
+// leader if w was the head, and returns w's error. It releases the mutex.
+func (q *commitQueue) leaveLocked(w *writer, stop func() bool) error {
+	i := slices.Index(q.writers, w)
+	q.writers = slices.Delete(q.writers, i, i+1)
+	if i == 0 && len(q.writers) > 0 {
+		q.writers[0].cond.Signal()
+	} else if len(q.writers) == 0 && q.env.closingLocked() {
+		q.env.drainedLocked()
+	}
+	err := ctxError(w.ctx, "write")
+	q.mu.Unlock()
+	stop()
+	w.repr, w.ctx = nil, nil
 	writerPool.Put(w)
 	return err
 }
@@ -215,6 +269,7 @@ func (q *commitQueue) buildGroupLocked() (batch.Repr, int) {
 		extra := len(x.repr) - batch.HeaderLen
 		if extra <= 0 {
 			last = i // an empty (sync-only) batch rides along
+			x.grouped = true
 			continue
 		}
 		if size+extra > limit || arenaBound(x.repr) > room {
@@ -223,6 +278,7 @@ func (q *commitQueue) buildGroupLocked() (batch.Repr, int) {
 		size += extra
 		room -= arenaBound(x.repr)
 		last = i
+		x.grouped = true
 	}
 	if last == 0 {
 		return lead.repr, 0

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -25,6 +26,10 @@ type fakeCommitEnv struct {
 	groups  []fakeGroup
 	forced  int
 	took    time.Duration // what writeGroupLocked reports its sync took
+	// stalled makes makeRoomLocked wait, as a DB in a write stall does, until it is cleared (and
+	// stallCond broadcast) or the leader's context is done.
+	stalled   bool
+	stallCond sync.Cond
 }
 
 type fakeGroup struct {
@@ -33,12 +38,20 @@ type fakeGroup struct {
 	members int
 }
 
-func (e *fakeCommitEnv) makeRoomLocked(need int, sync, force bool) error {
+func (e *fakeCommitEnv) makeRoomLocked(ctx context.Context, need int, sync, force bool) error {
+	for e.stalled {
+		if ctx != nil && ctx.Err() != nil {
+			return ctxError(ctx, "write")
+		}
+		e.stallCond.Wait()
+	}
 	if force {
 		e.forced++
 	}
 	return nil
 }
+
+func (e *fakeCommitEnv) interruptLocked() { e.stallCond.Broadcast() }
 
 func (e *fakeCommitEnv) roomLocked() int { return e.room }
 
@@ -66,6 +79,7 @@ func (e *fakeCommitEnv) drainedLocked()      { e.drained++ }
 func newFakeQueue() (*commitQueue, *fakeCommitEnv) {
 	mu := new(sync.Mutex)
 	env := &fakeCommitEnv{mu: mu, room: 1 << 30}
+	env.stallCond.L = mu
 	return &commitQueue{mu: mu, env: env}, env
 }
 
@@ -79,8 +93,14 @@ func putRepr(key string, size int) batch.Repr {
 // want writers); the commit's result arrives on the returned channel.
 func queueBehind(t *testing.T, q *commitQueue, repr batch.Repr, sync bool, want int) <-chan error {
 	t.Helper()
+	return queueBehindCtx(t, nil, q, repr, sync, want)
+}
+
+// queueBehindCtx is queueBehind for a write with a context.
+func queueBehindCtx(t *testing.T, ctx context.Context, q *commitQueue, repr batch.Repr, sync bool, want int) <-chan error {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- q.commit(repr, sync, false) }()
+	go func() { done <- q.commit(ctx, repr, sync, false) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		q.mu.Lock()
@@ -174,7 +194,7 @@ func groupKeys(gs []fakeGroup) [][]string {
 // queue refuses new writes and reports when the last one leaves.
 func TestCommitQueueForceAndClose(t *testing.T) {
 	q, env := newFakeQueue()
-	require.NoError(t, q.commit(batch.New(nil), false, true))
+	require.NoError(t, q.commit(nil, batch.New(nil), false, true))
 	require.Equal(t, 1, env.forced)
 	require.Empty(t, env.groups)
 
@@ -183,7 +203,7 @@ func TestCommitQueueForceAndClose(t *testing.T) {
 	q.mu.Lock()
 	env.closing = true
 	q.mu.Unlock()
-	require.ErrorIs(t, q.commit(putRepr("late", 10), false, false), ErrClosed)
+	require.ErrorIs(t, q.commit(nil, putRepr("late", 10), false, false), ErrClosed)
 	close(env.gate)
 	require.NoError(t, <-first)
 	q.mu.Lock()
@@ -215,7 +235,7 @@ func TestCommitQueueLinger(t *testing.T) {
 	for i := range 3 {
 		key := fmt.Sprintf("c%d", i)
 		ch := make(chan error, 1)
-		go func() { ch <- q.commit(putRepr(key, 10), true, false) }()
+		go func() { ch <- q.commit(nil, putRepr(key, 10), true, false) }()
 		next = append(next, ch)
 	}
 	for _, ch := range next {
@@ -225,4 +245,70 @@ func TestCommitQueueLinger(t *testing.T) {
 	defer q.mu.Unlock()
 	require.Len(t, env.groups, 3, "the three later writers share one group")
 	require.Equal(t, 3, env.groups[2].members)
+}
+
+// TestCommitQueueCancel checks WriteContext's promise through the queue's seam: a write whose
+// context is done while it waits (behind a leader, or leading in a stall) leaves the queue
+// unwritten and returns an error wrapping the context's; a write already taken into a group is
+// written whatever its context says; the writers behind a cancelled one go on.
+func TestCommitQueueCancel(t *testing.T) {
+	t.Run("queued", func(t *testing.T) {
+		q, env := newFakeQueue()
+		env.gate = make(chan struct{})
+		first := queueBehind(t, q, putRepr("a", 10), false, 1) // leads, held at the gate
+		ctx, cancel := context.WithCancel(context.Background())
+		b := queueBehindCtx(t, ctx, q, putRepr("b", 10), false, 2)
+		c := queueBehind(t, q, putRepr("c", 10), false, 3)
+		cancel()
+		err := <-b
+		require.ErrorIs(t, err, context.Canceled)
+		close(env.gate)
+		require.NoError(t, <-first)
+		require.NoError(t, <-c)
+		require.Equal(t, []fakeGroup{{keys: []string{"a"}, members: 1}, {keys: []string{"c"}, members: 1}}, env.groups)
+	})
+	t.Run("grouped", func(t *testing.T) {
+		q, env := newFakeQueue()
+		env.gate = make(chan struct{})
+		first := queueBehind(t, q, putRepr("a", 10), false, 1)
+		b := queueBehind(t, q, putRepr("b", 10), false, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		c := queueBehindCtx(t, ctx, q, putRepr("c", 10), false, 3)
+		env.gate <- struct{}{} // a's group is written; b leads and takes c into its group
+		require.NoError(t, <-first)
+		require.Eventually(t, func() bool {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			return len(env.groups) == 2
+		}, 10*time.Second, 100*time.Microsecond)
+		cancel() // too late: c is in b's group, held at the gate
+		close(env.gate)
+		require.NoError(t, <-b)
+		require.NoError(t, <-c)
+		require.Equal(t, []string{"b", "c"}, env.groups[1].keys)
+	})
+	t.Run("stalled leader", func(t *testing.T) {
+		q, env := newFakeQueue()
+		env.stalled = true
+		ctx, cancel := context.WithCancel(context.Background())
+		a := queueBehindCtx(t, ctx, q, putRepr("a", 10), false, 1)
+		b := queueBehind(t, q, putRepr("b", 10), false, 2)
+		cancel()
+		err := <-a
+		require.ErrorIs(t, err, context.Canceled)
+		q.mu.Lock()
+		require.Equal(t, 1, q.lenLocked(), "b leads now, still in the stall")
+		env.stalled = false
+		env.stallCond.Broadcast()
+		q.mu.Unlock()
+		require.NoError(t, <-b)
+		require.Equal(t, []fakeGroup{{keys: []string{"b"}, members: 1}}, env.groups)
+	})
+	t.Run("done before", func(t *testing.T) {
+		q, env := newFakeQueue()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.ErrorIs(t, q.commit(ctx, putRepr("a", 10), false, false), context.Canceled)
+		require.Empty(t, env.groups)
+	})
 }

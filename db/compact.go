@@ -2,6 +2,7 @@ package db
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -27,11 +28,14 @@ type manualCompaction struct {
 	begin, end []byte // user keys; nil is unbounded; begin advances as steps complete
 	before     uint64 // files numbered from here on were written by this CompactRange
 	done       bool
+	// running is set while the background goroutine runs one of its steps; cancelled (by the
+	// caller's context) makes it take no further step.
+	running, cancelled bool
 }
 
 // needsCompactionLocked reports whether a compaction is due.
 func (d *DB) needsCompactionLocked() bool {
-	if m := d.mu.manual; m != nil && !m.done {
+	if m := d.mu.manual; m != nil && !m.done && !m.cancelled {
 		return true
 	}
 	return d.mu.vs.Current().NeedsCompaction()
@@ -39,7 +43,7 @@ func (d *DB) needsCompactionLocked() bool {
 
 // compactLocked runs one compaction step.
 func (d *DB) compactLocked() {
-	if m := d.mu.manual; m != nil && !m.done {
+	if m := d.mu.manual; m != nil && !m.done && !m.cancelled {
 		d.manualStepLocked(m)
 		return
 	}
@@ -60,7 +64,9 @@ func (d *DB) manualStepLocked(m *manualCompaction) {
 		return
 	}
 	defer c.Release()
+	m.running = true
 	d.runCompactionLocked(c, true)
+	m.running = false
 	if c.Last {
 		m.done = true
 	} else {
@@ -73,16 +79,20 @@ func (d *DB) manualStepLocked(m *manualCompaction) {
 // below moves down by a MANIFEST edit alone, except in a manual compaction, whose point is to
 // rewrite the data.
 func (d *DB) runCompactionLocked(c *compaction.Compaction, manual bool) {
-	if !manual && c.IsTrivialMove() {
+	info := d.compactionBeginLocked(c, manual)
+	if info.Reason == "move" {
 		f := c.Inputs[0][0]
 		c.Edit.DeleteFile(c.Level, f.Num)
 		c.Edit.AddFile(c.Level+1, f)
-		if err := d.logAndApplyLocked(&c.Edit); err != nil {
+		err := d.logAndApplyLocked(&c.Edit)
+		d.compactionEndLocked(info, nil, err)
+		if err != nil {
 			d.setBgErrLocked(dberr.Wrap(err, "compaction"))
 			return
 		}
+		d.mu.stats.moves++
 		d.info.Printf("moved #%d to level %d: %d bytes", f.Num, c.Level+1, f.Size)
-	} else if err := d.doCompactionWorkLocked(c, manual); err != nil {
+	} else if err := d.doCompactionWorkLocked(c, manual, info); err != nil {
 		d.setBgErrLocked(dberr.Wrap(err, "compaction"))
 		return
 	}
@@ -114,7 +124,7 @@ func (d *DB) logAndApplyLocked(edit *compaction.VersionEdit) error {
 // so that on several cores a compaction is not bound to one. The parts hold disjoint user-key
 // ranges, so their outputs never overlap; an output may end at a cut where a single merge would
 // have gone on. Manual compactions (CompactRange) run as one part.
-func (d *DB) doCompactionWorkLocked(c *compaction.Compaction, manual bool) (err error) {
+func (d *DB) doCompactionWorkLocked(c *compaction.Compaction, manual bool, info CompactionInfo) (err error) {
 	start := time.Now()
 	smallestSnapshot := d.smallestSnapshotLocked()
 	outLevel := c.OutputLevel()
@@ -173,16 +183,22 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction, manual bool) (err 
 	var written uint64
 	for _, m := range outputs {
 		written += m.Size
+		d.tableCreatedLocked(m, outLevel, "compaction")
 	}
 	d.mu.stats.levels[outLevel].add(time.Since(start), c.InputBytes(), written)
+	d.mu.stats.compactions++
+	d.mu.stats.compactionRead += c.InputBytes()
+	d.mu.stats.compactionWritten += written
+	d.mu.stats.compactionTime += time.Since(start)
+	if err == nil {
+		c.AddInputDeletions(&c.Edit)
+		for _, m := range outputs {
+			c.Edit.AddFile(outLevel, m)
+		}
+		err = d.logAndApplyLocked(&c.Edit)
+	}
+	d.compactionEndLocked(info, outputs, err)
 	if err != nil {
-		return err
-	}
-	c.AddInputDeletions(&c.Edit)
-	for _, m := range outputs {
-		c.Edit.AddFile(outLevel, m)
-	}
-	if err := d.logAndApplyLocked(&c.Edit); err != nil {
 		return err
 	}
 	d.info.Printf("compacted to level %d: %d files, %d bytes, in %v", outLevel, len(outputs), written, time.Since(start))
@@ -315,11 +331,23 @@ func (d *DB) smallestSnapshotLocked() keys.SeqNum {
 // pass, a slice of the range at a time, rather than level by level as leveldb does, so each
 // entry is written once (compaction.VersionSet.CompactRange). It returns when done.
 func (d *DB) CompactRange(start, limit []byte) error {
+	return d.CompactRangeContext(context.Background(), start, limit)
+}
+
+// CompactRangeContext is CompactRange with a context. When ctx is done it stops between steps:
+// the step under way (a slice of the range merged into new tables and installed by one
+// MANIFEST edit) completes, no further step starts, and it returns an error wrapping ctx.Err().
+// Every step leaves a valid tree, so a cancelled CompactRange loses nothing; the part of the
+// range it did not reach is simply not compacted yet.
+func (d *DB) CompactRangeContext(ctx context.Context, start, limit []byte) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	if d.opts.ReadOnly {
 		return errReadOnly("compact range")
+	}
+	if ctx.Err() != nil {
+		return ctxError(ctx, "compact range")
 	}
 	// Every file this call writes, its flush included, is numbered from before on. The flush
 	// leaves out the overwritten entries no snapshot needs (writeLevel0TableLocked), so should
@@ -327,7 +355,7 @@ func (d *DB) CompactRange(start, limit []byte) error {
 	d.mu.Lock()
 	before := d.mu.vs.PeekFileNumber()
 	d.mu.Unlock()
-	if err := d.flushMemTable(); err != nil {
+	if err := d.flushMemTableContext(ctx); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -339,20 +367,32 @@ func (d *DB) CompactRange(start, limit []byte) error {
 		}
 	}
 	d.mu.Unlock()
-	return d.manualCompaction(&manualCompaction{bottom: maxLevel, begin: start, end: limit, before: before})
+	return d.manualCompaction(ctx, &manualCompaction{bottom: maxLevel, begin: start, end: limit, before: before})
 }
 
-// manualCompaction queues a CompactRange step and waits for it.
-func (d *DB) manualCompaction(m *manualCompaction) error {
+// manualCompaction queues a CompactRange and waits for its steps, or for ctx.
+func (d *DB) manualCompaction(ctx context.Context, m *manualCompaction) error {
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.mu.bgCond.Broadcast()
+		d.mu.Unlock()
+	})
+	defer stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for d.mu.manual != nil && !d.mu.closing && d.mu.bgErr == nil {
+	for d.mu.manual != nil && !d.mu.closing && d.mu.bgErr == nil && ctx.Err() == nil {
 		d.mu.bgCond.Wait() // another CompactRange is running
+	}
+	if ctx.Err() != nil {
+		return ctxError(ctx, "compact range")
 	}
 	d.mu.manual = m
 	d.mu.bgCond.Broadcast()
-	for !m.done && !d.mu.closing && d.mu.bgErr == nil {
+	for !m.done && !d.mu.closing && d.mu.bgErr == nil && (ctx.Err() == nil || m.running) {
 		d.mu.bgCond.Wait()
+	}
+	if !m.done && ctx.Err() != nil {
+		m.cancelled = true
 	}
 	if d.mu.manual == m {
 		d.mu.manual = nil
@@ -361,6 +401,8 @@ func (d *DB) manualCompaction(m *manualCompaction) error {
 	switch {
 	case d.mu.bgErr != nil:
 		return d.mu.bgErr
+	case m.cancelled:
+		return ctxError(ctx, "compact range")
 	case !m.done:
 		return ErrClosed
 	}
@@ -368,14 +410,27 @@ func (d *DB) manualCompaction(m *manualCompaction) error {
 }
 
 // flushMemTable flushes the memtable, ordered with writes, and waits for the flush.
-func (d *DB) flushMemTable() error {
-	if err := d.commitForce(); err != nil {
+func (d *DB) flushMemTable() error { return d.flushMemTableContext(context.Background()) }
+
+// flushMemTableContext is flushMemTable that stops waiting when ctx is done (the flush goes on
+// in the background).
+func (d *DB) flushMemTableContext(ctx context.Context) error {
+	if err := d.commitForce(ctx); err != nil {
 		return err
 	}
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.mu.bgCond.Broadcast()
+		d.mu.Unlock()
+	})
+	defer stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for d.mu.imm != nil && d.mu.bgErr == nil && !d.mu.closing {
+	for d.mu.imm != nil && d.mu.bgErr == nil && !d.mu.closing && ctx.Err() == nil {
 		d.mu.bgCond.Wait()
+	}
+	if d.mu.imm != nil && ctx.Err() != nil {
+		return ctxError(ctx, "compact range")
 	}
 	if d.mu.bgErr != nil {
 		return d.mu.bgErr

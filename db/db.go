@@ -138,6 +138,7 @@ func (d *DB) setBgErrLocked(err error) {
 	if d.mu.bgErr == nil {
 		d.mu.bgErr = err
 		d.info.Printf("background error, the DB refuses writes from now on: %v", err)
+		d.backgroundErrorLocked(err)
 	}
 	d.mu.bgCond.Broadcast()
 }

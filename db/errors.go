@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/stratadb/strata/internal/dberr"
@@ -31,4 +32,9 @@ var (
 // errReadOnly is the error of op on a DB opened read-only.
 func errReadOnly(op string) error {
 	return fmt.Errorf("%w: %s refused", ErrReadOnly, op)
+}
+
+// ctxError is the error of op stopped because ctx is done: it wraps ctx.Err().
+func ctxError(ctx context.Context, op string) error {
+	return fmt.Errorf("strata: %s: %w", op, ctx.Err())
 }

@@ -19,6 +19,7 @@ func (d *DB) flushLocked() {
 	base := d.mu.vs.Current()
 	base.Ref()
 	defer base.Unref()
+	info := d.flushBeginLocked(imm.Size())
 
 	var edit compaction.VersionEdit
 	meta, err := d.writeLevel0TableLocked(imm.NewIterator(), base, &edit)
@@ -27,6 +28,11 @@ func (d *DB) flushLocked() {
 		edit.SetPrevLogNum(0)
 		err = d.mu.vs.LogAndApply(&edit, &d.mu.Mutex)
 	}
+	level := 0
+	if len(edit.NewFiles) > 0 {
+		level = edit.NewFiles[0].Level
+	}
+	d.flushEndLocked(info, meta, level, time.Since(start), err)
 	if d.mu.flushInstalling {
 		d.mu.flushInstalling = false
 		d.mu.bgCond.Broadcast() // the compaction goroutine may pick again
@@ -50,6 +56,9 @@ func (d *DB) flushLocked() {
 	}
 	d.mu.stats.flushes++
 	d.mu.stats.flushTime += time.Since(start)
+	if meta != nil {
+		d.mu.stats.flushBytes += meta.Size
+	}
 	d.deleteObsoleteFilesLocked()
 	d.mu.bgCond.Broadcast()
 }
@@ -84,6 +93,7 @@ func (d *DB) writeLevel0TableLocked(it iterator.Iterator, base *compaction.Versi
 	}
 	edit.AddFile(level, meta)
 	d.mu.stats.levels[level].add(time.Since(start), 0, meta.Size)
+	d.tableCreatedLocked(meta, level, "flush")
 	d.info.Printf("flushed table #%d to level %d: %d bytes, keys %s .. %s", num, level, meta.Size,
 		keys.FormatInternalKey(meta.Smallest), keys.FormatInternalKey(meta.Largest))
 	return meta, nil

@@ -16,9 +16,9 @@ type logScan struct {
 	// torn is told of a torn tail (a write a crash cut short, never acknowledged), which ends
 	// the log.
 	torn func(err error)
-	// bad is told of a record that is not a valid batch: its error stops the scan, nil skips
-	// the record.
-	bad func(err error) error
+	// bad is told of a record of n bytes that is not a valid batch: its error stops the scan,
+	// nil skips the record.
+	bad func(err error, n int) error
 }
 
 // scanLog hands every valid batch of the log at name to apply, in order, with its offset, until
@@ -35,7 +35,7 @@ func scanLog(fs vfs.FS, name string, s logScan, apply func(rec []byte, off int64
 	}
 	return r.Each(s.torn, func(rec []byte, off int64) error {
 		if err := batch.Validate(rec, name, off); err != nil {
-			return s.bad(err)
+			return s.bad(err, len(rec))
 		}
 		return apply(rec, off)
 	})

@@ -88,7 +88,8 @@ func (d *DB) statsString() string {
 	fmt.Fprintf(&b, "Flushes: %d in %.3f s\n", st.flushes, st.flushTime.Seconds())
 	fmt.Fprintf(&b, "Log syncs: %d for %d synced writes\n", st.logSyncs, st.syncedWrites)
 	fmt.Fprintf(&b, "Write stalls: %.3f s delayed at the slowdown trigger, %.3f s waiting for a flush, %.3f s at the level-0 stop trigger\n",
-		st.stallSlowdown.Seconds(), st.stallMemtable.Seconds(), st.stallL0.Seconds())
+		st.stalls[StallL0Slowdown].Duration.Seconds(), st.stalls[StallMemTableFull].Duration.Seconds(),
+		st.stalls[StallL0Stop].Duration.Seconds())
 	cs := d.blocks.Stats()
 	fmt.Fprintf(&b, "Block cache: %d entries, %d of %d bytes, %d hits, %d misses\n",
 		cs.Entries, cs.Size, cs.Capacity, cs.Hits, cs.Misses)

@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 
@@ -48,6 +49,7 @@ func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) erro
 				"log before ended; the writes in between, never synced, were lost with the end of that "+
 				"log in a crash, so the writes after them are left out too, keeping a prefix of the "+
 				"writes (none of them was acknowledged as synced)", num, len(logs)-i-1, end)
+			d.reportLogsSkippedLocked(logs[i:], "not replayed: the writes before it were lost in a crash")
 			break
 		}
 		maxSeq = max(maxSeq, res.newest)
@@ -61,6 +63,7 @@ func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) erro
 			d.info.Printf("log #%d lost its end in a crash (%s), so the writes of the %d later logs, "+
 				"which came after, are not replayed, keeping a prefix of the writes (none of them was "+
 				"acknowledged as synced)", num, map[bool]string{true: "cut short", false: "no write left"}[res.torn], later)
+			d.reportLogsSkippedLocked(logs[i+1:], fmt.Sprintf("not replayed: log #%d before it lost its end in a crash", num))
 			break
 		}
 	}
@@ -114,17 +117,19 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 			d.info.Printf("%s: %v (a write cut short by a crash; it was never acknowledged)", name, err)
 			res.torn = true
 		},
-		bad: func(err error) error {
+		bad: func(err error, n int) error {
 			if paranoid {
 				return err
 			}
 			d.info.Printf("%s: skipping a damaged batch: %v", name, err)
+			d.reportDamageLocked(name, n, err)
 			return nil
 		},
 	}
 	if !paranoid {
 		scan.dropped = func(offset int64, dropped int, err error) {
 			d.info.Printf("%s: dropped %d bytes at offset %d: %v", name, dropped, offset, err)
+			d.reportDamageAtLocked(name, offset, int64(dropped), err)
 		}
 	}
 	var (
@@ -212,4 +217,17 @@ func (m *memFill) done() error {
 		return nil
 	}
 	return m.flush(mem, m.seq)
+}
+
+// reportLogsSkippedLocked reports the logs that recovery leaves out, whole, to keep a prefix of
+// the writes: their unsynced writes are lost.
+func (d *DB) reportLogsSkippedLocked(nums []uint64, why string) {
+	for _, num := range nums {
+		name := filenames.Path(d.dir, filenames.Log, num)
+		var size int64
+		if fi, err := d.fs.Stat(name); err == nil {
+			size = fi.Size()
+		}
+		d.reportDamageAtLocked(name, 0, size, errors.New(why))
+	}
 }

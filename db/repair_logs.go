@@ -39,7 +39,7 @@ func (r *repairer) convertLog(num uint64) error {
 		torn: func(err error) {
 			r.logf("log #%d: %v (a write cut short by a crash, never acknowledged); the log ends there", num, err)
 		},
-		bad: func(err error) error {
+		bad: func(err error, _ int) error {
 			c.skip(err)
 			return nil
 		},

@@ -8,15 +8,23 @@ import (
 
 // dbStats are the counters `leveldb.stats` prints. Guarded by d.mu.
 type dbStats struct {
-	levels        [compaction.NumLevels]levelStats
-	flushes       int
-	flushTime     time.Duration
-	stallSlowdown time.Duration // writes delayed at the slowdown trigger
-	stallMemtable time.Duration // writes waiting for a flush
-	stallL0       time.Duration // writes waiting at the level-0 stop trigger
-	split         int           // compactions run as subcompactions
-	logSyncs      int           // log syncs by synced write groups
-	syncedWrites  int           // writes those groups held
+	levels       [compaction.NumLevels]levelStats
+	flushes      int
+	flushTime    time.Duration
+	flushBytes   uint64
+	split        int // compactions run as subcompactions
+	logSyncs     int // log syncs by synced write groups
+	syncedWrites int // writes those groups held
+	walBytes     uint64
+	// Compactions that rewrote data, and trivial moves.
+	compactions, moves                int64
+	compactionRead, compactionWritten uint64
+	compactionTime                    time.Duration
+	// Write stalls by reason (WriteStallReason); leveldb.stats prints their durations.
+	stalls [numStallReasons]StallMetrics
+	// Damage recovery skipped: records (or stretches) and bytes.
+	damaged, damagedBytes int64
+	jobs                  int // flushes and compactions started, for their events' JobID
 }
 
 // levelStats count the work of flushes and compactions that wrote to a level.

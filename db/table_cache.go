@@ -76,3 +76,6 @@ func (tc *tableCache) acquire(num uint64) (*cache.Handle[*table], error) { retur
 func (tc *tableCache) evict(num uint64) { tc.c.Evict(num) }
 
 func (tc *tableCache) close() error { return tc.c.Close() }
+
+// stats returns the cache's state and counters.
+func (tc *tableCache) stats() cache.TableCacheStats { return tc.c.Stats() }

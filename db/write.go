@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -31,7 +32,22 @@ func (d *DB) Delete(key []byte, wo *WriteOptions) error {
 // Write applies every operation of b atomically: readers see all of them at once, and after a
 // crash either all of them or none are there. An empty batch writes nothing, except that with
 // Sync it makes every earlier write durable. A nil wo means not synced.
-func (d *DB) Write(b *Batch, wo *WriteOptions) error {
+func (d *DB) Write(b *Batch, wo *WriteOptions) error { return d.write(nil, b, wo) }
+
+// WriteContext is Write with a context that bounds how long the write may wait: behind other
+// writes, or in a write stall (a full memtable, too many level-0 tables; see
+// Metrics.WriteStalls). When ctx is done before the write has been taken into a write group, it
+// returns an error wrapping ctx.Err() and the batch is not applied, now or later; once taken,
+// the write completes (a log append and a memtable insert, no waiting) and WriteContext returns
+// its result.
+func (d *DB) WriteContext(ctx context.Context, b *Batch, wo *WriteOptions) error {
+	if err := ctx.Err(); err != nil {
+		return ctxError(ctx, "write")
+	}
+	return d.write(ctx, b, wo)
+}
+
+func (d *DB) write(ctx context.Context, b *Batch, wo *WriteOptions) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
@@ -43,18 +59,15 @@ func (d *DB) Write(b *Batch, wo *WriteOptions) error {
 		if !sync {
 			return nil
 		}
-		return d.commit(batch.New(nil), true, false)
+		return d.commits.commit(ctx, batch.New(nil), true, false)
 	}
-	return d.commit(b.repr, sync, false)
+	return d.commits.commit(ctx, b.repr, sync, false)
 }
 
 // commitForce joins the commit queue to make the memtable immutable (when it holds anything),
 // so that the flush that follows holds every write that returned before the call.
-func (d *DB) commitForce() error { return d.commit(batch.New(nil), false, true) }
-
-// commit runs repr through the DB's commit queue (commit.go).
-func (d *DB) commit(repr batch.Repr, sync, force bool) error {
-	return d.commits.commit(repr, sync, force)
+func (d *DB) commitForce(ctx context.Context) error {
+	return d.commits.commit(ctx, batch.New(nil), false, true)
 }
 
 // The DB is its commit queue's commitEnv.
@@ -62,9 +75,12 @@ func (d *DB) commit(repr batch.Repr, sync, force bool) error {
 // makeRoomLocked implements commitEnv. A synced write does not go to a log mapped with huge
 // pages, whose syncs would write back 2 MiB at a time: it switches to a new log with small
 // pages first.
-func (d *DB) makeRoomLocked(need int, sync, force bool) error {
-	return d.makeRoomForWriteLocked(need, force || (sync && d.mu.log.huge))
+func (d *DB) makeRoomLocked(ctx context.Context, need int, sync, force bool) error {
+	return d.makeRoomForWriteLocked(ctx, need, force || (sync && d.mu.log.huge))
 }
+
+// interruptLocked implements commitEnv.
+func (d *DB) interruptLocked() { d.mu.bgCond.Broadcast() }
 
 // roomLocked implements commitEnv.
 func (d *DB) roomLocked() int { return d.mu.mem.Available() }
@@ -120,6 +136,7 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool, members int) (took ti
 		d.setBgErrLocked(err)
 		return 0, err
 	}
+	d.mu.stats.walBytes += uint64(len(group))
 	if sync {
 		log.dirSynced, log.synced = true, true // only a leader switches logs, so log is current
 		d.mu.stats.logSyncs++
@@ -136,9 +153,13 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool, members int) (took ti
 // makeRoomForWriteLocked makes sure the memtable can take a group needing `need` arena bytes,
 // rotating to a new memtable and log when it is full, or in any case with force (unless it is
 // empty). It applies leveldb's write throttling: with many level-0 tables, a write is delayed
-// once by a millisecond; with too many, it waits for compaction.
-func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
+// once by a millisecond; with too many, it waits for compaction. Each wait is a write stall,
+// counted in the metrics by reason and reported to the event listener. When ctx (nil: never)
+// is done, it stops waiting and returns an error wrapping ctx.Err().
+func (d *DB) makeRoomForWriteLocked(ctx context.Context, need int, force bool) error {
 	allowDelay := true
+	st := stall{d: d}
+	defer st.endLocked()
 	for {
 		if d.mu.bgErr != nil {
 			return d.mu.bgErr
@@ -146,17 +167,20 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 		if d.mu.closing {
 			return ErrClosed
 		}
+		if ctx != nil && ctx.Err() != nil {
+			return ctxError(ctx, "write")
+		}
 		l0 := d.mu.vs.NumLevelFiles(0)
 		mem := d.mu.mem
 		switch {
 		case allowDelay && !force && l0 >= d.vopts.L0SlowdownWritesTrigger:
 			// Let compaction catch up a little, and spread the delay over writers rather than
 			// stalling one of them for seconds at the stop trigger.
-			start := time.Now()
+			st.beginLocked(StallL0Slowdown)
 			d.mu.Unlock()
 			time.Sleep(time.Millisecond)
 			d.mu.Lock()
-			d.mu.stats.stallSlowdown += time.Since(start)
+			st.endLocked()
 			allowDelay = false
 		case !force && mem.Size() <= d.opts.WriteBufferSize && mem.Available() >= need:
 			return nil
@@ -168,13 +192,11 @@ func (d *DB) makeRoomForWriteLocked(need int, force bool) error {
 			d.updateReadStateLocked()
 			d.releaseMem(mem)
 		case d.mu.imm != nil:
-			start := time.Now()
+			st.beginLocked(StallMemTableFull)
 			d.mu.bgCond.Wait() // the previous memtable is still being flushed
-			d.mu.stats.stallMemtable += time.Since(start)
 		case l0 >= d.vopts.L0StopWritesTrigger:
-			start := time.Now()
+			st.beginLocked(StallL0Stop)
 			d.mu.bgCond.Wait() // too many level-0 tables: wait for compaction
-			d.mu.stats.stallL0 += time.Since(start)
 		default:
 			// A log that a full memtable retires after no synced write suggests a run of
 			// unsynced writes: its successor gets huge pages (see the log's notes in log.go).
@@ -215,4 +237,44 @@ func (d *DB) rotateLocked(need int, huge bool) error {
 	d.updateReadStateLocked()
 	d.mu.bgCond.Broadcast()
 	return nil
+}
+
+// stall tracks the write stall a leader is in across the waits of makeRoomForWriteLocked: a
+// wait of the same reason as the one before continues the stall; another reason ends it and
+// begins a new one. Its methods are called with d.mu held.
+type stall struct {
+	d      *DB
+	on     bool
+	reason WriteStallReason
+	start  time.Time
+}
+
+// beginLocked enters a stall of reason r, unless already in one.
+func (s *stall) beginLocked(r WriteStallReason) {
+	if s.on && s.reason == r {
+		return
+	}
+	s.endLocked()
+	s.on, s.reason, s.start = true, r, time.Now()
+	s.d.mu.stats.stalls[r].Count++
+	s.d.events.post(func(l *EventListener) {
+		if l.WriteStallBegin != nil {
+			l.WriteStallBegin(WriteStallInfo{Reason: r})
+		}
+	})
+}
+
+// endLocked ends the stall, if in one.
+func (s *stall) endLocked() {
+	if !s.on {
+		return
+	}
+	s.on = false
+	info := WriteStallInfo{Reason: s.reason, Duration: time.Since(s.start)}
+	s.d.mu.stats.stalls[s.reason].Duration += info.Duration
+	s.d.events.post(func(l *EventListener) {
+		if l.WriteStallEnd != nil {
+			l.WriteStallEnd(info)
+		}
+	})
 }

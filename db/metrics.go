@@ -1,0 +1,167 @@
+package db
+
+import (
+	"time"
+
+	"github.com/stratadb/strata/compaction"
+)
+
+// Metrics is a snapshot of what a DB holds and what it has done since Open, from DB.Metrics.
+// Counters count from Open; sizes are as of the call. Byte counts are file bytes (tables as
+// written, compressed), except where a field says otherwise.
+type Metrics struct {
+	// Levels describes each level of the tree, 0 to 6.
+	Levels [compaction.NumLevels]LevelMetrics
+
+	Flush      FlushMetrics
+	Compaction CompactionMetrics
+	// WriteStalls counts the stalls of each reason (see WriteStallReason) and how long writes
+	// waited in them: WriteStalls[StallL0Stop].Duration, say.
+	WriteStalls [numStallReasons]StallMetrics
+
+	MemTable   MemTableMetrics
+	BlockCache CacheMetrics
+	TableCache CacheMetrics
+	WAL        WALMetrics
+	// Recovery counts the damage Open skipped in the logs (each also reported to
+	// EventListener.DamageSkipped).
+	Recovery RecoveryMetrics
+
+	// WriteAmplification is the bytes written to logs and tables divided by the bytes written to
+	// logs (the batches themselves): 1 means nothing was written twice. 0 before any write.
+	WriteAmplification float64
+	// SpaceAmplification is the bytes of all tables divided by the bytes of the deepest level
+	// that holds any: an estimate of the space that overwritten and deleted data still takes,
+	// since the deepest level holds most of the live data once the tree is in shape. 0 for an
+	// empty tree.
+	SpaceAmplification float64
+
+	// BackgroundError is the error that stopped writes (a failed flush, compaction, log write or
+	// MANIFEST update), or nil.
+	BackgroundError error
+}
+
+// LevelMetrics describes one level.
+type LevelMetrics struct {
+	Files int
+	Bytes uint64
+	// Score is the level's fill against its target: for level 0 its file count over the
+	// compaction trigger (4), for levels 1 to 5 its bytes over the level's target size
+	// (10 MiB times 10 per level below 1). A level scoring 1 or more is compacted next. Level 6
+	// is not scored.
+	Score float64
+	// BytesRead and BytesWritten are what flushes and compactions into this level read and
+	// wrote.
+	BytesRead, BytesWritten uint64
+}
+
+// FlushMetrics counts memtable flushes.
+type FlushMetrics struct {
+	Count        int64
+	BytesWritten uint64 // the tables' sizes
+	Duration     time.Duration
+}
+
+// CompactionMetrics counts compactions.
+type CompactionMetrics struct {
+	// Count counts the compactions that rewrote data; Moves those that moved a table down by a
+	// MANIFEST edit alone.
+	Count, Moves int64
+	BytesRead    uint64
+	BytesWritten uint64
+	Duration     time.Duration
+}
+
+// StallMetrics counts write stalls of one reason.
+type StallMetrics struct {
+	Count    int64
+	Duration time.Duration
+}
+
+// MemTableMetrics describes the memtables.
+type MemTableMetrics struct {
+	// Size is the bytes the active and the immutable memtable hold, counted as
+	// WriteBufferSize counts them; Count is 1, or 2 while one is being flushed.
+	Size  int
+	Count int
+	// MemoryBytes is the memory their arenas take.
+	MemoryBytes int
+}
+
+// CacheMetrics describes the block cache or the table cache.
+type CacheMetrics struct {
+	// Size is the bytes cached (block cache) or the tables open (table cache); Capacity is the
+	// budget, in the same unit.
+	Size, Capacity int
+	Hits, Misses   uint64
+}
+
+// WALMetrics counts the writes to the logs.
+type WALMetrics struct {
+	BytesWritten uint64 // record payloads: the write groups' batches
+	Syncs        int64  // log syncs of synced write groups
+	SyncedWrites int64  // writes those syncs made durable
+}
+
+// RecoveryMetrics counts damage recovery skipped.
+type RecoveryMetrics struct {
+	DamagedRecords int64
+	BytesSkipped   int64
+}
+
+// Metrics returns the DB's metrics. It takes the DB's mutex briefly. After Close it returns the
+// zero Metrics.
+func (d *DB) Metrics() Metrics {
+	if d.closed.Load() {
+		return Metrics{}
+	}
+	var m Metrics
+	d.mu.Lock()
+	st := &d.mu.stats
+	v := d.mu.vs.Current()
+	var tableBytes, deepest uint64
+	for level := range m.Levels {
+		l := &m.Levels[level]
+		l.Files, l.Bytes = v.NumFiles(level), v.LevelBytes(level)
+		l.BytesRead, l.BytesWritten = st.levels[level].bytesRead, st.levels[level].bytesWritten
+		switch {
+		case level == 0:
+			l.Score = float64(l.Files) / float64(d.vopts.L0CompactionTrigger)
+		case level < compaction.NumLevels-1:
+			l.Score = float64(l.Bytes) / d.vopts.MaxBytesForLevel(level)
+		}
+		tableBytes += l.Bytes
+		if l.Bytes > 0 {
+			deepest = l.Bytes
+		}
+	}
+	m.Flush = FlushMetrics{Count: int64(st.flushes), BytesWritten: st.flushBytes, Duration: st.flushTime}
+	m.Compaction = CompactionMetrics{Count: st.compactions, Moves: st.moves,
+		BytesRead: st.compactionRead, BytesWritten: st.compactionWritten, Duration: st.compactionTime}
+	m.WriteStalls = st.stalls
+	m.WAL = WALMetrics{BytesWritten: st.walBytes, Syncs: int64(st.logSyncs), SyncedWrites: int64(st.syncedWrites)}
+	m.Recovery = RecoveryMetrics{DamagedRecords: st.damaged, BytesSkipped: st.damagedBytes}
+	if mem := d.mu.mem; mem != nil {
+		m.MemTable = MemTableMetrics{Size: mem.Size(), Count: 1, MemoryBytes: mem.Capacity()}
+	}
+	if imm := d.mu.imm; imm != nil {
+		m.MemTable.Size += imm.Size()
+		m.MemTable.Count++
+		m.MemTable.MemoryBytes += imm.Capacity()
+	}
+	m.BackgroundError = d.mu.bgErr
+	d.mu.Unlock()
+
+	if m.WAL.BytesWritten > 0 {
+		m.WriteAmplification = float64(m.WAL.BytesWritten+m.Flush.BytesWritten+m.Compaction.BytesWritten) /
+			float64(m.WAL.BytesWritten)
+	}
+	if deepest > 0 {
+		m.SpaceAmplification = float64(tableBytes) / float64(deepest)
+	}
+	bc := d.blocks.Stats()
+	m.BlockCache = CacheMetrics{Size: bc.Size, Capacity: bc.Capacity, Hits: bc.Hits, Misses: bc.Misses}
+	tc := d.tables.stats()
+	m.TableCache = CacheMetrics{Size: tc.Open, Capacity: tc.Capacity, Hits: tc.Hits, Misses: tc.Misses}
+	return m
+}
