@@ -281,6 +281,14 @@ func (vs *VersionSet) LogAndApply(edit *VersionEdit, mu *sync.Mutex) error {
 	return nil
 }
 
+// SnapshotEdit returns the edit that LogAndApply writes at the start of a new MANIFEST (see
+// snapshotLocked): the comparator's name, the compact pointers and every file of the current
+// Version at its level. It sets no counter (log number, next file number, last sequence): a
+// caller writing a MANIFEST of its own from it (DB.Checkpoint, with WriteManifest) sets them.
+// The edit shares the Version's FileMetadata, which must not be modified. Requires the DB's
+// mutex.
+func (vs *VersionSet) SnapshotEdit() *VersionEdit { return vs.snapshotLocked() }
+
 // snapshotLocked returns the edit that starts a new MANIFEST: the comparator, the compact
 // pointers and every file of the current Version. Level 0 is written in smallest-key order
 // (file number breaking ties), the order leveldb keeps it in, so our snapshot is byte for byte
