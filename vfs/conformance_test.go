@@ -1,10 +1,14 @@
 package vfs
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -273,6 +277,133 @@ func runConformance(t *testing.T, c fsCase) {
 		l2, err := fs.Lock(name)
 		require.NoError(t, err, "the lock can be taken again after release")
 		require.NoError(t, l2.Close())
+	})
+
+	t.Run("LockSharedShares", func(t *testing.T) {
+		fs, dir := c.setup(t)
+		name := filepath.Join(dir, "LOCK")
+		a, err := fs.LockShared(name)
+		require.NoError(t, err)
+		_, err = fs.Stat(name)
+		require.NoError(t, err, "LockShared creates a missing file it can create")
+		b, err := fs.LockShared(filepath.Join(dir, "sub", "..", "LOCK"))
+		require.NoError(t, err, "shared holders share the lock")
+
+		_, err = fs.Lock(name)
+		require.ErrorIs(t, err, ErrLocked, "Lock while shared holders remain")
+		require.ErrorContains(t, err, name)
+
+		require.NoError(t, a.Close())
+		require.NoError(t, a.Close(), "closing a shared lock twice is harmless")
+		_, err = fs.Lock(name)
+		require.ErrorIs(t, err, ErrLocked, "the second close of one holder must not release the other's share")
+
+		other, err := fs.Lock(filepath.Join(dir, "OTHER"))
+		require.NoError(t, err, "a different path is a different lock")
+		require.NoError(t, other.Close())
+
+		require.NoError(t, b.Close())
+		l, err := fs.Lock(name)
+		require.NoError(t, err, "Lock once the last shared holder closed")
+		require.NoError(t, l.Close())
+	})
+
+	t.Run("LockExcludesShared", func(t *testing.T) {
+		fs, dir := c.setup(t)
+		name := filepath.Join(dir, "LOCK")
+		l, err := fs.Lock(name)
+		require.NoError(t, err)
+		_, err = fs.LockShared(name)
+		require.ErrorIs(t, err, ErrLocked)
+		require.ErrorContains(t, err, name)
+		require.NoError(t, l.Close())
+
+		s, err := fs.LockShared(name)
+		require.NoError(t, err, "LockShared once the exclusive holder closed")
+		require.NoError(t, s.Close())
+		l, err = fs.Lock(name)
+		require.NoError(t, err, "Lock once the shared holder closed")
+		require.NoError(t, l.Close())
+	})
+
+	t.Run("LockSharedKeepsContents", func(t *testing.T) {
+		fs, dir := c.setup(t)
+		name := filepath.Join(dir, "LOCK")
+		writeFile(t, fs, name, "leveldb leaves LOCK empty; whatever is there stays")
+		s, err := fs.LockShared(name)
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+		require.Equal(t, "leveldb leaves LOCK empty; whatever is there stays", readFile(t, fs, name))
+	})
+
+	t.Run("LockSharedMissingDir", func(t *testing.T) {
+		fs, dir := c.setup(t)
+		_, err := fs.LockShared(filepath.Join(dir, "nodir", "LOCK"))
+		require.ErrorIs(t, err, os.ErrNotExist)
+		require.NotErrorIs(t, err, ErrLocked)
+	})
+
+	// Readers and writers race for one path: a writer never holds it together with a reader (and
+	// readers do share it: the log says how many held it at once).
+	t.Run("LockConcurrent", func(t *testing.T) {
+		fs, dir := c.setup(t)
+		name := filepath.Join(dir, "LOCK")
+		var readers, writers, maxReaders atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 200; i++ {
+					if (g+i)%5 == 0 {
+						l, err := fs.Lock(name)
+						if err != nil {
+							if !errors.Is(err, ErrLocked) {
+								errs <- err
+							}
+							continue
+						}
+						writers.Add(1)
+						if r := readers.Load(); r != 0 {
+							errs <- fmt.Errorf("a writer got the lock while %d readers hold it", r)
+						}
+						writers.Add(-1)
+						if err := l.Close(); err != nil {
+							errs <- err
+						}
+						continue
+					}
+					l, err := fs.LockShared(name)
+					if err != nil {
+						if !errors.Is(err, ErrLocked) {
+							errs <- err
+						}
+						continue
+					}
+					r := readers.Add(1)
+					for m := maxReaders.Load(); r > m && !maxReaders.CompareAndSwap(m, r); m = maxReaders.Load() {
+					}
+					if w := writers.Load(); w != 0 {
+						errs <- fmt.Errorf("a reader got the lock while a writer holds it")
+					}
+					runtime.Gosched()
+					readers.Add(-1)
+					if err := l.Close(); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		l, err := fs.Lock(name)
+		require.NoError(t, err, "every holder released its lock")
+		require.NoError(t, l.Close())
+		t.Logf("at most %d readers at once", maxReaders.Load())
 	})
 
 	t.Run("CloseTwice", func(t *testing.T) {

@@ -13,7 +13,8 @@ type Op uint8
 // The operations, one per method of FS and File. OpRead covers Read and ReadAt; OpStat covers
 // FS.Stat and File.Stat; OpMap is Mappable.Map and Preallocatable.MapWritable; OpWrite also
 // covers WritableRegion.Store; OpSync also covers Preallocatable.SyncData; OpAllocate and
-// OpTruncate are Preallocatable's. Closing a lock or a Region is not an Op.
+// OpTruncate are Preallocatable's; OpLockShared is FS.LockShared (OpLock is FS.Lock alone).
+// Closing a lock or a Region is not an Op.
 const (
 	OpCreate Op = iota
 	OpOpen
@@ -31,6 +32,7 @@ const (
 	OpMap
 	OpAllocate
 	OpTruncate
+	OpLockShared
 	numOps
 )
 
@@ -38,7 +40,7 @@ var opNames = [numOps]string{
 	OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write", OpSync: "sync",
 	OpClose: "close", OpRemove: "remove", OpRename: "rename", OpMkdir: "mkdir", OpList: "list",
 	OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map", OpAllocate: "allocate",
-	OpTruncate: "truncate",
+	OpTruncate: "truncate", OpLockShared: "lockshared",
 }
 
 // String returns the operation's lower-case name ("create", "write", "syncdir", ...).
@@ -183,6 +185,13 @@ func (fs *faultFS) Lock(name string) (io.Closer, error) {
 		return nil, err
 	}
 	return fs.fs.Lock(name)
+}
+
+func (fs *faultFS) LockShared(name string) (io.Closer, error) {
+	if err := check(fs.inj, OpLockShared, name); err != nil {
+		return nil, err
+	}
+	return fs.fs.LockShared(name)
 }
 
 func (fs *faultFS) SyncDir(dir string) error {

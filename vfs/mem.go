@@ -48,6 +48,8 @@ type MemFS struct {
 	mu    sync.Mutex
 	root  *memNode
 	locks map[string]struct{} // cleaned paths held by Lock
+	// shared counts the holders of LockShared per cleaned path; nil until the first one.
+	shared map[string]int
 }
 
 var _ FS = (*MemFS)(nil)
@@ -310,14 +312,30 @@ func (fs *MemFS) Stat(name string) (os.FileInfo, error) {
 }
 
 // Lock takes the in-memory lock on name, creating the file (not durably) if it is missing. A
-// second Lock of the same path on this MemFS fails with an error wrapping ErrLocked until the
-// first Closer is closed. Locks are per MemFS: a CrashClone starts with none.
+// second Lock, or a LockShared, of the same path on this MemFS fails with an error wrapping
+// ErrLocked until the first Closer is closed; so does a Lock while shared holders remain. Locks
+// are per MemFS: a CrashClone starts with none.
 func (fs *MemFS) Lock(name string) (io.Closer, error) {
+	return fs.lock(name, false)
+}
+
+// LockShared takes a shared in-memory lock on name, creating the file (not durably) if it is
+// missing. Any number of shared holders may hold a path at once; it fails with an error wrapping
+// ErrLocked while a Lock holds the path, and a Lock fails while any shared holder remains.
+func (fs *MemFS) LockShared(name string) (io.Closer, error) {
+	return fs.lock(name, true)
+}
+
+// lock takes the exclusive or a shared lock on name.
+func (fs *MemFS) lock(name string, shared bool) (io.Closer, error) {
 	p := cleanPath(name)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if _, held := fs.locks[p]; held {
 		return nil, dberr.Mark(ErrLocked, "lock %s: held by another DB on this MemFS", name)
+	}
+	if n := fs.shared[p]; n > 0 && !shared {
+		return nil, dberr.Mark(ErrLocked, "lock %s: held shared by %d reader(s) on this MemFS", name, n)
 	}
 	d, base, err := fs.parentLocked(p)
 	if err != nil {
@@ -329,22 +347,37 @@ func (fs *MemFS) Lock(name string) (io.Closer, error) {
 	} else if n.isDir {
 		return nil, &os.PathError{Op: "lock", Path: name, Err: errIsDir}
 	}
-	fs.locks[p] = struct{}{}
-	return &memLock{fs: fs, path: p}, nil
+	if shared {
+		if fs.shared == nil {
+			fs.shared = make(map[string]int)
+		}
+		fs.shared[p]++
+	} else {
+		fs.locks[p] = struct{}{}
+	}
+	return &memLock{fs: fs, path: p, shared: shared}, nil
 }
 
-// memLock is a lock held on a MemFS. Close releases it once; later calls return nil.
+// memLock is a lock held on a MemFS, exclusive or one shared holder's. Close releases it once;
+// later calls return nil.
 type memLock struct {
-	once sync.Once
-	fs   *MemFS
-	path string
+	once   sync.Once
+	fs     *MemFS
+	path   string
+	shared bool
 }
 
 func (l *memLock) Close() error {
 	l.once.Do(func() {
 		l.fs.mu.Lock()
-		delete(l.fs.locks, l.path)
-		l.fs.mu.Unlock()
+		defer l.fs.mu.Unlock()
+		if !l.shared {
+			delete(l.fs.locks, l.path)
+			return
+		}
+		if l.fs.shared[l.path]--; l.fs.shared[l.path] <= 0 {
+			delete(l.fs.shared, l.path)
+		}
 	})
 	return nil
 }

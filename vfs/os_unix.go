@@ -20,7 +20,16 @@ func lockFile(f *os.File) error {
 	return setLock(f, syscall.F_WRLCK)
 }
 
-// unlockFile releases the lock taken by lockFile.
+// lockFileShared takes an fcntl F_SETLK read lock on all of f, which f must be open for
+// reading. Any number of processes may hold one at once; it conflicts with a write lock held by
+// another process (lockFile's, or C++ leveldb's), and the error then wraps ErrLocked and the
+// errno. (Against this process's own write lock F_SETLK would convert instead of failing; the
+// in-process table keeps that from happening.)
+func lockFileShared(f *os.File) error {
+	return setLock(f, syscall.F_RDLCK)
+}
+
+// unlockFile releases the lock taken by lockFile or lockFileShared.
 func unlockFile(f *os.File) error {
 	return setLock(f, syscall.F_UNLCK)
 }

@@ -3,8 +3,11 @@
 package vfs
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,54 +17,109 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lockChildEnv, when set, makes TestOSLockAcrossProcesses act as the child: it tries to Lock the
-// path in the variable and prints what happened.
-const lockChildEnv = "STRATA_VFS_LOCK_CHILD"
+// The lock tests below re-execute the test binary as a child process (TestOSLockChild) that
+// takes a lock on a path and prints what happened: only the fcntl lock can stop it, since the
+// in-process table is not shared between processes.
+const (
+	lockChildEnv     = "STRATA_VFS_LOCK_CHILD"      // the path the child locks
+	lockChildModeEnv = "STRATA_VFS_LOCK_CHILD_MODE" // "exclusive" (Lock) or "shared" (LockShared)
+	lockChildHoldEnv = "STRATA_VFS_LOCK_CHILD_HOLD" // set: hold the lock until stdin closes
+	lockChildPrefix  = "lock-child-result: "
+)
 
-const lockChildPrefix = "lock-child-result: "
+// TestOSLockChild is the child process of the lock tests; run directly, it skips.
+func TestOSLockChild(t *testing.T) {
+	path := os.Getenv(lockChildEnv)
+	if path == "" {
+		t.Skip("the child process of the cross-process lock tests")
+	}
+	lock := NewOS().Lock
+	if os.Getenv(lockChildModeEnv) == "shared" {
+		lock = NewOS().LockShared
+	}
+	l, err := lock(path)
+	switch {
+	case err == nil:
+		fmt.Println(lockChildPrefix + "acquired")
+		if os.Getenv(lockChildHoldEnv) != "" {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+		}
+		if err := l.Close(); err != nil {
+			fmt.Println(lockChildPrefix+"unlock failed:", err)
+		}
+	case errors.Is(err, ErrLocked):
+		fmt.Println(lockChildPrefix+"locked:", err)
+	default:
+		fmt.Println(lockChildPrefix+"error:", err)
+	}
+}
 
-// TestOSLockAcrossProcesses re-executes the test binary as a child process that tries to Lock a
-// file the parent holds. Only the fcntl lock can stop it: the in-process table is not shared.
+func lockChildCmd(path, mode string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOSLockChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), lockChildEnv+"="+path, lockChildModeEnv+"="+mode)
+	return cmd
+}
+
+// lockChild runs a child that takes the lock on path in mode, releases it and exits; it returns
+// what the child printed.
+func lockChild(t *testing.T, path, mode string) string {
+	t.Helper()
+	out, err := lockChildCmd(path, mode).CombinedOutput()
+	require.NoError(t, err, "child output:\n%s", out)
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, lockChildPrefix); ok {
+			return rest
+		}
+	}
+	t.Fatalf("child printed no result:\n%s", out)
+	return ""
+}
+
+// holdLockChild starts a child that takes the lock on path in mode and holds it; it returns once
+// the child holds it, and the returned function makes the child release it and exit.
+func holdLockChild(t *testing.T, path, mode string) (release func()) {
+	t.Helper()
+	cmd := lockChildCmd(path, mode)
+	cmd.Env = append(cmd.Env, lockChildHoldEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	done := false
+	release = func() {
+		if done {
+			return
+		}
+		done = true
+		stdin.Close()
+		_, _ = io.Copy(io.Discard, stdout)
+		require.NoError(t, cmd.Wait())
+	}
+	t.Cleanup(release)
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), lockChildPrefix); ok {
+			require.Equal(t, "acquired", rest, "the holding child")
+			return release
+		}
+	}
+	t.Fatalf("the holding child printed no result: %v", sc.Err())
+	return nil
+}
+
 func TestOSLockAcrossProcesses(t *testing.T) {
-	if path := os.Getenv(lockChildEnv); path != "" {
-		l, err := NewOS().Lock(path)
-		switch {
-		case err == nil:
-			fmt.Println(lockChildPrefix + "acquired")
-			if err := l.Close(); err != nil {
-				fmt.Println(lockChildPrefix+"unlock failed:", err)
-			}
-		case errors.Is(err, ErrLocked):
-			fmt.Println(lockChildPrefix+"locked:", err)
-		default:
-			fmt.Println(lockChildPrefix+"error:", err)
-		}
-		return
-	}
-
 	path := filepath.Join(t.TempDir(), "LOCK")
-	child := func() string {
-		t.Helper()
-		cmd := exec.Command(os.Args[0], "-test.run=^TestOSLockAcrossProcesses$", "-test.count=1")
-		cmd.Env = append(os.Environ(), lockChildEnv+"="+path)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "child output:\n%s", out)
-		for _, line := range strings.Split(string(out), "\n") {
-			if rest, ok := strings.CutPrefix(line, lockChildPrefix); ok {
-				return rest
-			}
-		}
-		t.Fatalf("child printed no result:\n%s", out)
-		return ""
-	}
+	held := "locked: lock " + path + ": held by another process"
 
 	l, err := NewOS().Lock(path)
 	require.NoError(t, err)
-	got := child()
-	require.Equal(t, "locked: lock "+path+": held by another process", got, "child while parent holds the lock")
+	require.Equal(t, held, lockChild(t, path, "exclusive"), "child Lock while parent holds Lock")
+	require.Equal(t, held, lockChild(t, path, "shared"), "child LockShared while parent holds Lock")
 
 	require.NoError(t, l.Close())
-	require.Equal(t, "acquired", child(), "child after the parent released the lock")
+	require.Equal(t, "acquired", lockChild(t, path, "exclusive"), "child after the parent released the lock")
 
 	// The parent can lock again after the child has come and gone.
 	l, err = NewOS().Lock(path)
@@ -69,15 +127,101 @@ func TestOSLockAcrossProcesses(t *testing.T) {
 	require.NoError(t, l.Close())
 }
 
+// TestOSLockSharedAcrossProcesses: read locks are shared between processes and exclude a write
+// lock in another process, both ways.
+func TestOSLockSharedAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "LOCK")
+	held := "locked: lock " + path + ": held by another process"
+
+	s, err := NewOS().LockShared(path)
+	require.NoError(t, err)
+	require.Equal(t, "acquired", lockChild(t, path, "shared"), "child LockShared while parent holds LockShared")
+	require.Equal(t, held, lockChild(t, path, "exclusive"), "child Lock while parent holds LockShared")
+	require.NoError(t, s.Close())
+	require.Equal(t, "acquired", lockChild(t, path, "exclusive"), "child Lock after the parent released")
+
+	release := holdLockChild(t, path, "shared")
+	_, err = NewOS().Lock(path)
+	require.ErrorIs(t, err, ErrLocked, "parent Lock while a child holds LockShared")
+	require.EqualError(t, err, "lock "+path+": held by another process")
+	s, err = NewOS().LockShared(path)
+	require.NoError(t, err, "parent LockShared while a child holds LockShared")
+	require.NoError(t, s.Close())
+	_, err = NewOS().Lock(path)
+	require.ErrorIs(t, err, ErrLocked, "the child's share outlives the parent's")
+	release()
+	l, err := NewOS().Lock(path)
+	require.NoError(t, err, "parent Lock once the child released")
+	require.NoError(t, l.Close())
+}
+
+// TestOSLockSharedOneDescriptor: with POSIX record locks, closing any descriptor of a file drops
+// all of the process's locks on it. So when one of two shared holders in this process closes,
+// the other's lock must still keep a writer in another process out: the holders share one
+// descriptor, closed with the last.
+func TestOSLockSharedOneDescriptor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "LOCK")
+	held := "locked: lock " + path + ": held by another process"
+	a, err := NewOS().LockShared(path)
+	require.NoError(t, err)
+	b, err := NewOS().LockShared(path)
+	require.NoError(t, err)
+	require.NoError(t, a.Close())
+	require.NoError(t, a.Close())
+	require.Equal(t, held, lockChild(t, path, "exclusive"), "after one of two shared holders closed")
+	require.NoError(t, b.Close())
+	require.Equal(t, "acquired", lockChild(t, path, "exclusive"), "after both closed")
+}
+
+// TestOSLockSharedReadOnlyFile: a shared lock opens the file read-only, so it works on a LOCK
+// the process may not write (as in a directory of a DB owned by another user).
+func TestOSLockSharedReadOnlyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "LOCK")
+	require.NoError(t, os.WriteFile(path, nil, 0o444))
+	require.NoError(t, os.Chmod(dir, 0o555))
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+
+	s, err := NewOS().LockShared(path)
+	require.NoError(t, err)
+	require.Equal(t, "locked: lock "+path+": held by another process", lockChild(t, path, "exclusive"))
+	require.NoError(t, s.Close())
+	if os.Geteuid() == 0 {
+		return // root opens the file for writing, and creates files in the directory, anyway
+	}
+	_, err = NewOS().Lock(path)
+	require.ErrorIs(t, err, fs.ErrPermission, "Lock needs to open the file for writing")
+
+	missing := filepath.Join(dir, "MISSING")
+	_, err = NewOS().LockShared(missing)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorIs(t, err, fs.ErrPermission)
+	require.ErrorContains(t, err, missing)
+	_, err = os.Stat(missing)
+	require.ErrorIs(t, err, os.ErrNotExist, "nothing was created")
+}
+
 // TestOSLockSharedAcrossFSValues checks that the in-process table belongs to the process, not to
-// one FS value: fcntl alone would let the second Lock through.
+// one FS value: fcntl alone would let the second Lock through (and would convert a read lock of
+// this process into a write lock).
 func TestOSLockSharedAcrossFSValues(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "LOCK")
 	l, err := NewOS().Lock(path)
 	require.NoError(t, err)
 	_, err = NewOS().Lock(path)
 	require.ErrorIs(t, err, ErrLocked)
+	_, err = NewOS().LockShared(path)
+	require.ErrorIs(t, err, ErrLocked)
+	require.EqualError(t, err, "lock "+path+": held by another DB in this process")
 	require.NoError(t, l.Close())
+
+	s, err := NewOS().LockShared(path)
+	require.NoError(t, err)
+	_, err = NewOS().Lock(path)
+	require.ErrorIs(t, err, ErrLocked)
+	require.EqualError(t, err, "lock "+path+": held shared by 1 reader(s) in this process")
+	require.Equal(t, "acquired", lockChild(t, path, "shared"), "the failed Lock did not convert the read lock")
+	require.NoError(t, s.Close())
 }
 
 func TestOSMapNegativeSize(t *testing.T) {

@@ -57,6 +57,14 @@ type FS interface {
 	// process) has it; the error then wraps ErrLocked and names the path. Closing the returned
 	// Closer releases the lock; closing it again does nothing.
 	Lock(name string) (io.Closer, error)
+	// LockShared takes a shared (read) advisory lock on the named file. Any number of shared
+	// holders, in this process and in others, may hold it at once; a shared lock and an
+	// exclusive Lock exclude each other both ways, in this process and (on OS, where the system
+	// has fcntl locks) across processes, C++ leveldb included. It fails without blocking, with an
+	// error that wraps ErrLocked and names the path. It creates the file when it is missing and
+	// can be created; when it cannot (a read-only directory), the error matches os.ErrNotExist.
+	// Closing the returned Closer releases this holder's share; closing it again does nothing.
+	LockShared(name string) (io.Closer, error)
 	// SyncDir makes the directory's entries durable: files created, renamed or removed in it.
 	SyncDir(dir string) error
 }
