@@ -67,21 +67,22 @@ func (fs *MemFS) Link(oldname, newname string) error {
 	return nil
 }
 
-// OpLink is Linker.Link, which WithFaults lets an Injector fail (with the path oldname). Its
-// String is not "link" but "op(N)": the names of Ops are listed in faults.go.
+// OpLink is Linker.Link, which WithFaults lets an Injector fail. The path the Injector gets is
+// newname, the entry the link makes (the file oldname is not changed). OpLink's String is not
+// "link" but "op(N)": the names of Ops are listed in faults.go.
 const OpLink = numOps
 
 // Link links through the wrapped FS when it is a Linker, after asking the injector about
-// OpLink (an injected error leaves nothing linked). When the wrapped FS is not a Linker it
-// returns an error matching errors.ErrUnsupported without consulting the injector: there is no
-// operation to fail, and callers fall back to copying.
+// OpLink on newname (an injected error leaves nothing linked). When the wrapped FS is not a
+// Linker it returns an error matching errors.ErrUnsupported without consulting the injector:
+// there is no operation to fail, and callers fall back to copying.
 func (fs *faultFS) Link(oldname, newname string) error {
 	l, ok := fs.fs.(Linker)
 	if !ok {
 		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: errors.ErrUnsupported}
 	}
-	if err := fs.inj.MaybeError(OpLink, oldname); err != nil {
-		return fmt.Errorf("injected link %s: %w", oldname, err)
+	if err := fs.inj.MaybeError(OpLink, newname); err != nil {
+		return fmt.Errorf("injected link %s %s: %w", oldname, newname, err)
 	}
 	return l.Link(oldname, newname)
 }

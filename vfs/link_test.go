@@ -96,7 +96,8 @@ func TestLinkUnsupported(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// WithFaults fails a chosen Link (nothing is linked then) and counts links as OpLink.
+// WithFaults fails a chosen Link (nothing is linked then), with the new name as its path, and
+// counts links as OpLink.
 func TestLinkFaults(t *testing.T) {
 	mem := NewMem()
 	linkWrite(t, mem, "/a", "x")
@@ -104,11 +105,15 @@ func TestLinkFaults(t *testing.T) {
 	fs := WithFaults(mem, inj)
 	err := Link(fs, "/a", "/b")
 	require.ErrorIs(t, err, ErrInjected)
-	require.ErrorContains(t, err, "injected link /a")
+	require.ErrorContains(t, err, "injected link /a /b")
 	_, err = mem.Stat("/b")
 	require.ErrorIs(t, err, os.ErrNotExist, "an injected failure links nothing")
 	require.NoError(t, Link(fs, "/a", "/b"), "only the first link fails")
 	require.Equal(t, int64(2), inj.Count())
+	byPath := OnPath(func(p string) bool { return p == "/new" }, ErrInjected, OpLink)
+	fs = WithFaults(mem, byPath)
+	require.ErrorIs(t, Link(fs, "/a", "/new"), ErrInjected, "the path is the new name")
+	require.NoError(t, Link(fs, "/a", "/other"), "another new name")
 
 	// Other ops do not count as links, and links count under OpLink only.
 	c := NewCounter(OpCreate)
