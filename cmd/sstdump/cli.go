@@ -33,11 +33,12 @@ func init() {
 		"log":      logCommand,
 		"manifest": manifestCommand,
 		"db":       dbCommand,
+		"compat":   compatCommand,
 	}
 }
 
 // commandOrder is the order of the command list in the usage.
-var commandOrder = []string{"scan", "props", "check", "log", "manifest", "db"}
+var commandOrder = []string{"scan", "props", "check", "log", "manifest", "db", "compat"}
 
 // run parses args as the command's flags and positional arguments, which may be mixed
 // (`sstdump db DIR --check`); "--" ends the flags. It checks the number of positional

@@ -119,9 +119,7 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		e.fileError(dir, err)
 		return nil
 	}
-	liveLog := func(num uint64) bool {
-		return num >= s.logNum || (s.hasPrevLog && s.prevLogNum != 0 && num == s.prevLogNum)
-	}
+	liveLog := s.liveLog
 
 	if e.json {
 		var w jsonWriter
@@ -138,6 +136,12 @@ func dbCmd(e *env, dir string, o dbOptions) error {
 		return e.out.err()
 	}
 	return dbCheck(e, dir, name, s, disk, liveLog, r)
+}
+
+// liveLog reports whether the log numbered num is live: recovery replays it, as it is
+// numbered from the log number on, or is the previous log.
+func (s *manifestState) liveLog(num uint64) bool {
+	return num >= s.logNum || (s.hasPrevLog && s.prevLogNum != 0 && num == s.prevLogNum)
 }
 
 // listDBFiles lists the files of dir that a DB names, with their sizes.

@@ -8,6 +8,7 @@
 //	sstdump log [flags] LOG          each WriteBatch record and its operations
 //	sstdump manifest [flags] FILE    each VersionEdit, then the resulting level tree
 //	sstdump db [--check] DIR         the level tree from CURRENT and the MANIFEST, a summary
+//	sstdump compat DIR               whether C++ leveldb 1.23 can open the DB and read every key
 //	sstdump FILE|DIR                 what the file's name or contents suggest
 //	sstdump help [COMMAND]           usage; -h works everywhere too
 //	sstdump --version                the version, from the binary's build information

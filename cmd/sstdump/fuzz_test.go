@@ -49,7 +49,7 @@ func FuzzSubcommands(f *testing.F) {
 			{"props", table}, {"check", table}, {"check", "--raw", plain},
 			{"log", log}, {"check", log}, {"manifest", manifest}, {"check", manifest},
 			{"scan", plain}, {"log", plain}, {"manifest", plain}, {plain}, {table}, {log}, {manifest},
-			{"db", dir}, {"db", "--check", dir}, {"check", dir},
+			{"db", dir}, {"db", "--check", dir}, {"check", dir}, {"compat", dir}, {"compat", "--json", dir},
 		}
 		for _, args := range runs {
 			r := runCmd(args...)

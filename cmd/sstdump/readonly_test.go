@@ -66,6 +66,7 @@ func everyCommand(t *testing.T, dir string) [][]string {
 	t.Helper()
 	cmds := [][]string{
 		{"db", dir}, {"db", "--check", dir}, {"check", dir}, {dir},
+		{"compat", dir}, {"compat", "--json", dir},
 		{"help"}, {"scan", "-h"},
 	}
 	entries, err := os.ReadDir(dir)
@@ -109,7 +110,7 @@ func TestWhileDBOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshotDir(t, dir)
-	for _, args := range [][]string{{"db", "--check", dir}, {"check", dir}} {
+	for _, args := range [][]string{{"db", "--check", dir}, {"check", dir}, {"compat", dir}} {
 		if r := runCmd(args...); r.code != 0 {
 			t.Errorf("sstdump %s while the DB is open: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 		}
