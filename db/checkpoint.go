@@ -68,7 +68,7 @@ import (
 // then dir (the table entries), then the MANIFEST is written and synced, dir is synced again,
 // and CURRENT is replaced atomically (a synced temporary file renamed into place, then dir
 // synced). CURRENT comes last, so after a crash during Checkpoint dir either holds a complete
-// copy or no CURRENT (Open then refuses it; remove dir and checkpoint again).
+// copy or no CURRENT, which is no usable copy: remove dir and checkpoint again.
 //
 // Errors. On any failure Checkpoint removes what it created in dir, and dir itself (and its
 // parents) if it created them, and returns the error, which names the file concerned. The
@@ -78,7 +78,8 @@ import (
 // Cost. The DB's mutex is held only to take the references. Until Checkpoint returns, the
 // tables it copies are not deleted from the source (a compaction meanwhile leaves them behind
 // until then), and its memtables are not recycled. Writing the memtables' tables costs about
-// what a flush of them costs.
+// what a flush of them costs. Checkpoint may run concurrently with any other call, other
+// Checkpoints (into other directories) included.
 func (d *DB) Checkpoint(dir string) error {
 	return d.CheckpointContext(context.Background(), dir)
 }

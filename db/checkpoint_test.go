@@ -222,8 +222,9 @@ func TestCheckpointEveryPlace(t *testing.T) {
 	requireCopy(t, mem.CrashClone(), "/ckpt", want, "after a crash")
 }
 
-// A checkpoint while four goroutines write continuously holds every write acknowledged before
-// the call, and for each writer a prefix of its writes, each batch whole.
+// A checkpoint while four goroutines write continuously (and another checkpoint runs) holds
+// every write acknowledged before the call, and for each writer a prefix of its writes, each
+// batch whole.
 func TestCheckpointConcurrentWriters(t *testing.T) {
 	for _, name := range []string{"mem", "os"} {
 		t.Run(name, func(t *testing.T) {
@@ -270,15 +271,25 @@ func checkpointWhileWriting(t *testing.T, fs vfs.FS, root string, checkpoints in
 	var all []taken
 	for i := range checkpoints {
 		time.Sleep(10 * time.Millisecond)
-		c := taken{dir: filepath.Join(root, "ckpt"+strconv.Itoa(i))}
+		// Two checkpoints at once, into two directories.
+		var before, after [writers]int64
 		for w := range writers {
-			c.before[w] = acked[w].Load()
+			before[w] = acked[w].Load()
 		}
-		require.NoError(t, d.Checkpoint(c.dir))
+		dirs := []string{filepath.Join(root, "ckpt"+strconv.Itoa(i)+"a"), filepath.Join(root, "ckpt"+strconv.Itoa(i)+"b")}
+		cerrs := make(chan error, len(dirs))
+		for _, dir := range dirs {
+			go func() { cerrs <- d.Checkpoint(dir) }()
+		}
+		for range dirs {
+			require.NoError(t, <-cerrs)
+		}
 		for w := range writers {
-			c.after[w] = acked[w].Load()
+			after[w] = acked[w].Load()
 		}
-		all = append(all, c)
+		for _, dir := range dirs {
+			all = append(all, taken{dir: dir, before: before, after: after})
+		}
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -399,6 +410,26 @@ func requireSameFiles(t *testing.T, root string, tables int, linked bool) {
 		shared++
 	}
 	require.Equal(t, tables, shared)
+}
+
+// A Close while a checkpoint runs stops it with ErrClosed, leaving nothing behind.
+func TestCheckpointClose(t *testing.T) {
+	mem := vfs.NewMem()
+	sw := &switchInjector{}
+	d := openMem(t, vfs.WithFaults(mem, sw), relOpts())
+	fillLevels(t, d, testSeed(t))
+	var once sync.Once
+	sw.set(under("/ckpt", func(op vfs.Op, _ string) error {
+		if op == vfs.OpLink {
+			once.Do(func() { require.NoError(t, d.Close()) })
+		}
+		return nil
+	}))
+	require.ErrorIs(t, d.Checkpoint("/ckpt"), ErrClosed)
+	sw.set(nil)
+	requireGone(t, mem, "/ckpt", "closed during the checkpoint")
+	d = openMem(t, mem, relOpts())
+	require.NoError(t, d.Close())
 }
 
 // The target must be new or an empty directory; a closed DB cannot be checkpointed.
