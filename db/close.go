@@ -14,7 +14,8 @@ import (
 // Close waits for the write in progress and for background work, closes every file and releases
 // the directory's lock. Later calls on the DB, its iterators and snapshots return ErrClosed;
 // closing twice returns ErrClosed. Writes that returned are in the log (fsynced if they asked
-// for it), so nothing acknowledged is lost by closing without a flush, as with leveldb.
+// for it), so nothing acknowledged is lost by closing without a flush, as with leveldb. Closing
+// a read-only DB releases its shared lock and writes nothing.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	if d.mu.closing {
@@ -34,8 +35,10 @@ func (d *DB) Close() error {
 	d.mu.closed = true
 	bgErr := d.mu.bgErr
 	var errs []error
-	if err := d.mu.log.f.Close(); err != nil {
-		errs = append(errs, dberr.Wrap(err, "close log"))
+	if !d.opts.ReadOnly { // a read-only DB's log is a stand-in (readonly.go), with no file
+		if err := d.mu.log.f.Close(); err != nil {
+			errs = append(errs, dberr.Wrap(err, "close log"))
+		}
 	}
 	if prev := d.mu.prevLog; prev != nil { // a flush failed: its log is still needed
 		d.mu.prevLog = nil

@@ -11,23 +11,28 @@ import (
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
 )
 
-// Open opens the DB in dir, creating it (and dir) unless opts.ErrorIfMissing. A nil opts means
-// all defaults. Open takes the directory's LOCK, so a second Open of dir, in this process or
-// another (C++ leveldb included), fails with an error matching ErrLocked until Close.
+// Open opens the DB in dir, creating it (and dir) unless opts.ErrorIfMissing or opts.ReadOnly. A
+// nil opts means all defaults. Open takes the directory's LOCK, so a second Open of dir, in this
+// process or another (C++ leveldb included), fails with an error matching ErrLocked until Close;
+// with ReadOnly it takes a shared lock instead, which other read-only Opens share and which
+// excludes, both ways, every Open for writing (see Options.ReadOnly and readonly.go).
 //
 // An empty dir, or a dir that is a file, gives an error matching ErrInvalidArgument. With
-// ErrorIfMissing, a dir that holds no DB gives an error matching both ErrInvalidArgument and
-// fs.ErrNotExist; with ErrorIfExists, a dir that holds one gives ErrInvalidArgument.
+// ErrorIfMissing or ReadOnly, a dir that holds no DB, or is missing, gives an error matching both
+// ErrInvalidArgument and fs.ErrNotExist; with ErrorIfExists, a dir that holds one gives
+// ErrInvalidArgument.
 //
 // Open recovers what the last process left: it reads CURRENT and the MANIFEST, replays the logs
 // that are newer than the MANIFEST's log number into level-0 tables, and starts a fresh log and
-// MANIFEST. A missing CURRENT in a directory that holds DB files, a MANIFEST naming a missing
-// table, or a comparator other than the one the DB was created with gives an error, and Open
-// then changes nothing in the directory.
+// MANIFEST (with ReadOnly, it replays the logs into memtables and writes nothing). A missing
+// CURRENT in a directory that holds DB files, a MANIFEST naming a missing table, or a comparator
+// other than the one the DB was created with gives an error, and Open then changes nothing in
+// the directory.
 func Open(dir string, opts *Options) (*DB, error) {
 	if dir == "" {
 		return nil, dberr.InvalidArgf("open: the directory path is empty")
@@ -37,6 +42,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	d.vopts = compaction.DefaultOptions()
 	d.vopts.TargetFileSize = int64(o.MaxFileSize)
 	d.info.logger = o.Logger
+	if o.ReadOnly && o.Logger == nil {
+		d.info.logger = discardLogger // there is no LOG to write to
+	}
 	d.events = newEventQueue(o.EventListener, d.info.Printf)
 	d.vopts.Logf = d.info.Printf
 	if o.BloomBitsPerKey > 0 {
@@ -61,6 +69,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 		d.abandon()
 		return nil, err
 	}
+	if o.ReadOnly {
+		close(d.bgDone) // no background work: nothing flushes, compacts or deletes
+		return d, nil
+	}
 	d.startBackground()
 	d.mu.Lock()
 	d.mu.bgCond.Broadcast() // the recovered tree may need compaction
@@ -70,6 +82,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 
 // openDir checks the options against the directory, creates it if allowed and takes its lock.
 func (d *DB) openDir() error {
+	if d.opts.ReadOnly {
+		return d.openDirReadOnly()
+	}
 	fs, dir := d.fs, d.dir
 	current := filepath.Join(dir, filenames.CurrentName)
 	if d.opts.ErrorIfMissing {
@@ -107,7 +122,7 @@ func (d *DB) abandon() {
 	if d.mu.vs != nil {
 		d.mu.vs.Close()
 	}
-	if d.mu.log != nil {
+	if d.mu.log != nil && !d.opts.ReadOnly { // a read-only DB's log is a stand-in
 		d.mu.log.f.Close()
 	}
 	d.tables.close()
@@ -123,32 +138,12 @@ func (d *DB) recover() error {
 	if err != nil {
 		return fmt.Errorf("strata: open %s: %w", dir, err)
 	}
-	hasCurrent, dbFiles := false, []string(nil)
-	for _, n := range names {
-		switch kind, _, _ := filenames.Parse(n); kind {
-		case filenames.Current:
-			hasCurrent = true
-		case filenames.Manifest, filenames.Table, filenames.Log:
-			dbFiles = append(dbFiles, n)
-		}
+	hasCurrent, err := d.checkListing(names)
+	if err != nil {
+		return err
 	}
-	if !hasCurrent && len(dbFiles) == 1 && dbFiles[0] == filenames.Name(filenames.Manifest, 1) {
-		// A crash while the DB was being created: compaction.Create makes MANIFEST-000001
-		// durable before it writes CURRENT. No log was ever made durable beside it, so nothing was
-		// written to this DB: create it again (Create rewrites MANIFEST-000001) instead of
-		// calling it damaged.
-		d.info.Printf("%s: MANIFEST-000001 without CURRENT, a creation cut short; creating the DB again", dir)
-		dbFiles = nil
-	}
-	switch {
-	case hasCurrent && d.opts.ErrorIfExists:
-		return dberr.InvalidArgf("open %s: a DB exists there (ErrorIfExists)", dir)
-	case !hasCurrent && len(dbFiles) > 0:
-		return &dberr.CorruptionError{File: filepath.Join(dir, filenames.CurrentName), Offset: dberr.NoOffset,
-			Reason: fmt.Sprintf("missing, but the directory holds DB files (%s); Repair can rebuild it",
-				strings.Join(dbFiles[:min(len(dbFiles), 3)], ", "))}
-	case !hasCurrent && d.opts.ErrorIfMissing:
-		return dberr.InvalidArgf("open %s: no DB there (ErrorIfMissing)", dir)
+	if d.opts.ReadOnly {
+		return d.recoverReadOnly(names)
 	}
 
 	var vs *compaction.VersionSet
@@ -171,7 +166,11 @@ func (d *DB) recover() error {
 	d.info.Printf("opening %s", dir)
 
 	var edit compaction.VersionEdit
-	if err := d.replayLogsLocked(names, &edit); err != nil {
+	flush := func(mem *memtable.MemTable, _ keys.SeqNum) error {
+		_, err := d.writeLevel0TableLocked(mem.NewIterator(), nil, &edit)
+		return err
+	}
+	if err := d.replayLogsLocked(names, flush); err != nil {
 		return err
 	}
 	num := vs.NewFileNumber()
@@ -196,6 +195,45 @@ func (d *DB) recover() error {
 	d.deleteObsoleteFilesLocked()
 	d.info.Printf("opened %s: last sequence %d, log #%d, %s", dir, vs.LastSequence(), num, vs.Current())
 	return nil
+}
+
+// checkListing looks at the names in the DB's directory and reports whether it holds CURRENT.
+// It fails when the options do not fit what is there (ErrorIfExists, ErrorIfMissing, ReadOnly),
+// or when DB files are there without CURRENT.
+func (d *DB) checkListing(names []string) (hasCurrent bool, _ error) {
+	dir := d.dir
+	var dbFiles []string
+	for _, n := range names {
+		switch kind, _, _ := filenames.Parse(n); kind {
+		case filenames.Current:
+			hasCurrent = true
+		case filenames.Manifest, filenames.Table, filenames.Log:
+			dbFiles = append(dbFiles, n)
+		}
+	}
+	if !hasCurrent && len(dbFiles) == 1 && dbFiles[0] == filenames.Name(filenames.Manifest, 1) {
+		// A crash while the DB was being created: compaction.Create makes MANIFEST-000001
+		// durable before it writes CURRENT. No log was ever made durable beside it, so nothing was
+		// written to this DB: create it again (Create rewrites MANIFEST-000001) instead of
+		// calling it damaged.
+		if !d.opts.ReadOnly {
+			d.info.Printf("%s: MANIFEST-000001 without CURRENT, a creation cut short; creating the DB again", dir)
+		}
+		dbFiles = nil
+	}
+	switch {
+	case hasCurrent && d.opts.ErrorIfExists:
+		return false, dberr.InvalidArgf("open %s: a DB exists there (ErrorIfExists)", dir)
+	case !hasCurrent && len(dbFiles) > 0:
+		return false, &dberr.CorruptionError{File: filepath.Join(dir, filenames.CurrentName), Offset: dberr.NoOffset,
+			Reason: fmt.Sprintf("missing, but the directory holds DB files (%s); Repair can rebuild it",
+				strings.Join(dbFiles[:min(len(dbFiles), 3)], ", "))}
+	case !hasCurrent && d.opts.ReadOnly:
+		return false, errNoDBReadOnly(dir, filepath.Join(dir, filenames.CurrentName))
+	case !hasCurrent && d.opts.ErrorIfMissing:
+		return false, dberr.InvalidArgf("open %s: no DB there (ErrorIfMissing)", dir)
+	}
+	return hasCurrent, nil
 }
 
 // checkLiveFilesLocked fails when a table the MANIFEST names is not in the directory.

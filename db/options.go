@@ -109,10 +109,15 @@ type Options struct {
 
 	// ReadOnly opens the DB for reading only. Any number of read-only opens, in this process or
 	// others, may share the directory (each holds a shared lock on LOCK, which keeps writers, a
-	// read-write Strata or C++ leveldb, out, and is kept out by them). The open replays the logs
-	// into memory and writes nothing: no LOG, no MANIFEST, no table, no compaction. Writes,
-	// CompactRange and Checkpoint... return an error matching ErrReadOnly. A directory that holds no DB
-	// gives an error matching os.ErrNotExist (ReadOnly never creates one).
+	// read-write Strata or C++ leveldb, out, and is kept out by them: either side's Open fails
+	// with an error matching ErrLocked). The open replays the logs into memtables kept in memory
+	// (about the memory the writer's memtables took) and writes nothing in the directory: no
+	// LOG (the info log goes to Logger, or nowhere), no log, MANIFEST, CURRENT or table, no
+	// compaction, no deletion. Put, Delete, Write, WriteContext, CompactRange and
+	// CompactRangeContext return an error matching ErrReadOnly; reads, snapshots, Property,
+	// ApproximateSizes, Metrics and Checkpoint (which writes only its target) work. A missing
+	// directory, or one that holds no DB, gives an error matching os.ErrNotExist and
+	// ErrInvalidArgument (ReadOnly never creates one).
 	ReadOnly bool
 
 	// EventListener is called on flushes, compactions, table creation and deletion, write

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/batch"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/filenames"
@@ -15,13 +14,14 @@ import (
 )
 
 // replayLogsLocked replays, oldest first, every log at or above the MANIFEST's log number (and
-// its previous log number), writing what they hold to level-0 tables that it adds to edit. Like
+// its previous log number) into memtables, handing each one it fills to flush (a memFill's):
+// Open writes them to level-0 tables, a read-only Open keeps them (readonly.go). Like
 // C++ leveldb it replays every batch, including those whose sequence numbers are at or below the
 // MANIFEST's last sequence (leveldb records its newest sequence at each flush, so such batches
 // are normal), and raises the last sequence to the newest it saw. When a power loss took the
 // unsynced end of a log but kept writes of a later one, it stops before the later logs, so that
 // the DB holds a prefix of the writes (see retiredLog and replayLogLocked).
-func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) error {
+func (d *DB) replayLogsLocked(names []string, flush func(mem *memtable.MemTable, newest keys.SeqNum) error) error {
 	vs := d.mu.vs
 	var logs []uint64
 	for _, n := range names {
@@ -40,7 +40,7 @@ func (d *DB) replayLogsLocked(names []string, edit *compaction.VersionEdit) erro
 	maxSeq := vs.LastSequence()
 	var end keys.SeqNum // the newest sequence number of the logs replayed so far
 	for i, num := range logs {
-		res, err := d.replayLogLocked(num, edit, end)
+		res, err := d.replayLogLocked(num, flush, end)
 		if err != nil {
 			return err
 		}
@@ -98,10 +98,11 @@ type logReplay struct {
 	gap    bool        // nothing was replayed: the log starts past where the one before ended
 }
 
-// replayLogLocked replays one log and reports the newest sequence number it held. Damage is
-// fatal with ParanoidChecks; otherwise the damaged records are skipped and reported in the LOG,
-// as leveldb does. A torn tail (a record cut short by a crash while it was appended, so never
-// acknowledged) ends the log quietly.
+// replayLogLocked replays one log, handing the memtables it fills to flush, and reports the
+// newest sequence number it held. Damage is fatal with ParanoidChecks; otherwise the damaged
+// records are skipped and reported (to the info log, as leveldb does, and the EventListener). A
+// torn tail (a record cut short by a crash while it was appended, so never acknowledged) ends
+// the log quietly.
 //
 // after is the newest sequence number of the log replayed before this one (0 for the first).
 // Writes take consecutive sequence numbers, and a log switch starts the next log where the
@@ -109,7 +110,7 @@ type logReplay struct {
 // missing: the unsynced end of the previous log, lost in a crash that kept this log's writes
 // (the switch does not sync the retired log; see retiredLog). Then it replays nothing and
 // returns gap, and the caller replays no later log, so that the DB holds a prefix of the writes.
-func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after keys.SeqNum) (res logReplay, _ error) {
+func (d *DB) replayLogLocked(num uint64, flush func(*memtable.MemTable, keys.SeqNum) error, after keys.SeqNum) (res logReplay, _ error) {
 	name := filenames.Path(d.dir, filenames.Log, num)
 	paranoid := d.opts.ParanoidChecks
 	scan := logScan{
@@ -136,10 +137,7 @@ func (d *DB) replayLogLocked(num uint64, edit *compaction.VersionEdit, after key
 		maxSeq  keys.SeqNum
 		records int
 	)
-	fill := memFill{d: d, flush: func(mem *memtable.MemTable, _ keys.SeqNum) error {
-		_, err := d.writeLevel0TableLocked(mem.NewIterator(), nil, edit)
-		return err
-	}}
+	fill := memFill{d: d, flush: flush}
 	err := scanLog(d.fs, name, scan, func(rec []byte, off int64) error {
 		repr := batch.Repr(rec)
 		if !res.wrote && repr.Count() > 0 {

@@ -184,7 +184,9 @@ func TestOSLockSharedReadOnlyFile(t *testing.T) {
 
 	s, err := NewOS().LockShared(path)
 	require.NoError(t, err)
+	require.NoError(t, os.Chmod(path, 0o644)) // so that the child can open it to try its write lock
 	require.Equal(t, "locked: lock "+path+": held by another process", lockChild(t, path, "exclusive"))
+	require.NoError(t, os.Chmod(path, 0o444))
 	require.NoError(t, s.Close())
 	if os.Geteuid() == 0 {
 		return // root opens the file for writing, and creates files in the directory, anyway
