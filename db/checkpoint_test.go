@@ -412,6 +412,29 @@ func requireSameFiles(t *testing.T, root string, tables int, linked bool) {
 	require.Equal(t, tables, shared)
 }
 
+// A DB opened read-only can be checkpointed: the copy holds what it reads (its tables, and the
+// logs it replayed into memtables), and nothing in its directory changes.
+func TestCheckpointReadOnly(t *testing.T) {
+	mem := vfs.NewMem()
+	d := openMem(t, mem, relOpts())
+	want, _ := fillLevels(t, d, testSeed(t)) // its last writes stay in the log
+	require.NoError(t, d.Close())
+	before := dirState(t, mem, "/db")
+
+	o := relOpts()
+	o.ReadOnly = true
+	sw := &switchInjector{}
+	d = openMem(t, vfs.WithFaults(mem, sw), o)
+	changes := vfs.NewCounter(checkpointFaultOps...)
+	sw.set(under("/db", changes.MaybeError))
+	require.NoError(t, d.Checkpoint("/ckpt"))
+	sw.set(nil)
+	require.Zero(t, changes.Count(), "nothing written in the source's directory")
+	require.NoError(t, d.Close())
+	require.Equal(t, before, dirState(t, mem, "/db"))
+	requireCopy(t, mem, "/ckpt", want, "a read-only DB's")
+}
+
 // A Close while a checkpoint runs stops it with ErrClosed, leaving nothing behind.
 func TestCheckpointClose(t *testing.T) {
 	mem := vfs.NewMem()
