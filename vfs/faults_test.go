@@ -188,6 +188,25 @@ func TestInjectedErrorNamesOpAndPath(t *testing.T) {
 	require.ErrorContains(t, err, "mkdir /a/b")
 }
 
+// TestLockSharedOp: LockShared is its own Op, so a test can fail a reader's lock and not a
+// writer's, and the other way round.
+func TestLockSharedOp(t *testing.T) {
+	fs := WithFaults(NewMem(), OnPath(func(string) bool { return true }, ErrInjected, OpLockShared))
+	_, err := fs.LockShared("/LOCK")
+	require.ErrorIs(t, err, ErrInjected)
+	require.EqualError(t, err, "injected lockshared /LOCK: "+ErrInjected.Error())
+	l, err := fs.Lock("/LOCK")
+	require.NoError(t, err, "OpLockShared does not fail Lock")
+	require.NoError(t, l.Close())
+
+	fs = WithFaults(NewMem(), OnPath(func(string) bool { return true }, ErrInjected, OpLock))
+	s, err := fs.LockShared("/LOCK")
+	require.NoError(t, err, "OpLock does not fail LockShared")
+	_, err = fs.Lock("/LOCK")
+	require.ErrorIs(t, err, ErrInjected)
+	require.NoError(t, s.Close())
+}
+
 func TestRenamePassesOldname(t *testing.T) {
 	var got []string
 	var mu sync.Mutex

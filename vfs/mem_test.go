@@ -233,6 +233,14 @@ func TestMemCrash(t *testing.T) {
 		l2, err := c.Lock("/db/LOCK")
 		require.NoError(t, err, "a crash releases every lock")
 		require.NoError(t, l2.Close())
+
+		require.NoError(t, l.Close())
+		s, err := fs.LockShared("/db/LOCK")
+		require.NoError(t, err)
+		defer s.Close()
+		l3, err := fs.CrashClone().Lock("/db/LOCK")
+		require.NoError(t, err, "a crash releases shared locks too")
+		require.NoError(t, l3.Close())
 	})
 }
 
