@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func holdInChild(t *testing.T, mode, dir string) (release func()) {
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // written by exec's copying goroutine
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	done := false
@@ -92,6 +93,24 @@ func holdInChild(t *testing.T, mode, dir string) (release func()) {
 		t.Fatalf("the holder did not open the DB in time; stderr: %s", stderr.String())
 	}
 	return release
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // writeHolderKey creates a DB in dir holding key "holder" = value, and closes it.
