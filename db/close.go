@@ -35,7 +35,7 @@ func (d *DB) Close() error {
 	d.mu.closed = true
 	bgErr := d.mu.bgErr
 	var errs []error
-	if !d.opts.ReadOnly { // a read-only DB's log is a stand-in (readonly.go), with no file
+	if d.mu.log != nil { // a read-only DB has no log
 		if err := d.mu.log.f.Close(); err != nil {
 			errs = append(errs, dberr.Wrap(err, "close log"))
 		}

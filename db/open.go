@@ -122,7 +122,7 @@ func (d *DB) abandon() {
 	if d.mu.vs != nil {
 		d.mu.vs.Close()
 	}
-	if d.mu.log != nil && !d.opts.ReadOnly { // a read-only DB's log is a stand-in
+	if d.mu.log != nil {
 		d.mu.log.f.Close()
 	}
 	d.tables.close()

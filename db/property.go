@@ -26,7 +26,11 @@ func (d *DB) Property(name string) (string, bool) {
 	if name == "strata.mapped-log-bytes" {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		return strconv.FormatInt(d.mappedLogBytes.Load()+d.mu.log.f.MappedBytes(), 10), true
+		n := d.mappedLogBytes.Load()
+		if d.mu.log != nil { // a read-only DB has no log
+			n += d.mu.log.f.MappedBytes()
+		}
+		return strconv.FormatInt(n, 10), true
 	}
 	rest, ok := strings.CutPrefix(name, "leveldb.")
 	if !ok {

@@ -13,7 +13,6 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/logfile"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/skiplist"
 )
@@ -139,9 +138,6 @@ func (d *DB) recoverReadOnly(names []string) error {
 			return err
 		}
 	}
-	// A stand-in for the log a read-write DB writes to, so that the strata.mapped-log-bytes
-	// property reads 0. Nothing writes to it: writes are refused before they reach the log.
-	d.mu.log = &logFile{f: new(logfile.Appender)}
 	d.lastSeq.Store(uint64(vs.LastSequence()))
 	d.updateReadStateLocked()
 	d.info.Printf("opened %s read-only: last sequence %d, %d memtable(s) replayed from the logs, %s",

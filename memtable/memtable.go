@@ -104,7 +104,8 @@ func EntrySize(keyLen, valueLen int) int { return skiplist.EntrySize(keyLen, val
 
 // Add records that key had value (kind KindSet) or was deleted (KindDelete, value ignored) at
 // seq. It returns ErrFull when the arena cannot hold the entry. Add must not run concurrently
-// with itself.
+// with itself. The versions of one key must be added oldest first (in increasing seq), as writes
+// and log replay add them: the hash index takes the last version added as the key's newest.
 func (m *MemTable) Add(seq keys.SeqNum, kind keys.Kind, key, value []byte) error {
 	if kind > keys.KindMax {
 		return dberr.InvalidArgf("memtable entry of unknown kind %d", kind)

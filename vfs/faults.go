@@ -13,8 +13,9 @@ type Op uint8
 // The operations, one per method of FS and File. OpRead covers Read and ReadAt; OpStat covers
 // FS.Stat and File.Stat; OpMap is Mappable.Map and Preallocatable.MapWritable; OpWrite also
 // covers WritableRegion.Store; OpSync also covers Preallocatable.SyncData; OpAllocate and
-// OpTruncate are Preallocatable's; OpLockShared is FS.LockShared (OpLock is FS.Lock alone).
-// Closing a lock or a Region is not an Op.
+// OpTruncate are Preallocatable's; OpLockShared is FS.LockShared (OpLock is FS.Lock alone);
+// OpLink is Linker.Link, whose Injector path is the new name. Closing a lock or a Region is not
+// an Op.
 const (
 	OpCreate Op = iota
 	OpOpen
@@ -33,6 +34,7 @@ const (
 	OpAllocate
 	OpTruncate
 	OpLockShared
+	OpLink
 	numOps
 )
 
@@ -40,7 +42,7 @@ var opNames = [numOps]string{
 	OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write", OpSync: "sync",
 	OpClose: "close", OpRemove: "remove", OpRename: "rename", OpMkdir: "mkdir", OpList: "list",
 	OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map", OpAllocate: "allocate",
-	OpTruncate: "truncate", OpLockShared: "lockshared",
+	OpTruncate: "truncate", OpLockShared: "lockshared", OpLink: "link",
 }
 
 // String returns the operation's lower-case name ("create", "write", "syncdir", ...).

@@ -16,7 +16,7 @@ func TestOpString(t *testing.T) {
 		OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write", OpSync: "sync",
 		OpClose: "close", OpRemove: "remove", OpRename: "rename", OpMkdir: "mkdir", OpList: "list",
 		OpStat: "stat", OpLock: "lock", OpSyncDir: "syncdir", OpMap: "map", OpAllocate: "allocate",
-		OpTruncate: "truncate", OpLockShared: "lockshared",
+		OpTruncate: "truncate", OpLockShared: "lockshared", OpLink: "link",
 	}
 	require.Len(t, want, int(numOps))
 	for op, name := range want {

@@ -67,11 +67,6 @@ func (fs *MemFS) Link(oldname, newname string) error {
 	return nil
 }
 
-// OpLink is Linker.Link, which WithFaults lets an Injector fail. The path the Injector gets is
-// newname, the entry the link makes (the file oldname is not changed). OpLink's String is not
-// "link" but "op(N)": the names of Ops are listed in faults.go.
-const OpLink = numOps
-
 // Link links through the wrapped FS when it is a Linker, after asking the injector about
 // OpLink on newname (an injected error leaves nothing linked). When the wrapped FS is not a
 // Linker it returns an error matching errors.ErrUnsupported without consulting the injector:

@@ -54,8 +54,9 @@ type MemFS struct {
 
 var _ FS = (*MemFS)(nil)
 
-// memNode is a directory or a file. A node may be reachable under several names at once only
-// through CrashClone (see the crash model); otherwise the tree is a tree.
+// memNode is a directory or a file. A file node may be reachable under several names at once:
+// hard links (Link), and the names CrashClone keeps (see the crash model); directories form a
+// tree.
 type memNode struct {
 	isDir bool
 	perm  os.FileMode
