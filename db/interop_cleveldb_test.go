@@ -12,19 +12,16 @@ package db_test
 //     opens in C++ with everything exact, and C++'s counting filter policy shows that it used
 //     Strata's filters;
 //   - each holds the LOCK file against the other. fcntl locks belong to a process, so the
-//     holder runs in a child process (this test binary, re-executed).
+//     holder runs in a child process (this test binary, re-executed through childproc).
 //
 // Run with `go test -tags cleveldb ./db/`.
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -37,6 +34,7 @@ import (
 
 	"github.com/stratadb/strata/db"
 	"github.com/stratadb/strata/internal/cleveldb"
+	"github.com/stratadb/strata/internal/testutil/childproc"
 	"github.com/stratadb/strata/internal/testutil/workload"
 )
 
@@ -524,12 +522,11 @@ func TestInteropLeveldbUsesStrataFilters(t *testing.T) {
 const (
 	interopLockHolderEnv = "STRATA_INTEROP_LOCK_HOLDER" // "strata" or "cleveldb"
 	interopLockDirEnv    = "STRATA_INTEROP_LOCK_DIR"
-	interopLockReady     = "holding the lock"
 )
 
 // TestInteropLockHolder is not a test: it is the child process of TestInteropLock. It opens
-// the DB with the implementation the environment names, writes a key, says so on stdout,
-// holds the DB until stdin closes, and closes it.
+// the DB with the implementation the environment names, writes a key, says it is ready, holds
+// the DB until the parent releases it, and closes it.
 func TestInteropLockHolder(t *testing.T) {
 	impl, dir := os.Getenv(interopLockHolderEnv), os.Getenv(interopLockDirEnv)
 	if impl == "" {
@@ -550,8 +547,7 @@ func TestInteropLockHolder(t *testing.T) {
 	default:
 		t.Fatalf("unknown holder %q", impl)
 	}
-	fmt.Println(interopLockReady)
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	childproc.Serve("holding the lock")
 	require.NoError(t, closeDB())
 }
 
@@ -559,47 +555,7 @@ func TestInteropLockHolder(t *testing.T) {
 // DB in the child and waits for it to exit.
 func interopHoldInChild(t *testing.T, impl, dir string) (release func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInteropLockHolder$", "-test.count=1")
-	cmd.Env = append(os.Environ(), interopLockHolderEnv+"="+impl, interopLockDirEnv+"="+dir)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	done := false
-	release = func() {
-		if done {
-			return
-		}
-		done = true
-		stdin.Close()
-		rest, _ := io.ReadAll(stdout)
-		err := cmd.Wait()
-		require.NoError(t, err, "holder: %s%s", rest, stderr.String())
-	}
-	t.Cleanup(release)
-
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		var seen []string
-		for sc.Scan() {
-			if sc.Text() == interopLockReady {
-				ready <- nil
-				return
-			}
-			seen = append(seen, sc.Text())
-		}
-		ready <- fmt.Errorf("holder exited before taking the lock: %s", strings.Join(seen, "\n"))
-	}()
-	select {
-	case err := <-ready:
-		require.NoError(t, err, "stderr: %s", stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("holder did not take the lock in time; stderr: %s", stderr.String())
-	}
+	_, release = childproc.Hold(t, "TestInteropLockHolder", interopLockHolderEnv+"="+impl, interopLockDirEnv+"="+dir)
 	return release
 }
 

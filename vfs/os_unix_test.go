@@ -3,27 +3,26 @@
 package vfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/testutil/childproc"
 )
 
-// The lock tests below re-execute the test binary as a child process (TestOSLockChild) that
-// takes a lock on a path and prints what happened: only the fcntl lock can stop it, since the
-// in-process table is not shared between processes.
+// The lock tests below re-execute the test binary as a child process (TestOSLockChild, through
+// childproc) that takes a lock on a path and prints what happened: only the fcntl lock can stop
+// it, since the in-process table is not shared between processes.
 const (
 	lockChildEnv     = "STRATA_VFS_LOCK_CHILD"      // the path the child locks
 	lockChildModeEnv = "STRATA_VFS_LOCK_CHILD_MODE" // "exclusive" (Lock) or "shared" (LockShared)
-	lockChildHoldEnv = "STRATA_VFS_LOCK_CHILD_HOLD" // set: hold the lock until stdin closes
+	lockChildHoldEnv = "STRATA_VFS_LOCK_CHILD_HOLD" // set: hold the lock until the parent releases it
 	lockChildPrefix  = "lock-child-result: "
 )
 
@@ -40,9 +39,10 @@ func TestOSLockChild(t *testing.T) {
 	l, err := lock(path)
 	switch {
 	case err == nil:
-		fmt.Println(lockChildPrefix + "acquired")
 		if os.Getenv(lockChildHoldEnv) != "" {
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			childproc.Serve("acquired")
+		} else {
+			fmt.Println(lockChildPrefix + "acquired")
 		}
 		if err := l.Close(); err != nil {
 			fmt.Println(lockChildPrefix+"unlock failed:", err)
@@ -54,17 +54,11 @@ func TestOSLockChild(t *testing.T) {
 	}
 }
 
-func lockChildCmd(path, mode string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestOSLockChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), lockChildEnv+"="+path, lockChildModeEnv+"="+mode)
-	return cmd
-}
-
 // lockChild runs a child that takes the lock on path in mode, releases it and exits; it returns
 // what the child printed.
 func lockChild(t *testing.T, path, mode string) string {
 	t.Helper()
-	out, err := lockChildCmd(path, mode).CombinedOutput()
+	out, err := childproc.Command("TestOSLockChild", lockChildEnv+"="+path, lockChildModeEnv+"="+mode).CombinedOutput()
 	require.NoError(t, err, "child output:\n%s", out)
 	for _, line := range strings.Split(string(out), "\n") {
 		if rest, ok := strings.CutPrefix(line, lockChildPrefix); ok {
@@ -79,34 +73,10 @@ func lockChild(t *testing.T, path, mode string) string {
 // the child holds it, and the returned function makes the child release it and exit.
 func holdLockChild(t *testing.T, path, mode string) (release func()) {
 	t.Helper()
-	cmd := lockChildCmd(path, mode)
-	cmd.Env = append(cmd.Env, lockChildHoldEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	done := false
-	release = func() {
-		if done {
-			return
-		}
-		done = true
-		stdin.Close()
-		_, _ = io.Copy(io.Discard, stdout)
-		require.NoError(t, cmd.Wait())
-	}
-	t.Cleanup(release)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), lockChildPrefix); ok {
-			require.Equal(t, "acquired", rest, "the holding child")
-			return release
-		}
-	}
-	t.Fatalf("the holding child printed no result: %v", sc.Err())
-	return nil
+	ready, release := childproc.Hold(t, "TestOSLockChild",
+		lockChildEnv+"="+path, lockChildModeEnv+"="+mode, lockChildHoldEnv+"=1")
+	require.Equal(t, "acquired", ready, "the holding child")
+	return release
 }
 
 func TestOSLockAcrossProcesses(t *testing.T) {
