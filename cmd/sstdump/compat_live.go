@@ -17,13 +17,7 @@ func (c *compatChecker) checkLiveFiles() error {
 	e := c.e
 	dc := &dbChecker{e: e, dir: c.dir, manifest: c.manifest, s: c.s, disk: c.disk, liveLog: c.s.liveLog, emit: c.emit}
 	items, _ := dc.liveItems()
-	var total int64
-	for _, it := range items {
-		total += it.item.size
-	}
-	e.prog.begin(len(items), total)
-	for _, it := range items {
-		e.prog.nextFile()
+	err := dc.walkLive(items, func(it liveItem) error {
 		if it.meta != nil {
 			c.tables++
 			c.checkTable(dc, it)
@@ -33,9 +27,10 @@ func (c *compatChecker) checkLiveFiles() error {
 				return err
 			}
 		}
-		if err := e.out.err(); err != nil {
-			return err
-		}
+		return e.out.err()
+	})
+	if err != nil {
+		return err
 	}
 	if !c.badManifest {
 		// Which files leveldb deletes when it opens the DB; it opens none with a damaged MANIFEST.

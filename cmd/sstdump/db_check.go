@@ -121,20 +121,30 @@ func (c *dbChecker) liveItems() ([]liveItem, int) {
 	return items, nLogs
 }
 
-// checkItems checks every live file, and a table's size and key range against the MANIFEST.
-func (c *dbChecker) checkItems(items []liveItem) error {
-	e := c.e
+// walkLive calls check on each of items in turn, with the progress counting the files and
+// their bytes; the first error check returns ends the walk.
+func (c *dbChecker) walkLive(items []liveItem, check func(liveItem) error) error {
 	var total int64
 	for _, it := range items {
 		total += it.item.size
 	}
-	e.prog.begin(len(items), total)
+	c.e.prog.begin(len(items), total)
 	for _, it := range items {
-		e.prog.nextFile()
+		c.e.prog.nextFile()
+		if err := check(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkItems checks every live file, and a table's size and key range against the MANIFEST.
+func (c *dbChecker) checkItems(items []liveItem) error {
+	return c.walkLive(items, func(it liveItem) error {
 		if it.meta != nil && uint64(it.item.size) != it.meta.Size {
 			c.problem(it.item.path, "size %d bytes, but the MANIFEST records %d", it.item.size, it.meta.Size)
 		}
-		res, err := checkFile(e, it.item, false)
+		res, err := checkFile(c.e, it.item, false)
 		if err != nil {
 			return err
 		}
@@ -145,8 +155,8 @@ func (c *dbChecker) checkItems(items []liveItem) error {
 		if res.unreadable {
 			c.problems++
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkRange compares a table's first and last keys with what the MANIFEST records.
