@@ -18,10 +18,10 @@ import (
 var writeLevelDBFixture = flag.Bool("write-leveldb-db", false, "write "+levelDBFixture+" again with C++ leveldb 1.23")
 
 // TestCompatWriteLevelDBFixture writes testdata/leveldb-db with C++ leveldb 1.23, when run with
-// -write-leveldb-db: 400 keys flushed and compacted into a table, overwrites and deletions
-// compacted over part of the range, 40 keys flushed into L1, 20 into L0, and a batch left in
-// the log (leveldb does not flush on close). Only the DB's files are kept: CURRENT, the MANIFEST, the tables and the log, not
-// the LOCK and the info log (it holds timestamps).
+// -write-leveldb-db: writeLevels's tree of 400 keys (the partial CompactRange over keys 100 to
+// 200), then a batch left in the log (leveldb does not flush on close). Only the DB's files are
+// kept: CURRENT, the MANIFEST, the tables and the log, not the LOCK and the info log (it holds
+// timestamps).
 func TestCompatWriteLevelDBFixture(t *testing.T) {
 	if !*writeLevelDBFixture {
 		t.Skip("run with -write-leveldb-db to write " + levelDBFixture + " again")
@@ -33,26 +33,7 @@ func TestCompatWriteLevelDBFixture(t *testing.T) {
 	}
 	must := fatalOn(t)
 	key := func(i int) []byte { return []byte(fmt.Sprintf("user%04d", i)) }
-	for i := 0; i < 400; i++ {
-		must(d.Put(key(i), strataValue(i, 0), false))
-	}
-	must(d.CompactRange(nil, nil))
-	for i := 0; i < 400; i += 3 {
-		must(d.Put(key(i), strataValue(i, 1), false))
-	}
-	for i := 0; i < 400; i += 7 {
-		must(d.Delete(key(i), false))
-	}
-	must(d.CompactRange(key(100), key(200)))
-	empty := []byte("zzzz") // a CompactRange over no keys only flushes the memtable
-	for i := 200; i < 240; i++ {
-		must(d.Put(key(i), strataValue(i, 2), false))
-	}
-	must(d.CompactRange(empty, empty))
-	for i := 220; i < 240; i++ {
-		must(d.Put(key(i), strataValue(i, 3), false))
-	}
-	must(d.CompactRange(empty, empty))
+	writeLevels(t, cleveldbWriter{d}, key, 400, 200)
 	var b cleveldb.Batch
 	for i := 390; i < 420; i++ {
 		b.Put(key(i), strataValue(i, 4))
@@ -72,6 +53,13 @@ func TestCompatWriteLevelDBFixture(t *testing.T) {
 		}
 	}
 }
+
+// cleveldbWriter is a C++ leveldb DB as a levelWriter.
+type cleveldbWriter struct{ d *cleveldb.DB }
+
+func (w cleveldbWriter) Put(key, value []byte) error    { return w.d.Put(key, value, false) }
+func (w cleveldbWriter) Delete(key []byte) error        { return w.d.Delete(key, false) }
+func (w cleveldbWriter) CompactRange(a, b []byte) error { return w.d.CompactRange(a, b) }
 
 // TestCompatAgreesWithCLevelDB checks compat's verdict on every case with C++ leveldb 1.23
 // itself, opening a copy of the DB with paranoid checks and verified reads, as a program that

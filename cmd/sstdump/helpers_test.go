@@ -108,17 +108,62 @@ func strataValue(i, r int) []byte {
 
 func strataKey(i int) []byte { return []byte(fmt.Sprintf("key-%04d", i)) }
 
-// writeStrataDB writes a small DB with a fixed sequence of operations, so that its files (names,
-// sizes, contents) are the same on every run. Flushes and compactions only happen when
-// CompactRange asks (the write buffer is larger than everything written), so background timing
-// changes nothing:
+// writeLevels builds, through w, the tree that both fixture DBs of this package start from (the
+// one writeStrataDB writes with Strata, the one TestCompatWriteLevelDBFixture writes with C++
+// leveldb), with keys key(i) and values strataValue(i, round). The DB's write buffer must hold
+// everything written, so that only CompactRange flushes and compacts:
 //
-//  1. 600 keys, flushed: the table lands in L2 (nothing above overlaps it);
-//  2. every third key overwritten and every seventh deleted, then CompactRange over part of
-//     the range: the flush lands in L1 and is compacted with L2 into several L2 tables;
-//  3. 40 keys overwritten and flushed by a CompactRange of an empty range: a table in L1;
-//  4. 20 keys overwritten and flushed the same way: a table in L0 (it overlaps L1);
-//  5. 20 more keys and a batch with a binary key, left in the log.
+//  1. keys 0 to n-1, flushed by a CompactRange of everything: the table lands in L2 (nothing
+//     above overlaps it);
+//  2. every third key overwritten and every seventh deleted, then a CompactRange from key 100
+//     to key partialEnd: the flush lands in L1 and is compacted with L2;
+//  3. keys 200 to 239 overwritten and flushed by a CompactRange of an empty range (which only
+//     flushes the memtable): a table in L1;
+//  4. keys 220 to 239 overwritten and flushed the same way: a table in L0 (it overlaps L1).
+func writeLevels(t testing.TB, w levelWriter, key func(int) []byte, n, partialEnd int) {
+	t.Helper()
+	must := fatalOn(t)
+	for i := 0; i < n; i++ {
+		must(w.Put(key(i), strataValue(i, 0)))
+	}
+	must(w.CompactRange(nil, nil))
+	for i := 0; i < n; i += 3 {
+		must(w.Put(key(i), strataValue(i, 1)))
+	}
+	for i := 0; i < n; i += 7 {
+		must(w.Delete(key(i)))
+	}
+	must(w.CompactRange(key(100), key(partialEnd)))
+	empty := []byte("zzzz") // after every key
+	for i := 200; i < 240; i++ {
+		must(w.Put(key(i), strataValue(i, 2)))
+	}
+	must(w.CompactRange(empty, empty))
+	for i := 220; i < 240; i++ {
+		must(w.Put(key(i), strataValue(i, 3)))
+	}
+	must(w.CompactRange(empty, empty))
+}
+
+// levelWriter is what writeLevels writes through: a DB of Strata's (strataWriter) or of C++
+// leveldb's (cleveldbWriter, under the cleveldb tag), writing without sync.
+type levelWriter interface {
+	Put(key, value []byte) error
+	Delete(key []byte) error
+	CompactRange(start, limit []byte) error
+}
+
+// strataWriter is a Strata DB as a levelWriter.
+type strataWriter struct{ d *db.DB }
+
+func (w strataWriter) Put(key, value []byte) error    { return w.d.Put(key, value, nil) }
+func (w strataWriter) Delete(key []byte) error        { return w.d.Delete(key, nil) }
+func (w strataWriter) CompactRange(a, b []byte) error { return w.d.CompactRange(a, b) }
+
+// writeStrataDB writes a small DB with a fixed sequence of operations, so that its files (names,
+// sizes, contents) are the same on every run: writeLevels's tree of 600 keys, the partial
+// CompactRange over keys 100 to 150 (its compaction writes several L2 tables: MaxFileSize is
+// 8 KB), then 20 more keys and a batch with a binary key, left in the log.
 //
 // Afterwards the files that the MANIFEST does not reference are removed (as the DB's next open
 // would), read from the MANIFEST with compaction.Recover, so the directory does not depend on
@@ -131,26 +176,7 @@ func writeStrataDB(t testing.TB, dir string) {
 		t.Fatal(err)
 	}
 	must := fatalOn(t)
-	empty := []byte("zzzz")
-	for i := 0; i < 600; i++ {
-		must(d.Put(strataKey(i), strataValue(i, 0), nil))
-	}
-	must(d.CompactRange(nil, nil))
-	for i := 0; i < 600; i += 3 {
-		must(d.Put(strataKey(i), strataValue(i, 1), nil))
-	}
-	for i := 0; i < 600; i += 7 {
-		must(d.Delete(strataKey(i), nil))
-	}
-	must(d.CompactRange(strataKey(100), strataKey(150)))
-	for i := 200; i < 240; i++ {
-		must(d.Put(strataKey(i), strataValue(i, 2), nil))
-	}
-	must(d.CompactRange(empty, empty))
-	for i := 220; i < 240; i++ {
-		must(d.Put(strataKey(i), strataValue(i, 3), nil))
-	}
-	must(d.CompactRange(empty, empty))
+	writeLevels(t, strataWriter{d}, strataKey, 600, 150)
 	for i := 590; i < 610; i++ {
 		must(d.Put(strataKey(i), strataValue(i, 4), nil))
 	}
