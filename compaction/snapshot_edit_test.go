@@ -10,6 +10,7 @@ import (
 
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/testutil/filetest"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -17,8 +18,7 @@ import (
 // there to the same tree, compact pointers and counters; and it is the record a new MANIFEST
 // starts with.
 func TestSnapshotEditWrittenElsewhere(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	fs, vs := newTestVersionSet(t)
 	var mu sync.Mutex

@@ -15,6 +15,7 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/internal/testutil/testcmp"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 	"github.com/stretchr/testify/require"
@@ -123,8 +124,7 @@ func TestCreateRefusesExistingDB(t *testing.T) {
 // Create → many LogAndApply → Close → Recover gives back the same Version and counters, and
 // each open starts a MANIFEST of its own.
 func TestLogAndApplyRecoverRoundTrip(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
 	fs, vs := newTestVersionSet(t)
 	var mu sync.Mutex

@@ -2,7 +2,6 @@ package vfs
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,28 +11,6 @@ import (
 
 // noLinkFS hides the Link method of the FS it holds.
 type noLinkFS struct{ FS }
-
-// linkRead returns the contents of name on fs.
-func linkRead(t *testing.T, fs FS, name string) string {
-	t.Helper()
-	f, err := fs.Open(name)
-	require.NoError(t, err)
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	require.NoError(t, err)
-	return string(b)
-}
-
-// linkWrite creates name on fs holding data, synced.
-func linkWrite(t *testing.T, fs FS, name, data string) {
-	t.Helper()
-	f, err := fs.Create(name)
-	require.NoError(t, err)
-	_, err = f.Write([]byte(data))
-	require.NoError(t, err)
-	require.NoError(t, f.Sync())
-	require.NoError(t, f.Close())
-}
 
 // Every Linker: the new name reads the same file (the same inode on the OS), outlives the old
 // name, and the errors for an existing new name, a missing old one and a directory.
@@ -52,10 +29,10 @@ func TestLink(t *testing.T) {
 			fs, dir := c.fs(t)
 			require.NoError(t, fs.MkdirAll(filepath.Join(dir, "sub"), 0o755))
 			a, b := filepath.Join(dir, "a"), filepath.Join(dir, "sub", "b")
-			linkWrite(t, fs, a, "contents")
+			writeFile(t, fs, a, "contents")
 
 			require.NoError(t, Link(fs, a, b))
-			require.Equal(t, "contents", linkRead(t, fs, b))
+			require.Equal(t, "contents", readFile(t, fs, b))
 			if c.name == "os" {
 				fa, err := os.Stat(a)
 				require.NoError(t, err)
@@ -66,14 +43,14 @@ func TestLink(t *testing.T) {
 
 			err := Link(fs, a, b)
 			require.ErrorIs(t, err, os.ErrExist, "the new name exists")
-			require.Equal(t, "contents", linkRead(t, fs, b), "a failed Link changes nothing")
+			require.Equal(t, "contents", readFile(t, fs, b), "a failed Link changes nothing")
 			require.ErrorIs(t, Link(fs, filepath.Join(dir, "missing"), filepath.Join(dir, "c")), os.ErrNotExist)
 			require.Error(t, Link(fs, filepath.Join(dir, "sub"), filepath.Join(dir, "dirlink")), "a directory")
 			_, err = fs.Stat(filepath.Join(dir, "dirlink"))
 			require.ErrorIs(t, err, os.ErrNotExist)
 
 			require.NoError(t, fs.Remove(a))
-			require.Equal(t, "contents", linkRead(t, fs, b), "the file lives on under its other name")
+			require.Equal(t, "contents", readFile(t, fs, b), "the file lives on under its other name")
 			names, err := fs.List(dir)
 			require.NoError(t, err)
 			require.Equal(t, []string{"sub"}, names)
@@ -85,7 +62,7 @@ func TestLink(t *testing.T) {
 // leave nothing behind; the injector is not asked about a link that cannot happen.
 func TestLinkUnsupported(t *testing.T) {
 	mem := NewMem()
-	linkWrite(t, mem, "/a", "x")
+	writeFile(t, mem, "/a", "x")
 	require.ErrorIs(t, Link(noLinkFS{mem}, "/a", "/b"), errors.ErrUnsupported)
 	counter := NewCounter()
 	ffs := WithFaults(noLinkFS{mem}, counter)
@@ -100,7 +77,7 @@ func TestLinkUnsupported(t *testing.T) {
 // counts links as OpLink.
 func TestLinkFaults(t *testing.T) {
 	mem := NewMem()
-	linkWrite(t, mem, "/a", "x")
+	writeFile(t, mem, "/a", "x")
 	inj := OnNth(1, ErrInjected, OpLink)
 	fs := WithFaults(mem, inj)
 	err := Link(fs, "/a", "/b")
@@ -130,14 +107,14 @@ func TestMemLinkCrash(t *testing.T) {
 	mem := NewMem()
 	require.NoError(t, mem.MkdirAll("/d", 0o755))
 	require.NoError(t, mem.SyncDir("/"))
-	linkWrite(t, mem, "/d/a", "synced")
+	writeFile(t, mem, "/d/a", "synced")
 	require.NoError(t, mem.SyncDir("/d"))
 
 	require.NoError(t, mem.Link("/d/a", "/d/b"))
 	clone := mem.CrashClone()
 	_, err := clone.Stat("/d/b")
 	require.ErrorIs(t, err, os.ErrNotExist, "a link not followed by SyncDir is lost")
-	require.Equal(t, "synced", linkRead(t, clone, "/d/a"))
+	require.Equal(t, "synced", readFile(t, clone, "/d/a"))
 
 	require.NoError(t, mem.SyncDir("/d"))
 	f, err := mem.Open("/d/b")
@@ -150,17 +127,17 @@ func TestMemLinkCrash(t *testing.T) {
 	require.NoError(t, mem.Link("/d/c", "/d/e"))
 	require.NoError(t, mem.SyncDir("/d"))
 	clone = mem.CrashClone()
-	require.Equal(t, "synced", linkRead(t, clone, "/d/b"))
-	require.Equal(t, "", linkRead(t, clone, "/d/e"), "the entry is durable, the bytes were never synced")
+	require.Equal(t, "synced", readFile(t, clone, "/d/b"))
+	require.Equal(t, "", readFile(t, clone, "/d/e"), "the entry is durable, the bytes were never synced")
 	require.NoError(t, w.Sync())
 	require.NoError(t, w.Close())
-	require.Equal(t, "unsynced", linkRead(t, mem.CrashClone(), "/d/e"), "a Sync through either name")
+	require.Equal(t, "unsynced", readFile(t, mem.CrashClone(), "/d/e"), "a Sync through either name")
 
 	// One node under two names in the clone: truncating one empties the other.
 	t2, err := clone.Create("/d/a")
 	require.NoError(t, err)
 	require.NoError(t, t2.Close())
-	require.Equal(t, "", linkRead(t, clone, "/d/b"))
+	require.Equal(t, "", readFile(t, clone, "/d/b"))
 
 	// Removing the old name, synced, leaves the file under the new one.
 	require.NoError(t, mem.Remove("/d/a"))
@@ -168,5 +145,5 @@ func TestMemLinkCrash(t *testing.T) {
 	clone = mem.CrashClone()
 	_, err = clone.Stat("/d/a")
 	require.ErrorIs(t, err, os.ErrNotExist)
-	require.Equal(t, "synced", linkRead(t, clone, "/d/b"))
+	require.Equal(t, "synced", readFile(t, clone, "/d/b"))
 }
