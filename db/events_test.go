@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/stratadb/strata/internal/filenames"
 	"github.com/stratadb/strata/internal/testutil/filetest"
 	"github.com/stratadb/strata/vfs"
+	"github.com/stratadb/strata/wal"
 )
 
 // fillAndCompact writes n keys over several flushes, compacts them and returns the model.
@@ -234,3 +236,73 @@ func TestCompactRangeContext(t *testing.T) {
 	defer d.Close()
 	requireSame(t, want, dump(t, d, nil), "reopened")
 }
+
+// TestBackgroundErrorReported: a flush that fails (its table cannot be synced) stops writes with
+// that error, reports it to the listener, and shows it in the metrics.
+func TestBackgroundErrorReported(t *testing.T) {
+	var failing atomic.Bool
+	fs := vfs.WithFaults(vfs.NewMem(), vfs.InjectorFunc(func(op vfs.Op, path string) error {
+		if failing.Load() && op == vfs.OpSync && strings.HasSuffix(path, ".ldb") {
+			return vfs.ErrInjected
+		}
+		return nil
+	}))
+	var ev eventLog
+	d := openMem(t, fs, &Options{EventListener: ev.listener()})
+	require.NoError(t, d.Put([]byte("k"), []byte("v"), nil))
+	failing.Store(true)
+	require.ErrorIs(t, d.flushMemTable(), vfs.ErrInjected)
+	require.ErrorIs(t, d.Put([]byte("k2"), []byte("v"), nil), vfs.ErrInjected, "writes stop")
+	require.ErrorIs(t, d.Metrics().BackgroundError, vfs.ErrInjected)
+	ev.waitFor(t, "background-error")
+	ev.mu.Lock()
+	require.Len(t, ev.bgErrs, 1, "reported once")
+	require.ErrorIs(t, ev.bgErrs[0], vfs.ErrInjected)
+	require.ErrorIs(t, ev.flushes[0].Err, vfs.ErrInjected, "FlushEnd carries the error")
+	ev.mu.Unlock()
+	require.ErrorIs(t, d.Close(), vfs.ErrInjected)
+}
+
+// TestDamagedBatchReported: a log record whose checksum holds but whose batch does not decode is
+// skipped by recovery and reported with its file, offset and size; a log left out whole because
+// the log before it lost its end in a crash is reported too.
+func TestDamagedBatchReported(t *testing.T) {
+	fs := vfs.NewMem()
+	d := openMem(t, fs, nil)
+	require.NoError(t, d.Put([]byte("a"), []byte("1"), &WriteOptions{Sync: true}))
+	crashed := fs.CrashClone()
+	require.NoError(t, d.Close())
+	logs := namesOfKind(t, crashed, "/db", filenames.Log)
+	require.Len(t, logs, 1)
+	path := "/db/" + logs[0]
+	// The log holds one record (a 7-byte header and a 17-byte batch), then the zeros of the space
+	// reserved ahead.
+	good := filetest.Read(t, crashed, path)[:7+17]
+
+	// Append a record with a valid checksum holding a batch that claims 5 entries and has none.
+	var buf bytes.Buffer
+	buf.Write(good)
+	w := wal.NewAppendWriter(nopSync{&buf}, int64(len(good)))
+	bogus := make([]byte, 12)
+	bogus[0], bogus[8] = 9, 5 // sequence 9, count 5
+	require.NoError(t, w.AddRecord(bogus))
+	filetest.Write(t, crashed, path, buf.Bytes())
+
+	var ev eventLog
+	d = openMem(t, crashed, &Options{EventListener: ev.listener()})
+	m := d.Metrics()
+	v, err := d.Get([]byte("a"), nil)
+	require.NoError(t, err)
+	require.Equal(t, "1", string(v))
+	require.NoError(t, d.Close())
+	require.Len(t, ev.damage, 1)
+	require.Equal(t, path, ev.damage[0].File)
+	require.EqualValues(t, len(good), ev.damage[0].Offset)
+	require.EqualValues(t, len(bogus), ev.damage[0].Bytes)
+	require.Equal(t, int64(1), m.Recovery.DamagedRecords)
+}
+
+// nopSync is a wal.SyncWriter over a buffer.
+type nopSync struct{ *bytes.Buffer }
+
+func (nopSync) Sync() error { return nil }
