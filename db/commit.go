@@ -59,6 +59,10 @@ type commitEnv interface {
 	drainedLocked()
 	// interruptLocked wakes makeRoomLocked's waits, for a context that is done.
 	interruptLocked()
+	// checkLocked checks a transaction's reads against the writes logged since it began and
+	// against earlier, the batches queued before it in its group: nil, or the error to fail it
+	// with (ErrConflict) without writing it.
+	checkLocked(c *txnCheck, earlier []batch.Repr) error
 }
 
 // writer is one Write waiting in the commit queue.
@@ -69,9 +73,13 @@ type writer struct {
 	// ctx, when not nil, may cancel the write until it joins a group (grouped).
 	ctx     context.Context
 	grouped bool
-	done    bool
-	err     error
-	cond    sync.Cond // L is the queue's mutex
+	// check, when not nil, is a transaction's commit-time check; skip marks a writer it failed,
+	// which its group leaves out.
+	check *txnCheck
+	skip  bool
+	done  bool
+	err   error
+	cond  sync.Cond // L is the queue's mutex
 }
 
 var writerPool = sync.Pool{New: func() any { return new(writer) }}
@@ -92,7 +100,8 @@ type commitQueue struct {
 	// lingerCap bounds a leader's wait for company; 0 means maxLinger (tests set more).
 	lingerCap time.Duration
 
-	groupBuf []byte // the leader's scratch for concatenating a group
+	groupBuf []byte       // the leader's scratch for concatenating a group
+	earlier  []batch.Repr // the leader's scratch for checking a transaction
 }
 
 // lenLocked returns the number of writers queued, the leader included.
@@ -111,9 +120,19 @@ func arenaBound(repr batch.Repr) int {
 // the memtable (a stall). A cancelled write leaves the queue unwritten and returns an error
 // wrapping ctx.Err(). Once a leader has taken it into a group, it is written whatever ctx says.
 func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force bool) error {
+	return q.commitWriter(ctx, repr, sync, force, nil)
+}
+
+// commitChecked commits a transaction's batch if its check passes in the leader (see
+// commitEnv.checkLocked); otherwise it returns the check's error and writes nothing.
+func (q *commitQueue) commitChecked(repr batch.Repr, sync bool, check *txnCheck) error {
+	return q.commitWriter(nil, repr, sync, false, check)
+}
+
+func (q *commitQueue) commitWriter(ctx context.Context, repr batch.Repr, sync, force bool, check *txnCheck) error {
 	w := writerPool.Get().(*writer)
 	w.repr, w.sync, w.force, w.done, w.err = repr, sync, force, false, nil
-	w.ctx, w.grouped = ctx, false
+	w.ctx, w.grouped, w.check, w.skip = ctx, false, check, false
 	w.cond.L = q.mu
 
 	q.mu.Lock()
@@ -140,7 +159,7 @@ func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force b
 	}
 	for !w.done && w != q.writers[0] {
 		if ctx != nil && !w.grouped && ctx.Err() != nil {
-			return q.leaveLocked(w, stop)
+			return q.leaveLocked(w, stop, ctxError(ctx, "write"))
 		}
 		w.cond.Wait()
 	}
@@ -150,14 +169,19 @@ func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force b
 		if stop != nil {
 			stop()
 		}
-		w.repr, w.ctx = nil, nil
+		w.repr, w.ctx, w.check = nil, nil, nil
 		writerPool.Put(w)
 		return err
 	}
 
 	// w leads a group.
 	if ctx != nil && ctx.Err() != nil {
-		return q.leaveLocked(w, stop)
+		return q.leaveLocked(w, stop, ctxError(ctx, "write"))
+	}
+	if w.check != nil {
+		if err := q.env.checkLocked(w.check, nil); err != nil {
+			return q.leaveLocked(w, stop, err)
+		}
 	}
 	if w.sync && !force {
 		q.lingerLocked()
@@ -171,13 +195,22 @@ func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force b
 			q.syncGroup = last + 1
 		}
 		var took time.Duration
-		took, err = q.env.writeGroupLocked(group, w.sync, last+1)
+		members := last + 1
+		for _, x := range q.writers[1 : last+1] {
+			if x.skip {
+				members--
+			}
+		}
+		took, err = q.env.writeGroupLocked(group, w.sync, members)
 		if w.sync && err == nil {
 			q.syncTime = (3*q.syncTime + took) / 4
 		}
 	}
 	for _, x := range q.writers[1 : last+1] {
-		x.err, x.done = err, true
+		if !x.skip {
+			x.err = err
+		}
+		x.done = true
 		x.cond.Signal()
 	}
 	n := copy(q.writers, q.writers[last+1:])
@@ -192,14 +225,15 @@ func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force b
 	if stop != nil {
 		stop()
 	}
-	w.repr, w.ctx = nil, nil
+	w.repr, w.ctx, w.check = nil, nil, nil
 	writerPool.Put(w)
 	return err
 }
 
-// leaveLocked takes w, cancelled before it joined a group, out of the queue, wakes the next
-// leader if w was the head, and returns w's error. It releases the mutex.
-func (q *commitQueue) leaveLocked(w *writer, stop func() bool) error {
+// leaveLocked takes w out of the queue before it joined a group (its context is done, or its
+// transaction's check failed as it came to lead), wakes the next leader if w was the head, and
+// returns err. It releases the mutex.
+func (q *commitQueue) leaveLocked(w *writer, stop func() bool, err error) error {
 	i := slices.Index(q.writers, w)
 	q.writers = slices.Delete(q.writers, i, i+1)
 	if i == 0 && len(q.writers) > 0 {
@@ -207,10 +241,11 @@ func (q *commitQueue) leaveLocked(w *writer, stop func() bool) error {
 	} else if len(q.writers) == 0 && q.env.closingLocked() {
 		q.env.drainedLocked()
 	}
-	err := ctxError(w.ctx, "write")
 	q.mu.Unlock()
-	stop()
-	w.repr, w.ctx = nil, nil
+	if stop != nil {
+		stop()
+	}
+	w.repr, w.ctx, w.check = nil, nil, nil
 	writerPool.Put(w)
 	return err
 }
@@ -275,6 +310,24 @@ func (q *commitQueue) buildGroupLocked() (batch.Repr, int) {
 		if size+extra > limit || arenaBound(x.repr) > room {
 			break
 		}
+		if x.check != nil {
+			// A transaction is checked against the groups before this one and the batches
+			// queued before it in this one.
+			earlier := q.earlier[:0]
+			for _, y := range ws[:i] {
+				if !y.skip && len(y.repr) > batch.HeaderLen {
+					earlier = append(earlier, y.repr)
+				}
+			}
+			err := q.env.checkLocked(x.check, earlier)
+			clear(earlier)
+			q.earlier = earlier[:0]
+			if err != nil {
+				x.err, x.skip, x.grouped = err, true, true
+				last = i
+				continue
+			}
+		}
 		size += extra
 		room -= arenaBound(x.repr)
 		last = i
@@ -285,7 +338,7 @@ func (q *commitQueue) buildGroupLocked() (batch.Repr, int) {
 	}
 	g := batch.New(q.groupBuf)
 	for _, x := range ws[:last+1] {
-		if len(x.repr) > batch.HeaderLen {
+		if !x.skip && len(x.repr) > batch.HeaderLen {
 			g.Append(x.repr)
 		}
 	}

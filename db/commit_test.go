@@ -30,6 +30,8 @@ type fakeCommitEnv struct {
 	// stallCond broadcast) or the leader's context is done.
 	stalled   bool
 	stallCond sync.Cond
+	// check decides transactions' checks (nil: they pass).
+	check func(c *txnCheck, earlier []batch.Repr) error
 }
 
 type fakeGroup struct {
@@ -52,6 +54,13 @@ func (e *fakeCommitEnv) makeRoomLocked(ctx context.Context, need int, sync, forc
 }
 
 func (e *fakeCommitEnv) interruptLocked() { e.stallCond.Broadcast() }
+
+func (e *fakeCommitEnv) checkLocked(c *txnCheck, earlier []batch.Repr) error {
+	if e.check == nil {
+		return nil
+	}
+	return e.check(c, earlier)
+}
 
 func (e *fakeCommitEnv) roomLocked() int { return e.room }
 

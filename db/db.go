@@ -75,6 +75,8 @@ type DB struct {
 		deleting, deleteAgain       bool
 
 		stats dbStats
+		// history keeps the write groups open transactions are checked against (txn_check.go).
+		history commitHistory
 	}
 }
 

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/stratadb/strata/internal/dberr"
@@ -27,6 +28,12 @@ var (
 	// ErrReadOnly is returned by writes, CompactRange and other calls that would change a DB
 	// opened with Options.ReadOnly.
 	ErrReadOnly = dberr.ErrReadOnly
+	// ErrConflict is returned by Transaction.Commit when something the transaction read was
+	// written by someone else after it began: nothing was written; run the transaction again.
+	ErrConflict = errors.New("strata: transaction conflict")
+	// ErrTxnTooBig is returned by Transaction.Put and Delete when the transaction's writes would
+	// pass Options.MaxTransactionBytes.
+	ErrTxnTooBig = errors.New("strata: transaction too big")
 )
 
 // errReadOnly is the error of op on a DB opened read-only.

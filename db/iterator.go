@@ -18,7 +18,8 @@ type Iterator struct {
 	rs   *readState
 	vis  *iterator.Visible
 	err  error
-	done bool // closed
+	done bool           // closed
+	rec  *rangeRecorder // a transaction's iterator: records the ranges it covers; else nil
 }
 
 // NewIterator returns an unpositioned iterator. A nil ro reads the latest state with default
@@ -112,22 +113,58 @@ func (it *Iterator) alive() bool {
 }
 
 // First moves to the first key (the first at or above LowerBound).
-func (it *Iterator) First() bool { return it.alive() && it.vis.First() }
+func (it *Iterator) First() bool {
+	ok := it.alive() && it.vis.First()
+	if it.rec != nil {
+		it.rec.first(it, ok)
+	}
+	return ok
+}
 
 // Last moves to the last key (the last below UpperBound).
-func (it *Iterator) Last() bool { return it.alive() && it.vis.Last() }
+func (it *Iterator) Last() bool {
+	ok := it.alive() && it.vis.Last()
+	if it.rec != nil {
+		it.rec.last(it, ok)
+	}
+	return ok
+}
 
 // Seek moves to the first key at or after key.
-func (it *Iterator) Seek(key []byte) bool { return it.alive() && it.vis.SeekGE(key) }
+func (it *Iterator) Seek(key []byte) bool {
+	ok := it.alive() && it.vis.SeekGE(key)
+	if it.rec != nil {
+		it.rec.seek(it, key, ok)
+	}
+	return ok
+}
 
 // SeekLT moves to the last key before key.
-func (it *Iterator) SeekLT(key []byte) bool { return it.alive() && it.vis.SeekLT(key) }
+func (it *Iterator) SeekLT(key []byte) bool {
+	ok := it.alive() && it.vis.SeekLT(key)
+	if it.rec != nil {
+		it.rec.seekLT(it, key, ok)
+	}
+	return ok
+}
 
 // Next moves to the next key. Precondition: Valid.
-func (it *Iterator) Next() bool { return it.alive() && it.vis.Next() }
+func (it *Iterator) Next() bool {
+	ok := it.alive() && it.vis.Next()
+	if it.rec != nil {
+		it.rec.next(it, ok)
+	}
+	return ok
+}
 
 // Prev moves to the previous key. Precondition: Valid.
-func (it *Iterator) Prev() bool { return it.alive() && it.vis.Prev() }
+func (it *Iterator) Prev() bool {
+	ok := it.alive() && it.vis.Prev()
+	if it.rec != nil {
+		it.rec.prev(it, ok)
+	}
+	return ok
+}
 
 // Valid reports whether the iterator is on a key.
 func (it *Iterator) Valid() bool { return it.err == nil && !it.done && it.vis != nil && it.vis.Valid() }

@@ -124,6 +124,11 @@ type Options struct {
 	// stalls, background errors and damage recovery skipped. Nil means no calls.
 	EventListener *EventListener
 
+	// MaxTransactionBytes bounds the writes a Transaction buffers, counted as their encoded
+	// batch size (keys, values and a few bytes each); past it Put and Delete return
+	// ErrTxnTooBig. Default 64 MiB.
+	MaxTransactionBytes int
+
 	// Logger receives the DB's informational messages (opens, flushes, compactions, errors).
 	// Nil means leveldb's default: a LOG file in the DB's directory (LOG.old keeps the previous
 	// one). With a Logger set, no LOG file is written.
@@ -159,6 +164,9 @@ const (
 	defaultMaxOpenFiles    = 1000
 	defaultMaxFileSize     = 2 << 20
 	defaultRestartInterval = 16
+	// defaultMaxTransactionBytes bounds a transaction's buffered writes (Strata's; leveldb has no
+	// transactions).
+	defaultMaxTransactionBytes = 64 << 20
 	// reservedFiles are the descriptors MaxOpenFiles keeps back for logs, the MANIFEST, LOCK and
 	// LOG: leveldb reserves the same number.
 	reservedFiles = 10
@@ -198,6 +206,9 @@ func (o *Options) sanitize() Options {
 	}
 	if s.Comparator == nil {
 		s.Comparator = BytewiseComparator
+	}
+	if s.MaxTransactionBytes <= 0 {
+		s.MaxTransactionBytes = defaultMaxTransactionBytes
 	}
 	if s.FS == nil {
 		s.FS = vfs.NewOS()

@@ -146,6 +146,7 @@ func (d *DB) writeGroupLocked(group batch.Repr, sync bool, members int) (took ti
 		lastSeq := first + count - 1
 		d.lastSeq.Store(uint64(lastSeq))
 		d.mu.vs.SetLastSequence(lastSeq)
+		d.mu.history.record(group, lastSeq) // only while transactions are open
 	}
 	return took, nil
 }
