@@ -124,6 +124,27 @@ func applyOp(d *DB, op workload.Op) error {
 	return d.Write(&b, wo)
 }
 
+// applyOpTxn is applyOp with each batch committed as a transaction that first reads the batch's
+// first key (so that its commit is checked, not a blind write).
+func applyOpTxn(d *DB, op workload.Op) error {
+	if op.Kind != workload.Batch {
+		return applyOp(d, op)
+	}
+	tx := d.NewTransaction()
+	defer tx.Discard()
+	if _, err := tx.Get([]byte(op.Entries[0].Key)); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	op.AddTo(txnBatcher{tx})
+	return tx.Commit(&WriteOptions{Sync: op.Sync})
+}
+
+// txnBatcher adds a workload's entries to a transaction.
+type txnBatcher struct{ tx *Transaction }
+
+func (b txnBatcher) Put(key, value []byte) { _ = b.tx.Put(key, value) }
+func (b txnBatcher) Delete(key []byte)     { _ = b.tx.Delete(key) }
+
 // dump reads every key and value of d (through ro) with a forward iterator, requiring them in
 // strictly increasing key order.
 func dump(t testing.TB, d *DB, ro *ReadOptions) kv {

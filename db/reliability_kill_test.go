@@ -14,7 +14,10 @@ package db
 // requires exactly the state before the child plus a prefix of its writes: every acknowledged
 // write, synced or not (the kernel had them), in order, plus at most the one in flight; batches
 // whole or absent (checked again through their markers). The next iteration's child starts from
-// that state; every tenth iteration starts a fresh directory.
+// that state; every tenth iteration starts a fresh directory. In every other iteration the
+// child commits its batches as transactions (each reads its first key, then buffers the batch
+// and commits it), so a kill during a burst of commits must leave each transaction whole or
+// absent too.
 //
 // 100 iterations by default (20 with -short); -kill-iterations=N or $STRATA_KILL_ITERATIONS=N
 // runs N (the issue's full run is 10,000). -seed / $STRATA_SEED replays.
@@ -44,6 +47,7 @@ var killIterationsFlag = flag.Int("kill-iterations", 0, "iterations of TestKillP
 const (
 	killChildDirEnv  = "STRATA_KILL_CHILD_DIR"
 	killChildSeedEnv = "STRATA_KILL_CHILD_SEED"
+	killChildTxnEnv  = "STRATA_KILL_CHILD_TXN" // "1": batches are committed as transactions
 )
 
 // killChildLimit ends a child that nobody killed (its parent died): it stops writing after this
@@ -73,9 +77,13 @@ func TestKillProcessChild(t *testing.T) {
 	}
 	report("open")
 	g := relGen(seed, killTag(seed))
+	apply := applyOp
+	if os.Getenv(killChildTxnEnv) == "1" {
+		apply = applyOpTxn
+	}
 	start := time.Now()
 	for i := 0; time.Since(start) < killChildLimit; i++ {
-		if err := applyOp(d, g.Next()); err != nil {
+		if err := apply(d, g.Next()); err != nil {
 			report("error write %d: %v", i, strings.ReplaceAll(err.Error(), "\n", " "))
 			os.Exit(2)
 		}
@@ -112,13 +120,16 @@ type killResult struct {
 
 // runKillChild starts a child writing into dir with seed, kills it after delay (counted from
 // its start when fromStart, else from its report that Open returned), and returns its reports.
-func runKillChild(t *testing.T, dir string, seed uint64, delay time.Duration, fromStart bool) killResult {
+func runKillChild(t *testing.T, dir string, seed uint64, delay time.Duration, fromStart, txn bool) killResult {
 	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	defer r.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillProcessChild$", "-test.count=1", "-test.timeout=0")
 	cmd.Env = append(os.Environ(), killChildDirEnv+"="+dir, killChildSeedEnv+"="+strconv.FormatUint(seed, 10))
+	if txn {
+		cmd.Env = append(cmd.Env, killChildTxnEnv+"=1")
+	}
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	cmd.ExtraFiles = []*os.File{w}
@@ -229,7 +240,9 @@ func TestKillProcess(t *testing.T) {
 		}
 		what := fmt.Sprintf("iteration %d (child seed %d, kill %v after %s)", it, childSeed, delay,
 			map[bool]string{true: "its start", false: "its Open"}[fromStart])
-		res := runKillChild(t, dir, childSeed, delay, fromStart)
+		txn := it%2 == 1
+		what += map[bool]string{true: ", batches as transactions"}[txn]
+		res := runKillChild(t, dir, childSeed, delay, fromStart, txn)
 		if res.errMsg != "" {
 			t.Fatalf("%s: the child failed: %s\n%s", what, res.errMsg, res.output)
 		}

@@ -130,6 +130,7 @@ type commitHistory struct {
 	open   map[*txnState]struct{}
 	groups []historyGroup // oldest first
 	bytes  int
+	limit  int // the bound; 0 means maxHistoryBytes (tests set less)
 }
 
 // register adds a transaction whose history starts after seq.
@@ -163,8 +164,12 @@ func (h *commitHistory) record(repr batch.Repr, last keys.SeqNum) {
 	for t := range h.open {
 		oldest = min(oldest, t.from)
 	}
+	limit := h.limit
+	if limit == 0 {
+		limit = maxHistoryBytes
+	}
 	drop := 0
-	for drop < len(h.groups) && (h.groups[drop].last <= oldest || h.bytes > maxHistoryBytes) {
+	for drop < len(h.groups) && (h.groups[drop].last <= oldest || h.bytes > limit) {
 		g := h.groups[drop]
 		h.bytes -= len(g.repr)
 		for t := range h.open {
