@@ -62,6 +62,8 @@ var benchmarks = map[string]benchmark{
 	"seekrandom":   {run: func(r *runner, t *thread) { r.seekRandom(t) }},
 	"deleteseq":    {run: func(r *runner, t *thread) { r.delete(t, false) }},
 	"deleterandom": {run: func(r *runner, t *thread) { r.delete(t, true) }},
+	"txnrandom":    {run: func(r *runner, t *thread) { r.txnRandom(t) }},
+	"batch2random": {run: func(r *runner, t *thread) { r.batch2Random(t) }},
 	"compact":      {single: true, run: func(r *runner, t *thread) { r.compact(t) }},
 	"crc32c":       {run: func(r *runner, t *thread) { crc32c(t) }},
 	"snappycomp":   {run: func(r *runner, t *thread) { snappyComp(t) }},
@@ -224,6 +226,9 @@ func (r *runner) report(res result) error {
 			"benchmark": res.name, "micros_per_op": res.microsPerOp(), "mb_per_s": res.mbPerSec(),
 			"ops": res.ops, "bytes": res.bytes, "threads": res.threads, "seconds": res.elapsed.Seconds(),
 			"message": res.message,
+		}
+		if res.countConflicts {
+			obj["conflicts"] = res.conflicts
 		}
 		if r.c.histogram {
 			obj["p50_us"], obj["p90_us"], obj["p99_us"], obj["p999_us"], obj["max_us"] =

@@ -137,3 +137,34 @@ func TestUseExistingDB(t *testing.T) {
 	require.NoError(t, run(c, &out))
 	require.Regexp(t, `readrandom +: .*\(300 of 300 found\)`, out.String())
 }
+
+// TestRunTxn: txnrandom and its baseline batch2random run in several goroutines on a filled DB
+// and print db_bench's line, txnrandom's with its conflicts; a key space of 10 keys for 4
+// goroutines makes transactions conflict, and each still commits (in JSON, every operation is
+// counted once, the conflicts apart).
+func TestRunTxn(t *testing.T) {
+	c, err := parseFlags([]string{"--num=2000", "--benchmarks=fillrandom,batch2random,txnrandom,readrandom",
+		"--db=" + t.TempDir() + "/db", "--threads=4"})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, run(c, &out))
+	text := out.String()
+	require.Regexp(t, `(?m)^batch2random : +[0-9]+\.[0-9]{3} micros/op; +[0-9.]+ MB/s$`, text)
+	require.Regexp(t, `(?m)^txnrandom +: +[0-9]+\.[0-9]{3} micros/op; +[0-9.]+ MB/s \([0-9]+ conflicts\)$`, text)
+
+	c, err = parseFlags([]string{"--num=10", "--benchmarks=fillseq,txnrandom", "--format=json",
+		"--db=" + t.TempDir() + "/db", "--threads=4"})
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, run(c, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &obj))
+	require.Equal(t, "txnrandom", obj["benchmark"])
+	require.EqualValues(t, 40, obj["ops"])
+	require.EqualValues(t, 40*2*(16+100), obj["bytes"])
+	require.Contains(t, obj, "conflicts")
+	require.Equal(t, "("+strconv.Itoa(int(obj["conflicts"].(float64)))+" conflicts)", obj["message"])
+	t.Logf("%v conflicts in 40 transactions on 10 keys", obj["conflicts"])
+}

@@ -10,6 +10,13 @@
 // adds --format=json (one object per benchmark), --cpuprofile, --version, and a progress line
 // on stderr when stderr is a terminal.
 //
+// Besides db_bench's benchmarks it has two of its own, for transactions. txnrandom runs --num
+// transactions (db.DB.Update), each reading two random keys, found or not, and writing both
+// with new values, unsynced; a transaction that conflicts runs again, and its line counts the
+// conflicts: "(3 conflicts)". batch2random, its baseline, writes the same keys and values as
+// --num plain batches of two puts. Both run on the DB a fill left, like readrandom, with
+// --threads goroutines.
+//
 // --use_existing_db runs the benchmarks on the DB already in --db; dbbench refuses to start when
 // --db is not given or holds no DB, rather than create an empty one and report nothing found.
 package main

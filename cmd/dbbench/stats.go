@@ -16,6 +16,10 @@ type stats struct {
 	latencies     []time.Duration // per op, when --histogram
 	lastOp        time.Time
 	progress      *progress // nil unless stderr is a terminal (thread 0 only)
+	// conflicts counts the transactions that failed with ErrConflict and ran again, when
+	// countConflicts (txnrandom).
+	conflicts      int64
+	countConflicts bool
 }
 
 func newStats(histogram bool, p *progress) *stats {
@@ -43,9 +47,9 @@ func (s *stats) finishedOps(n int) {
 
 func (s *stats) stop() { s.finish = time.Now() }
 
-// result merges every goroutine's stats: operations and bytes add up, the elapsed time runs from
-// the first start to the last finish, and, as db_bench reports it, micros/op is the goroutines'
-// summed time over the summed operations.
+// result merges every goroutine's stats: operations, bytes and conflicts add up, the elapsed
+// time runs from the first start to the last finish, and, as db_bench reports it, micros/op is
+// the goroutines' summed time over the summed operations.
 type result struct {
 	name        string
 	threads     int
@@ -56,6 +60,9 @@ type result struct {
 	message     string
 	latencies   []time.Duration
 	noTimingRow bool // e.g. "stats": prints its own output
+	// conflicts is the goroutines' conflicts added up, and the message when countConflicts.
+	conflicts      int64
+	countConflicts bool
 }
 
 func merge(name string, all []*stats) result {
@@ -68,6 +75,11 @@ func merge(name string, all []*stats) result {
 		if s.message != "" {
 			r.message = s.message
 		}
+		r.conflicts += s.conflicts
+		r.countConflicts = r.countConflicts || s.countConflicts
+	}
+	if r.countConflicts {
+		r.message = fmt.Sprintf("(%d conflicts)", r.conflicts)
 	}
 	first, last := all[0].start, all[0].finish
 	for _, s := range all {

@@ -30,3 +30,34 @@ func (w Writes) Put(b Putter, key []byte, first, n int) ([]byte, int64) {
 	}
 	return key, bytes
 }
+
+// Entries is a Putter that keeps the entries put in it, keys and values copied into buffers it
+// reuses after Reset: for a workload that does more with its entries than batch them (txnrandom
+// reads each key, then writes it in a transaction, perhaps more than once).
+type Entries struct {
+	Keys, Values [][]byte
+}
+
+// Put appends a copy of key and value.
+func (e *Entries) Put(key, value []byte) {
+	e.Keys = appendCopy(e.Keys, key)
+	e.Values = appendCopy(e.Values, value)
+}
+
+// Len returns the number of entries put since the last Reset.
+func (e *Entries) Len() int { return len(e.Keys) }
+
+// Reset empties e, keeping its buffers for the next entries.
+func (e *Entries) Reset() { e.Keys, e.Values = e.Keys[:0], e.Values[:0] }
+
+// appendCopy appends a copy of b to list, in the buffer of the element past list's end if a
+// Reset left one there.
+func appendCopy(list [][]byte, b []byte) [][]byte {
+	n := len(list)
+	if n < cap(list) {
+		list = list[:n+1]
+		list[n] = append(list[n][:0], b...)
+		return list
+	}
+	return append(list, append([]byte(nil), b...))
+}

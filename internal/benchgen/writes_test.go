@@ -57,3 +57,31 @@ func TestTogether(t *testing.T) {
 	require.EqualError(t, err, "thread 0\nthread 3\nthread 6")
 	require.NoError(t, Together(2, func(int) error { return nil }))
 }
+
+// TestEntries: Entries keeps copies of what Writes puts in it, the same keys and values a batch
+// gets, and reuses its buffers after Reset.
+func TestEntries(t *testing.T) {
+	w := Writes{RNG: NewRNG(301), Gen: NewValueGenerator(0.5), Keys: 1000, ValueSize: 100, Random: true}
+	b := Writes{RNG: NewRNG(301), Gen: NewValueGenerator(0.5), Keys: 1000, ValueSize: 100, Random: true}
+	var e Entries
+	var r recorder
+	key := []byte(nil)
+	for round := 0; round < 3; round++ {
+		e.Reset()
+		r = recorder{}
+		key, _ = w.Put(&e, key, 2*round, 2)
+		key[0] = 'x' // the caller's key buffer is not the entry's
+		b.Put(&r, nil, 2*round, 2)
+		require.Equal(t, 2, e.Len())
+		for i := range 2 {
+			require.Equal(t, r.keys[i], string(e.Keys[i]))
+			require.Equal(t, r.values[i], string(e.Values[i]))
+		}
+	}
+	k0 := &e.Keys[0][0]
+	e.Reset()
+	e.Put([]byte("0000000000000007"), []byte("v"))
+	require.Same(t, k0, &e.Keys[0][0], "the buffer is reused")
+	require.Equal(t, "0000000000000007", string(e.Keys[0]))
+	require.Equal(t, "v", string(e.Values[0]))
+}
