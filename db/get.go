@@ -60,7 +60,24 @@ func (d *DB) get(key []byte, ro *ReadOptions, copyValue bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.getIn(rs, key, seq, d.sstableReadOptions(ro), copyValue)
+}
 
+// getAt is get through snap, with default read options: a transaction's read.
+func (d *DB) getAt(key []byte, snap *Snapshot, copyValue bool) ([]byte, error) {
+	rs := d.loadReadState()
+	if rs == nil {
+		return nil, ErrClosed
+	}
+	defer rs.unref()
+	if snap.isReleased() {
+		return nil, dberr.InvalidArgf("snapshot already released")
+	}
+	return d.getIn(rs, key, snap.seq, d.sstableReadOptions(nil), copyValue)
+}
+
+// getIn looks key up in rs as of seq.
+func (d *DB) getIn(rs *readState, key []byte, seq keys.SeqNum, sro sstable.ReadOptions, copyValue bool) ([]byte, error) {
 	for _, m := range [2]*memtable.MemTable{rs.mem, rs.imm} {
 		if m == nil {
 			continue
@@ -80,7 +97,6 @@ func (d *DB) get(key []byte, ro *ReadOptions, copyValue bool) ([]byte, error) {
 	defer getPool.Put(s)
 	s.lookup = keys.AppendInternalKey(s.lookup[:0], key, seq, keys.KindMax)
 	s.candidates = rs.version.AppendCandidates(s.candidates[:0], s.lookup)
-	sro := d.sstableReadOptions(ro)
 	for i, c := range s.candidates {
 		if i == 1 {
 			// The lookup went past the first file it searched: charge that file a seek.

@@ -31,22 +31,17 @@ import (
 // Discard, so compaction keeps the old versions it may read: end transactions promptly, and
 // always call Discard (it is harmless after Commit).
 type Transaction struct {
-	d        *DB
-	snap     *Snapshot
-	state    txnState // registration in the DB's commit history; guarded by d.mu
-	view     bool     // a View: no writes, no registration
-	done     bool
-	reads    readSet
-	writes   Batch
-	latest   map[string]txnWrite // each key's last write in writes
-	limit    int
-	attempts int // commits retried after the history lapsed
-}
-
-// txnWrite is a transaction's latest write of a key.
-type txnWrite struct {
-	value   []byte
-	deleted bool
+	d     *DB
+	snap  Snapshot
+	state txnState // registration in the DB's commit history; guarded by d.mu
+	view  bool     // a View: no writes, no registration
+	done  bool
+	reads readSet
+	// writes holds the writes in order; offsets indexes each key's last write in it once there
+	// are more than smallTxn (before that, a lookup reads the batch).
+	writes  Batch
+	offsets map[string]int
+	limit   int
 }
 
 // NewTransaction begins a transaction: its reads see the DB as of now, plus its own writes. End
@@ -57,12 +52,12 @@ func (d *DB) newTransaction(view bool) *Transaction {
 	tx := &Transaction{d: d, view: view, limit: d.opts.MaxTransactionBytes}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	tx.snap = &Snapshot{db: d, seq: keys.SeqNum(d.lastSeq.Load())}
+	tx.snap.db, tx.snap.seq = d, keys.SeqNum(d.lastSeq.Load())
 	if d.mu.closed {
 		tx.snap.released.Store(true) // every read and the commit fail with ErrClosed
 		return tx
 	}
-	d.mu.snapshots.pushBack(tx.snap)
+	d.mu.snapshots.pushBack(&tx.snap)
 	if !view {
 		d.mu.history.register(&tx.state, tx.snap.seq)
 	}
@@ -82,16 +77,65 @@ func (tx *Transaction) Get(key []byte) ([]byte, error) {
 	if tx.done {
 		return nil, errTxnDone("Get")
 	}
-	if w, ok := tx.latest[string(key)]; ok {
-		if w.deleted {
+	if value, deleted, ok := tx.own(key); ok {
+		if deleted {
 			return nil, ErrNotFound
 		}
-		return append([]byte{}, w.value...), nil
+		return append([]byte{}, value...), nil
 	}
 	if !tx.view {
 		tx.reads.addPoint(key)
 	}
-	return tx.d.get(key, &ReadOptions{Snapshot: tx.snap}, true)
+	return tx.d.getAt(key, &tx.snap, true)
+}
+
+// own returns the transaction's last write of key, if it wrote key.
+func (tx *Transaction) own(key []byte) (value []byte, deleted, ok bool) {
+	if tx.offsets != nil {
+		off, found := tx.offsets[string(key)]
+		if !found {
+			return nil, false, false
+		}
+		kind, _, v, _ := batch.EntryAt(tx.writes.repr, off)
+		return v, kind == keys.KindDelete, true
+	}
+	tx.eachWrite(func(_ int, kind keys.Kind, k, v []byte) {
+		if string(k) == string(key) {
+			value, deleted, ok = v, kind == keys.KindDelete, true
+		}
+	})
+	return value, deleted, ok
+}
+
+// eachWrite calls fn with every write, in order, and its offset in the batch.
+func (tx *Transaction) eachWrite(fn func(off int, kind keys.Kind, key, value []byte)) {
+	if tx.writes.Len() == 0 {
+		return
+	}
+	r, err := batch.NewReader(tx.writes.repr, "transaction", 0)
+	if err != nil {
+		return
+	}
+	for {
+		off := r.Pos()
+		kind, k, v, ok := r.Next()
+		if !ok {
+			return
+		}
+		fn(off, kind, k, v)
+	}
+}
+
+// noteWrite indexes the write of key just appended at off, once the transaction is past smallTxn
+// writes.
+func (tx *Transaction) noteWrite(off int, key []byte) {
+	switch {
+	case tx.offsets != nil:
+		tx.offsets[string(key)] = off
+	case tx.writes.Len() > smallTxn:
+		tx.offsets = make(map[string]int, 2*smallTxn)
+		tx.eachWrite(func(off int, _ keys.Kind, k, _ []byte) { tx.offsets[string(k)] = off })
+	}
 }
 
 // Put buffers the write of key with value, copying both; the DB sees it at Commit. It returns
@@ -101,8 +145,9 @@ func (tx *Transaction) Put(key, value []byte) error {
 	if err := tx.checkWrite("Put", batch.EncodedPutLen(len(key), len(value))); err != nil {
 		return err
 	}
+	off := tx.writes.Size()
 	tx.writes.Put(key, value)
-	tx.remember(key, txnWrite{value: append([]byte{}, value...)})
+	tx.noteWrite(off, key)
 	return nil
 }
 
@@ -112,8 +157,9 @@ func (tx *Transaction) Delete(key []byte) error {
 	if err := tx.checkWrite("Delete", batch.EncodedDeleteLen(len(key))); err != nil {
 		return err
 	}
+	off := tx.writes.Size()
 	tx.writes.Delete(key)
-	tx.remember(key, txnWrite{deleted: true})
+	tx.noteWrite(off, key)
 	return nil
 }
 
@@ -128,13 +174,6 @@ func (tx *Transaction) checkWrite(op string, size int) error {
 			ErrTxnTooBig, op, size, tx.limit)
 	}
 	return nil
-}
-
-func (tx *Transaction) remember(key []byte, w txnWrite) {
-	if tx.latest == nil {
-		tx.latest = make(map[string]txnWrite)
-	}
-	tx.latest[string(key)] = w
 }
 
 // Commit writes the transaction's writes as one atomic batch, synced as wo says (nil: not
@@ -168,7 +207,6 @@ func (tx *Transaction) Commit(wo *WriteOptions) error {
 		}
 		// The history dropped writes this transaction needs: check them against the DB, then
 		// queue again with the history covering it from there.
-		tx.attempts++
 		d.mu.Lock()
 		from := tx.state.from
 		upto := keys.SeqNum(d.lastSeq.Load())
@@ -194,6 +232,22 @@ func (tx *Transaction) Discard() {
 	}
 	d.mu.Unlock()
 	tx.snap.Release()
+}
+
+// lastWrites returns each key's last write, as the transaction's iterators see them; the values
+// alias the batch.
+func (tx *Transaction) lastWrites() map[string]txnWrite {
+	m := make(map[string]txnWrite)
+	tx.eachWrite(func(_ int, kind keys.Kind, k, v []byte) {
+		m[string(k)] = txnWrite{value: v, deleted: kind == keys.KindDelete}
+	})
+	return m
+}
+
+// txnWrite is a transaction's last write of a key.
+type txnWrite struct {
+	value   []byte
+	deleted bool
 }
 
 // maxUpdateAttempts bounds the runs of Update's function.

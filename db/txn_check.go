@@ -53,24 +53,54 @@ func (r *keyRange) contains(cmp keys.Comparator, key []byte) bool {
 	return c < 0 || (c == 0 && !r.hiOpen)
 }
 
-// readSet is what a transaction read: point keys and covered ranges.
+// readSet is what a transaction read: point keys and covered ranges. The first few point keys
+// are kept in a slice, the rest in a map.
 type readSet struct {
+	few    [][]byte
 	points map[string]struct{}
 	ranges []*keyRange
 }
 
-func (rs *readSet) empty() bool { return len(rs.points) == 0 && len(rs.ranges) == 0 }
+// smallTxn is how many keys a transaction keeps in slices, searched in full, before it indexes
+// them in a map.
+const smallTxn = 16
+
+func (rs *readSet) empty() bool { return len(rs.few) == 0 && len(rs.ranges) == 0 }
 
 // addPoint records a Get of key.
 func (rs *readSet) addPoint(key []byte) {
+	if len(rs.few) < smallTxn {
+		rs.few = append(rs.few, append([]byte(nil), key...))
+		return
+	}
 	if rs.points == nil {
 		rs.points = make(map[string]struct{})
 	}
 	rs.points[string(key)] = struct{}{}
 }
 
+// eachPoint calls fn with every point key read.
+func (rs *readSet) eachPoint(fn func(key []byte) error) error {
+	for _, k := range rs.few {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	for k := range rs.points {
+		if err := fn([]byte(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // touches reports whether key is one the transaction read.
 func (rs *readSet) touches(cmp keys.Comparator, key []byte) bool {
+	for _, k := range rs.few {
+		if string(k) == string(key) {
+			return true
+		}
+	}
 	if _, ok := rs.points[string(key)]; ok {
 		return true
 	}
@@ -105,9 +135,15 @@ type txnCheck struct {
 	reads *readSet
 }
 
-// checkLocked implements commitEnv.
+// checkLocked implements commitEnv. A transaction that passes is written in this group: it
+// needs the history no more, so it leaves it (and when it was the only one open, its own group
+// is not copied into the history).
 func (d *DB) checkLocked(c *txnCheck, earlier []batch.Repr) error {
-	return d.conflictLocked(c.state, c.reads, earlier)
+	err := d.conflictLocked(c.state, c.reads, earlier)
+	if err == nil {
+		d.mu.history.unregister(c.state)
+	}
+	return err
 }
 
 // txnState is an open transaction's registration in the history: from is the sequence number
@@ -245,20 +281,21 @@ func (d *DB) revalidate(rs *readSet, seq, upto keys.SeqNum) error {
 		}
 		return pk.Seq > seq && pk.Seq <= upto, nil
 	}
-	for key := range rs.points {
+	err = rs.eachPoint(func(key []byte) error {
 		// The newest entry of key at or below upto.
-		if !it.SeekGE(keys.AppendInternalKey(nil, []byte(key), upto, keys.KindMax)) {
-			if err := it.Error(); err != nil {
-				return err
-			}
-			continue
+		if !it.SeekGE(keys.AppendInternalKey(nil, key, upto, keys.KindMax)) {
+			return it.Error()
 		}
-		if cmp.Compare(keys.UserKey(it.Key()), []byte(key)) != 0 {
-			continue
+		if cmp.Compare(keys.UserKey(it.Key()), key) != 0 {
+			return nil
 		}
 		if n, err := newer(it.Key()); err != nil || n {
-			return firstOf(err, conflictError([]byte(key)))
+			return firstOf(err, conflictError(key))
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, r := range rs.ranges {
 		if err := scanRange(it, cmp, r, newer); err != nil {

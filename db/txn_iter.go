@@ -32,7 +32,7 @@ func (tx *Transaction) NewIterator(ro *ReadOptions) *Iterator {
 		}
 		o = *ro
 	}
-	o.Snapshot = tx.snap
+	o.Snapshot = &tx.snap
 	d := tx.d
 	rs := d.loadReadState()
 	if rs == nil {
@@ -103,15 +103,16 @@ type txnOverlay struct {
 
 func newTxnOverlay(tx *Transaction, seq keys.SeqNum) *txnOverlay {
 	d := tx.d
-	ukeys := make([]string, 0, len(tx.latest))
-	for k := range tx.latest {
+	latest := tx.lastWrites()
+	ukeys := make([]string, 0, len(latest))
+	for k := range latest {
 		ukeys = append(ukeys, k)
 	}
 	ucmp := d.opts.Comparator
 	slices.SortFunc(ukeys, func(a, b string) int { return ucmp.Compare([]byte(a), []byte(b)) })
 	o := &txnOverlay{cmp: d.icmp.Compare, pos: -1}
 	for _, k := range ukeys {
-		w := tx.latest[k]
+		w := latest[k]
 		kind := keys.KindSet
 		if w.deleted {
 			kind = keys.KindDelete

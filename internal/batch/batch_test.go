@@ -299,3 +299,28 @@ func BenchmarkReader(b *testing.B) {
 		}
 	}
 }
+
+// TestEntryAt decodes entries at the offsets noted before appending them, and refuses offsets
+// where no entry starts.
+func TestEntryAt(t *testing.T) {
+	r := New(nil)
+	offs := []int{}
+	offs = append(offs, len(r))
+	r.AppendPut([]byte("k1"), []byte("v1"))
+	offs = append(offs, len(r))
+	r.AppendDelete([]byte("k2"))
+	kind, key, value, ok := EntryAt(r, offs[0])
+	require.True(t, ok)
+	require.Equal(t, keys.KindSet, kind)
+	require.Equal(t, "k1", string(key))
+	require.Equal(t, "v1", string(value))
+	kind, key, value, ok = EntryAt(r, offs[1])
+	require.True(t, ok)
+	require.Equal(t, keys.KindDelete, kind)
+	require.Equal(t, "k2", string(key))
+	require.Nil(t, value)
+	for _, off := range []int{0, HeaderLen - 1, len(r), len(r) + 5, offs[1] + 1} {
+		_, _, _, ok = EntryAt(r, off)
+		require.False(t, ok, "offset %d", off)
+	}
+}

@@ -189,3 +189,17 @@ func Apply(repr []byte, file string, offset int64, fn ApplyFunc) error {
 	}
 	return r.Err()
 }
+
+// EntryAt decodes the entry that starts at byte off of the batch repr (an offset a writer
+// noted before appending it): its kind, key and value. ok is false when no whole entry starts
+// there.
+func EntryAt(repr []byte, off int) (kind keys.Kind, key, value []byte, ok bool) {
+	if off < HeaderLen || off >= len(repr) {
+		return 0, nil, nil, false
+	}
+	kind, key, value, _, why := decodeEntry(repr[off:])
+	return kind, key, value, why == ""
+}
+
+// Pos returns the offset in the batch of the entry the next call to Next decodes.
+func (r *Reader) Pos() int { return r.pos }
