@@ -226,12 +226,15 @@ func (tx *Transaction) Discard() {
 	}
 	tx.done = true
 	d := tx.d
-	d.mu.Lock()
+	d.mu.Lock() // once for both: the history and the snapshot (Snapshot.Release's work)
 	if !tx.view {
 		d.mu.history.unregister(&tx.state)
 	}
+	if !tx.snap.released.Load() {
+		tx.snap.released.Store(true)
+		d.mu.snapshots.remove(&tx.snap)
+	}
 	d.mu.Unlock()
-	tx.snap.Release()
 }
 
 // lastWrites returns each key's last write, as the transaction's iterators see them; the values
