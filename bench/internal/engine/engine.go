@@ -1,6 +1,8 @@
 // Package engine puts the storage engines that bench/ compares behind one small interface, so a
 // workload is written once and every engine runs exactly the same calls: Strata, goleveldb,
-// pebble and, when built with the cleveldb tag, C++ leveldb 1.23 through internal/cleveldb.
+// pebble, badger and, when built with the cleveldb tag, C++ leveldb 1.23 through
+// internal/cleveldb. The engines with transactions (Strata and badger) also implement
+// Transactor.
 //
 // Every engine is opened with the same Settings (leveldb's defaults: 4 MiB write buffer, 8 MiB
 // block cache, 4 KiB blocks, snappy, 10-bit bloom filters, 1000 open files, 2 MiB tables), and
@@ -14,8 +16,10 @@
 //     the next move; iterators are closed before the DB.
 //  4. CompactAll compacts every key, memtable included, down to the engine's last level, and
 //     returns when done; afterwards TableBytes counts only live tables.
-//  5. A DB is safe for concurrent Put, Delete, Write, Get and NewIterator; a Batch or an
-//     Iterator belongs to one goroutine.
+//  5. A DB is safe for concurrent Put, Delete, Write, Get and NewIterator (and Update, for a
+//     Transactor); a Batch or an Iterator belongs to one goroutine.
+//  6. A Transactor's Update is serializable: a transaction whose reads were written by another
+//     since it began does not commit, and runs again.
 package engine
 
 import (
@@ -66,7 +70,24 @@ type DB interface {
 	Close() error
 }
 
-// Batch collects puts and deletes for DB.Write.
+// Transactor is implemented by the engines with serializable read-write transactions, both
+// optimistic: Strata's and badger's.
+type Transactor interface {
+	// Update runs fn in a new transaction and commits it, unsynced. When the commit fails
+	// because something the transaction read was written since it began, Update runs fn again
+	// in a new transaction, until one commits or fn fails; conflicts counts the runs that
+	// failed so. fn must leave the slices it passes to Put unchanged until Update returns.
+	Update(fn func(tx Txn) error) (conflicts int, err error)
+}
+
+// Txn is a transaction of a Transactor: it reads the DB as of its start, plus its own writes.
+type Txn interface {
+	// Get returns a copy of key's value; found is false, with a nil error, when key is absent.
+	// The read is one the commit checks, found or not.
+	Get(key []byte) (value []byte, found bool, err error)
+	Put(key, value []byte) error
+}
+
 // MappedWriter is implemented by engines that write some files through shared memory mappings
 // (Strata's log), so that a count of the bytes handed to write(2), such as /proc/self/io's
 // wchar, misses them: MappedBytes returns how many bytes they wrote that way since Open, Close
@@ -75,6 +96,7 @@ type MappedWriter interface {
 	MappedBytes() int64
 }
 
+// Batch collects puts and deletes for DB.Write.
 type Batch interface {
 	Put(key, value []byte)
 	Delete(key []byte)
@@ -98,21 +120,38 @@ type Iterator interface {
 
 // Engine describes one engine.
 type Engine struct {
-	Name    string // as used on command lines: strata, goleveldb, pebble, cleveldb
+	Name    string // as used on command lines: strata, goleveldb, pebble, badger, cleveldb
 	Title   string // as printed in tables: "C++ leveldb"
 	Version string // module version or library version
 	Open    func(dir string, s Settings) (DB, error)
+	// NamedOnly keeps the engine out of All, and so out of "all": it runs only where a list
+	// names it. Badger is: it is compared on transactions, which only it and Strata have, and
+	// it writes its logs and tables through mappings that cmd/amp's count of written bytes
+	// does not see.
+	NamedOnly bool
 }
 
 // order is the order engines are listed in, whatever order their files register them in.
-var order = []string{"strata", "goleveldb", "pebble", "cleveldb"}
+var order = []string{"strata", "goleveldb", "pebble", "badger", "cleveldb"}
 
 var registered = map[string]*Engine{}
 
 func register(e *Engine) { registered[e.Name] = e }
 
-// All returns the engines compiled into this binary, Strata first.
+// All returns the engines compiled into this binary, Strata first, less those that run only
+// when named (NamedOnly).
 func All() []*Engine {
+	var out []*Engine
+	for _, e := range Every() {
+		if !e.NamedOnly {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Every returns every engine compiled into this binary, Strata first.
+func Every() []*Engine {
 	var out []*Engine
 	for _, n := range order {
 		if e, ok := registered[n]; ok {
@@ -122,10 +161,10 @@ func All() []*Engine {
 	return out
 }
 
-// Names returns the names of All.
+// Names returns the names of Every.
 func Names() []string {
 	var out []string
-	for _, e := range All() {
+	for _, e := range Every() {
 		out = append(out, e.Name)
 	}
 	return out
@@ -154,7 +193,7 @@ func Lookup(name string) (*Engine, error) {
 }
 
 // ParseList turns a comma-separated list of engine names into engines, in the order given;
-// "all" or "" means All.
+// "all" or "" means All (every engine but badger).
 func ParseList(list string) ([]*Engine, error) {
 	if list == "" || list == "all" {
 		return All(), nil

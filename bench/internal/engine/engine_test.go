@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// TestConformance runs one sequence of operations against every engine in this binary and checks
+// TestConformance runs one sequence of operations against every engine in this binary (badger,
+// run only when named, included) and checks
 // the contract in the package comment, so the workloads may rely on it for all of them.
 func TestConformance(t *testing.T) {
-	for _, e := range All() {
+	for _, e := range Every() {
 		t.Run("engine="+e.Name, func(t *testing.T) { testConformance(t, e) })
 	}
 }
@@ -202,5 +204,119 @@ func TestParseList(t *testing.T) {
 	}
 	if _, err := ParseList("rocksdb"); err == nil {
 		t.Fatal("ParseList(rocksdb) succeeded")
+	}
+	// Badger runs only when named.
+	for _, e := range all {
+		if e.Name == "badger" {
+			t.Fatal("badger is in all")
+		}
+	}
+	sb, err := ParseList("strata,badger")
+	if err != nil || len(sb) != 2 || sb[1].Name != "badger" || !slices.Contains(Names(), "badger") {
+		t.Fatalf("ParseList(strata,badger) = %v, %v; names %v", sb, err, Names())
+	}
+}
+
+// TestTransactions checks contract 6 on every Transactor: a transaction reads its own writes and
+// the DB as of its start, one whose read was written since it began runs again (counted), and
+// concurrent read-modify-write transactions lose no update. Strata and badger have
+// transactions; the other engines have none.
+func TestTransactions(t *testing.T) {
+	for _, e := range Every() {
+		t.Run("engine="+e.Name, func(t *testing.T) {
+			d, err := e.Open(filepath.Join(t.TempDir(), "db"), DefaultSettings())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			tr, ok := d.(Transactor)
+			if want := e.Name == "strata" || e.Name == "badger"; ok != want {
+				t.Fatalf("Transactor: %v, want %v", ok, want)
+			}
+			if ok {
+				testTransactions(t, d, tr)
+			}
+		})
+	}
+}
+
+func testTransactions(t *testing.T, d DB, tr Transactor) {
+	// Reads see the transaction's own writes; an absent key is found == false.
+	conflicts, err := tr.Update(func(tx Txn) error {
+		if _, found, err := tx.Get(key(1)); found || err != nil {
+			return fmt.Errorf("Get(absent) = %v, %v", found, err)
+		}
+		if err := tx.Put(key(1), value(1)); err != nil {
+			return err
+		}
+		if v, found, err := tx.Get(key(1)); !found || err != nil || !bytes.Equal(v, value(1)) {
+			return fmt.Errorf("Get(own write) = %q, %v, %v", v, found, err)
+		}
+		return nil
+	})
+	if err != nil || conflicts != 0 {
+		t.Fatalf("Update = %d, %v", conflicts, err)
+	}
+	if v, found, err := d.Get(key(1)); !found || err != nil || !bytes.Equal(v, value(1)) {
+		t.Fatalf("Get after commit = %q, %v, %v", v, found, err)
+	}
+
+	// A write of a key the transaction read, after it began, makes it run again; the first run
+	// read the value as of its start.
+	runs := 0
+	conflicts, err = tr.Update(func(tx Txn) error {
+		runs++
+		v, _, err := tx.Get(key(1))
+		if err != nil {
+			return err
+		}
+		if runs == 1 {
+			if !bytes.Equal(v, value(1)) {
+				return fmt.Errorf("first run read %q", v)
+			}
+			if err := d.Put(key(1), value(2), false); err != nil {
+				return err
+			}
+		} else if !bytes.Equal(v, value(2)) {
+			return fmt.Errorf("second run read %q", v)
+		}
+		return tx.Put(key(2), v)
+	})
+	if err != nil || conflicts != 1 || runs != 2 {
+		t.Fatalf("Update = %d conflicts, %v; %d runs", conflicts, err, runs)
+	}
+	if v, _, _ := d.Get(key(2)); !bytes.Equal(v, value(2)) {
+		t.Fatalf("key 2 = %q, want the second run's write", v)
+	}
+
+	// Concurrent increments of one counter: none is lost.
+	const goroutines, each = 4, 50
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				_, err := tr.Update(func(tx Txn) error {
+					v, _, err := tx.Get([]byte("counter"))
+					if err != nil {
+						return err
+					}
+					n := 0
+					if len(v) > 0 {
+						fmt.Sscan(string(v), &n)
+					}
+					return tx.Put([]byte("counter"), fmt.Append(nil, n+1))
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if v, _, _ := d.Get([]byte("counter")); string(v) != fmt.Sprint(goroutines*each) {
+		t.Fatalf("counter = %q, want %d", v, goroutines*each)
 	}
 }

@@ -70,6 +70,38 @@ func (s *strataDB) Write(b Batch, sync bool) error {
 	return s.d.Write(b.(*db.Batch), strataWO.pick(sync))
 }
 
+// Update runs fn through DB.Update, which runs it again after a conflict (up to 20 times, with
+// short random pauses after the third), and calls DB.Update again while it returns
+// db.ErrConflict. The conflicts are the runs of fn that did not commit.
+func (s *strataDB) Update(fn func(tx Txn) error) (conflicts int, err error) {
+	runs := 0
+	body := func(tx *db.Transaction) error {
+		runs++
+		return fn(strataTxn{tx})
+	}
+	for {
+		err = s.d.Update(body)
+		if !errors.Is(err, db.ErrConflict) {
+			return runs - 1, err
+		}
+	}
+}
+
+type strataTxn struct{ tx *db.Transaction }
+
+func (t strataTxn) Get(key []byte) ([]byte, bool, error) {
+	v, err := t.tx.Get(key)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func (t strataTxn) Put(key, value []byte) error { return t.tx.Put(key, value) }
+
 func (s *strataDB) NewIterator() (Iterator, error) {
 	it := s.d.NewIterator(nil)
 	if err := it.Error(); err != nil {
