@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,13 +36,14 @@ func TestRotate(t *testing.T) {
 	}
 }
 
-// TestChild runs the child's sequence in this process, at a small size, on every engine.
+// TestChild runs the child's sequence in this process, at a small size, on every engine (badger
+// included).
 func TestChild(t *testing.T) {
 	c, err := parseFlags([]string{"--num", "2000", "--workloads", "fillseq,readrandom,fillsync/threads=2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range engine.All() {
+	for _, e := range engine.Every() {
 		r := workload.NewRunner(e, filepath.Join(t.TempDir(), "db"), engine.DefaultSettings(), c.workloadConfig())
 		for _, st := range workload.Plan(c.specs) {
 			res, err := r.Run(st)
@@ -114,5 +116,50 @@ func TestSummaryAndDoc(t *testing.T) {
 	}
 	if svg := string(s.chart(c, info).SVG()); strings.Count(svg, "<title>") != 6 {
 		t.Errorf("chart has %d bars, want 6", strings.Count(svg, "<title>"))
+	}
+}
+
+// TestSummarySkipped: an engine that skipped txnrandom (no transactions) shows "n/a" in every
+// table, not a figure or a missing one, and no ratio; the engines that ran it show theirs.
+func TestSummarySkipped(t *testing.T) {
+	c, err := parseFlags([]string{"--num", "100000", "--rounds", "2", "--engines", "strata,pebble,badger",
+		"--workloads", "txnrandom/threads=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []run
+	for r := 1; r <= 2; r++ {
+		runs = append(runs,
+			run{Round: r, Engine: "strata", Results: []workload.Result{
+				{Workload: "fillrandom", Setup: true, Threads: 1, Ops: 1000, ElapsedNS: 1e6, ThreadTimeNS: 1e6},
+				{Workload: "txnrandom/threads=4", Threads: 4, Ops: 4000, ElapsedNS: 4e6, ThreadTimeNS: 16e6, Message: "(2 conflicts)", Conflicts: 2},
+			}},
+			run{Round: r, Engine: "pebble", Results: []workload.Result{
+				{Workload: "fillrandom", Setup: true, Threads: 1, Ops: 1000, ElapsedNS: 1e6, ThreadTimeNS: 1e6},
+				{Workload: "txnrandom/threads=4", Threads: 4, Skipped: "no transactions"},
+			}},
+			run{Round: r, Engine: "badger", Results: []workload.Result{
+				{Workload: "fillrandom", Setup: true, Threads: 1, Ops: 1000, ElapsedNS: 1e6, ThreadTimeNS: 1e6},
+				{Workload: "txnrandom/threads=4", Threads: 4, Ops: 4000, ElapsedNS: 8e6, ThreadTimeNS: 32e6},
+			}})
+	}
+	s := summarize(c, runs)
+	if s.failures != 0 {
+		t.Fatalf("%d failures", s.failures)
+	}
+	want := []string{"txnrandom/threads=4", "4.000", "n/a", "8.000 (2.00)"}
+	if got := s.microsTable().Rows[0]; !slices.Equal(got, want) {
+		t.Errorf("micros row %q, want %q", got, want)
+	}
+	if got := s.opsTable().Rows[0]; got[2] != "n/a" || got[1] != "1,000,000" {
+		t.Errorf("ops row %q", got)
+	}
+	for _, row := range s.roundsTable().Rows {
+		if row[1] == "pebble" && (row[2] != "n/a" || row[3] != "n/a") {
+			t.Errorf("rounds row %q", row)
+		}
+	}
+	if svg := string(s.chart(c, machine.Info{Date: "2026-01-01"}).SVG()); strings.Count(svg, "<title>") != 2 {
+		t.Errorf("chart has %d bars, want 2 (none for pebble)", strings.Count(svg, "<title>"))
 	}
 }

@@ -1,6 +1,7 @@
-// Command compare runs leveldb db_bench's workloads on Strata, goleveldb, pebble and (built
-// with -tags cleveldb) C++ leveldb 1.23, with identical settings, and reports the median
-// micros/op of each engine on each workload and its ratio to Strata's:
+// Command compare runs leveldb db_bench's workloads on Strata, goleveldb, pebble, badger and
+// (built with -tags cleveldb) C++ leveldb 1.23, with identical settings, and reports the median
+// micros/op of each engine on each workload and its ratio to Strata's (an engine without
+// transactions shows "n/a" for txnrandom):
 //
 //	cd bench && go run -tags cleveldb ./cmd/compare --out ../docs/benchmarks.md
 //

@@ -21,6 +21,9 @@ type summary struct {
 	ops       map[string]map[string][]float64
 	rounds    int
 	failures  int
+	// skipped marks, per workload, the engines that did not run it (txnrandom on an engine
+	// without transactions): their cells say "n/a".
+	skipped map[string]map[string]bool
 }
 
 func summarize(c *config, runs []run) *summary {
@@ -29,6 +32,7 @@ func summarize(c *config, runs []run) *summary {
 		base:    c.EngineSet[0],
 		micros:  map[string]map[string][]float64{},
 		ops:     map[string]map[string][]float64{},
+		skipped: map[string]map[string]bool{},
 		rounds:  c.rounds,
 	}
 	for _, e := range c.EngineSet {
@@ -41,6 +45,7 @@ func summarize(c *config, runs []run) *summary {
 			s.workloads = append(s.workloads, name)
 			s.micros[name] = map[string][]float64{}
 			s.ops[name] = map[string][]float64{}
+			s.skipped[name] = map[string]bool{}
 		}
 	}
 	for _, r := range runs {
@@ -49,6 +54,10 @@ func summarize(c *config, runs []run) *summary {
 		}
 		for _, res := range r.Results {
 			if res.Setup || s.micros[res.Workload] == nil {
+				continue
+			}
+			if res.Skipped != "" {
+				s.skipped[res.Workload][r.Engine] = true
 				continue
 			}
 			s.micros[res.Workload][r.Engine] = append(s.micros[res.Workload][r.Engine], res.MicrosPerOp())
@@ -87,7 +96,7 @@ func (s *summary) microsTable() *report.Table {
 		base := median(s.micros[w][s.base.Name])
 		for _, e := range s.engines {
 			m := median(s.micros[w][e.Name])
-			cell := formatMicros(m)
+			cell := s.cell(w, e, formatMicros(m))
 			if e != s.base && !math.IsNaN(m) && base > 0 {
 				cell += fmt.Sprintf(" (%.2f)", m/base)
 			}
@@ -108,7 +117,7 @@ func (s *summary) opsTable() *report.Table {
 	for _, w := range s.workloads {
 		row := []string{w}
 		for _, e := range s.engines {
-			row = append(row, formatOps(median(s.ops[w][e.Name])))
+			row = append(row, s.cell(w, e, formatOps(median(s.ops[w][e.Name]))))
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -130,12 +139,21 @@ func (s *summary) roundsTable() *report.Table {
 				if xs := s.micros[w][e.Name]; r < len(xs) {
 					v = xs[r]
 				}
-				row = append(row, formatMicros(v))
+				row = append(row, s.cell(w, e, formatMicros(v)))
 			}
 			t.Rows = append(t.Rows, row)
 		}
 	}
 	return t
+}
+
+// cell is a table's cell for workload w and engine e: figure, or "n/a" where e skipped w and
+// has no figure.
+func (s *summary) cell(w string, e *engine.Engine, figure string) string {
+	if figure == "—" && s.skipped[w][e.Name] {
+		return "n/a"
+	}
+	return figure
 }
 
 func (s *summary) text() string {
@@ -153,6 +171,7 @@ var colors = map[string]string{
 	"strata":    "#d62728",
 	"goleveldb": "#1f77b4",
 	"pebble":    "#2ca02c",
+	"badger":    "#9467bd",
 	"cleveldb":  "#7f7f7f",
 }
 

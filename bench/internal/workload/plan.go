@@ -8,6 +8,10 @@
 // fillrandom, inserted before it (see Plan). Each goroutine of each step is seeded with 1000
 // plus the number of goroutines started before it in the process, setup steps included, as
 // db_bench seeds its threads, so the same plan draws the same keys on every engine.
+//
+// txnrandom needs transactions (engine.Transactor): an engine without them skips it, with a
+// Result marked Skipped that reports print as "n/a", and its goroutines are counted all the
+// same, so the steps after it still draw the same keys as on the other engines.
 package workload
 
 import (
@@ -54,12 +58,17 @@ var kinds = map[string]kind{
 	"deleteseq":    {needsFull: true, leaves: stateOther},
 	"deleterandom": {needsFull: true, leaves: stateOther},
 	"compact":      {keep: true, single: true},
+	"txnrandom":    {needsFull: true, leaves: stateFull},
+	"batch2random": {needsFull: true, leaves: stateFull},
 }
 
-// Names lists the workloads, in the order db_bench documents them.
+// Names lists the workloads, in the order db_bench documents them, then bench's own:
+// txnrandom, --num transactions each reading two random keys and writing both (the engines
+// without transactions skip it), and its baseline batch2random, --num batches of two puts of
+// the same keys and values.
 var Names = []string{"fillseq", "fillrandom", "fillbatch", "fillsync", "fill100K", "overwrite",
 	"readrandom", "readmissing", "readhot", "readseq", "readreverse", "seekrandom", "deleteseq",
-	"deleterandom", "compact"}
+	"deleterandom", "compact", "txnrandom", "batch2random"}
 
 // Spec is one workload with its number of goroutines, written "fillsync" or
 // "fillsync/threads=8".

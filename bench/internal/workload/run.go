@@ -61,6 +61,10 @@ type Result struct {
 	ElapsedNS    int64  `json:"elapsed_ns"`
 	ThreadTimeNS int64  `json:"thread_time_ns"`
 	Message      string `json:"message,omitempty"`
+	Conflicts    int64  `json:"conflicts,omitempty"` // txnrandom's transactions that ran again
+	// Skipped says why the engine did not run the workload (txnrandom on an engine without
+	// transactions): the result is "n/a", not a measurement.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // MicrosPerOp is db_bench's figure: the goroutines' summed time over the summed operations
@@ -88,8 +92,16 @@ func (r Result) MBPerSec() float64 {
 	return float64(r.Bytes) / (1 << 20) / (float64(r.ElapsedNS) / 1e9)
 }
 
-// Line formats r as db_bench does: "fillseq      :       1.765 micros/op;   62.7 MB/s".
+// Line formats r as db_bench does: "fillseq      :       1.765 micros/op;   62.7 MB/s"; a
+// skipped workload is "txnrandom    :         n/a (no transactions)".
 func (r Result) Line() string {
+	name := r.Workload
+	if r.Setup {
+		name += " (setup)"
+	}
+	if r.Skipped != "" {
+		return fmt.Sprintf("%-12s : %11s (%s)", name, "n/a", r.Skipped)
+	}
 	extra := ""
 	if r.Bytes > 0 {
 		extra = fmt.Sprintf(" %6.1f MB/s", r.MBPerSec())
@@ -97,24 +109,22 @@ func (r Result) Line() string {
 	if r.Message != "" {
 		extra += " " + r.Message
 	}
-	name := r.Workload
-	if r.Setup {
-		name += " (setup)"
-	}
 	return fmt.Sprintf("%-12s : %11.3f micros/op;%s", name, r.MicrosPerOp(), extra)
 }
 
 // thread is one goroutine of a step.
 type thread struct {
-	rng     *benchgen.RNG
-	gen     *benchgen.ValueGenerator
-	key     []byte
-	batch   engine.Batch
-	start   time.Time
-	finish  time.Time
-	done    int64
-	bytes   int64
-	message string
+	rng       *benchgen.RNG
+	gen       *benchgen.ValueGenerator
+	key       []byte
+	batch     engine.Batch
+	entries   benchgen.Entries // txnrandom's keys and values
+	start     time.Time
+	finish    time.Time
+	done      int64
+	bytes     int64
+	message   string
+	conflicts int64 // txnrandom's transactions that ran again
 }
 
 // Run runs one step and returns its result.
@@ -141,6 +151,12 @@ func (r *Runner) Run(step Step) (Result, error) {
 	n := step.Threads
 	if k.single {
 		n = 1
+	}
+	if _, ok := r.db.(engine.Transactor); step.Name == "txnrandom" && !ok {
+		// Count the goroutines all the same, so that the steps after this one draw the same
+		// keys as on the engines that ran it.
+		r.threadsStarted += n
+		return Result{Workload: step.Spec.String(), Setup: step.Setup, Threads: n, Skipped: "no transactions"}, nil
 	}
 	threads := make([]*thread, n)
 	for i := range threads {
@@ -169,6 +185,7 @@ func (r *Runner) Run(step Step) (Result, error) {
 		if t.message != "" {
 			res.Message = t.message
 		}
+		res.Conflicts += t.conflicts
 		if t.start.Before(first) {
 			first = t.start
 		}
@@ -177,6 +194,9 @@ func (r *Runner) Run(step Step) (Result, error) {
 		}
 	}
 	res.ElapsedNS = int64(last.Sub(first))
+	if step.Name == "txnrandom" {
+		res.Message = fmt.Sprintf("(%d conflicts)", res.Conflicts)
+	}
 	return res, nil
 }
 
@@ -213,6 +233,10 @@ func (r *Runner) body(name string, t *thread) error {
 	case "compact":
 		t.done = 1
 		return r.db.CompactAll()
+	case "txnrandom":
+		return r.txnRandom(t, r.db.(engine.Transactor))
+	case "batch2random":
+		return r.batch2Random(t)
 	}
 	return fmt.Errorf("unknown workload %q", name)
 }
@@ -315,6 +339,57 @@ func (r *Runner) delete(t *thread, random bool) error {
 		if err := r.db.Delete(t.key, false); err != nil {
 			return err
 		}
+		t.done++
+	}
+	return nil
+}
+
+// txnRandom runs --num transactions, each reading two random keys (found or not) and writing
+// both with new values, unsynced. The keys and values are drawn once per transaction, as
+// batch2random draws them, and a transaction that conflicts runs again with the same ones.
+func (r *Runner) txnRandom(t *thread, tr engine.Transactor) error {
+	w := benchgen.Writes{RNG: t.rng, Gen: t.gen, Keys: r.cfg.Num, ValueSize: r.cfg.ValueSize, Random: true}
+	e := &t.entries
+	body := func(tx engine.Txn) error {
+		for _, k := range e.Keys {
+			if _, _, err := tx.Get(k); err != nil {
+				return err
+			}
+		}
+		for i, k := range e.Keys {
+			if err := tx.Put(k, e.Values[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := 0; i < r.cfg.Num; i++ {
+		e.Reset()
+		var bytes int64
+		t.key, bytes = w.Put(e, t.key, 2*i, 2)
+		c, err := tr.Update(body)
+		if err != nil {
+			return err
+		}
+		t.conflicts += int64(c)
+		t.bytes += bytes
+		t.done++
+	}
+	return nil
+}
+
+// batch2Random is txnrandom's baseline: --num batches of two puts of the keys and values
+// txnrandom draws, reading nothing.
+func (r *Runner) batch2Random(t *thread) error {
+	w := benchgen.Writes{RNG: t.rng, Gen: t.gen, Keys: r.cfg.Num, ValueSize: r.cfg.ValueSize, Random: true}
+	for i := 0; i < r.cfg.Num; i++ {
+		t.batch.Reset()
+		var bytes int64
+		t.key, bytes = w.Put(t.batch, t.key, 2*i, 2)
+		if err := r.db.Write(t.batch, false); err != nil {
+			return err
+		}
+		t.bytes += bytes
 		t.done++
 	}
 	return nil

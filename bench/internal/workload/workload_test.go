@@ -17,6 +17,8 @@ func TestPlan(t *testing.T) {
 		{"fillseq,readseq,deleteseq,readrandom", "fillseq,readseq,deleteseq,fillrandom (setup),readrandom"},
 		{"fill100K,overwrite,compact,readhot", "fill100K,fillrandom (setup),overwrite,compact,readhot"},
 		{"fillsync/threads=8,seekrandom", "fillsync/threads=8,fillrandom (setup),seekrandom"},
+		{"txnrandom/threads=4,batch2random,readrandom", "fillrandom (setup),txnrandom/threads=4,batch2random,readrandom"},
+		{"fillsync,batch2random", "fillsync,fillrandom (setup),batch2random"},
 	} {
 		specs, err := ParseSpecs(tc.list)
 		if err != nil {
@@ -77,7 +79,7 @@ func TestRunEveryEngine(t *testing.T) {
 	s := engine.DefaultSettings()
 	s.WriteBufferSize = 64 << 10
 	var msgs [][]string
-	for _, e := range engine.All() {
+	for _, e := range engine.Every() {
 		r := NewRunner(e, filepath.Join(t.TempDir(), "db"), s, cfg)
 		var m []string
 		for _, step := range Plan(specs) {
@@ -102,4 +104,61 @@ func TestRunEveryEngine(t *testing.T) {
 		}
 	}
 	t.Log(strings.Join(msgs[0], "\n"))
+}
+
+// TestTxnRandom runs the transaction workload and its baseline on every engine: the engines with
+// transactions commit every one, once each (a single goroutine has no conflict); the others skip
+// it as "n/a" yet count its goroutines, so that the steps after it draw the same keys
+// everywhere. Afterwards the DB holds the same keys on every engine that ran it.
+func TestTxnRandom(t *testing.T) {
+	specs, err := ParseSpecs("txnrandom,txnrandom/threads=3,batch2random,readrandom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Num: 2000, Reads: 2000, ValueSize: 100, CompressionRatio: 0.5}
+	s := engine.DefaultSettings()
+	s.WriteBufferSize = 64 << 10
+	found := map[bool]string{} // readrandom's message, by whether the engine has transactions
+	started := -1
+	for _, e := range engine.Every() {
+		r := NewRunner(e, filepath.Join(t.TempDir(), "db"), s, cfg)
+		for _, step := range Plan(specs) {
+			res, err := r.Run(step)
+			if err != nil {
+				t.Fatalf("%s %s: %v", e.Name, step, err)
+			}
+			t.Logf("%-10s %s", e.Name, res.Line())
+			_, txn := r.db.(engine.Transactor)
+			switch {
+			case step.Name != "txnrandom":
+				if res.Skipped != "" || res.Ops == 0 {
+					t.Errorf("%s: %s", e.Name, res.Line())
+				}
+				if step.Name == "readrandom" {
+					if f, ok := found[txn]; ok && f != res.Message {
+						t.Errorf("%s: readrandom %s, another engine %s", e.Name, res.Message, f)
+					}
+					found[txn] = res.Message
+				}
+			case !txn:
+				if res.Skipped == "" || res.Ops != 0 || !strings.Contains(res.Line(), "n/a (no transactions)") {
+					t.Errorf("%s: %s", e.Name, res.Line())
+				}
+			default:
+				if want := int64(cfg.Num * step.Threads); res.Skipped != "" || res.Ops != want || res.Bytes != want*2*(16+100) {
+					t.Errorf("%s: %s, want %d ops", e.Name, res.Line(), want)
+				}
+				if step.Threads == 1 && (res.Conflicts != 0 || res.Message != "(0 conflicts)") {
+					t.Errorf("%s: %s", e.Name, res.Line())
+				}
+			}
+		}
+		if started >= 0 && r.threadsStarted != started {
+			t.Errorf("%s started %d goroutines, another engine %d", e.Name, r.threadsStarted, started)
+		}
+		started = r.threadsStarted
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
