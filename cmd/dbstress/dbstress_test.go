@@ -40,7 +40,7 @@ func runCmd(args ...string) result {
 // tiny memtable so that flushes and compactions run.
 func small(dir string, extra ...string) []string {
 	return append([]string{"--db", dir, "--keys=300", "--threads=3", "--value_size=40",
-		"--write_buffer_size=16384", "--max_file_size=16384", "--progress=0"}, extra...)
+		"--write_buffer_size=16384", "--progress=0"}, extra...)
 }
 
 var summaryRE = regexp.MustCompile(`(?m)^dbstress: (PASS|FAIL) in \S+ on .*: (\d+) operations .* (\d+) writes acknowledged, (\d+) reads verified;.*; (\d+) violations`)
@@ -105,6 +105,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--db", root + "/x", "--kill_interval=2s-1s"}, "--kill_interval"},
 		{[]string{"--db", root + "/x", "--sync_ratio=2"}, "--sync_ratio"},
 		{[]string{"--db", root + "/x", "--format=xml"}, "--format"},
+		{[]string{"--db", root + "/x", "--max_file_size=4096"}, "--max_file_size must be"},
 		{[]string{"--db", root + "/x", "--duration=-1s"}, "--duration"},
 		{[]string{"--db", root + "/x", "--nosuchflag"}, "nosuchflag"},
 		{[]string{"--db", root + "/x", "extra"}, "unexpected arguments"},

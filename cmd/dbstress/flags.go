@@ -44,10 +44,11 @@ type config struct {
 }
 
 // Defaults that differ from the DB's: a small memtable and small tables, so that a short run
-// flushes, compacts and rotates its logs many times.
+// flushes, compacts and rotates its logs many times. (The DB takes tables of 1 MiB to 1 GiB, as
+// leveldb does.)
 const (
 	defaultWriteBuffer = 256 << 10
-	defaultMaxFileSize = 512 << 10
+	defaultMaxFileSize = 1 << 20
 	defaultKillSpec    = "100ms-2s"
 	childFlag          = "stress_child"
 )
@@ -70,7 +71,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.BoolVar(&c.child, childFlag, false, "internal: run as a --kill child")
 
 	fs.IntVar(&c.writeBufferSize, "write_buffer_size", defaultWriteBuffer, "memtable size in bytes (0: Strata's default, 4 MiB)")
-	fs.IntVar(&c.maxFileSize, "max_file_size", defaultMaxFileSize, "table file size (0: Strata's default, 2 MiB)")
+	fs.IntVar(&c.maxFileSize, "max_file_size", defaultMaxFileSize, "table file size, 1 MiB to 1 GiB (0: Strata's default, 2 MiB)")
 	fs.IntVar(&c.blockSize, "block_size", 0, "table block size (0: default, 4 KiB)")
 	fs.IntVar(&c.cacheSize, "cache_size", -1, "block cache bytes (negative: default, 8 MiB)")
 	fs.IntVar(&c.bloomBits, "bloom_bits", 10, "bloom filter bits per key (negative: no filter)")
@@ -140,6 +141,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--progress must not be negative")
 	case c.format != "text" && c.format != "json":
 		return nil, errors.New("--format must be text or json")
+	case c.maxFileSize != 0 && (c.maxFileSize < 1<<20 || c.maxFileSize > 1<<30):
+		return nil, errors.New("--max_file_size must be 0 (the default) or between 1048576 and 1073741824, the DB's limits")
 	case c.kill && !killSupported:
 		return nil, errors.New("--kill needs a Unix system")
 	}
