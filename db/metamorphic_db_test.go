@@ -198,6 +198,28 @@ func (m *metaDB) txnCommit(tx any, sync bool) error {
 
 func (m *metaDB) txnDiscard(tx any) { tx.(*Transaction).Discard() }
 
+func (m *metaDB) update(key, dest, value []byte) (got []byte, gotErr, err error) {
+	err = m.d.Update(func(tx *Transaction) error {
+		got, gotErr = tx.Get(key)
+		switch {
+		case gotErr == nil:
+			return tx.Put(dest, value)
+		case errors.Is(gotErr, ErrNotFound):
+			return tx.Delete(dest)
+		}
+		return gotErr
+	})
+	return got, gotErr, err
+}
+
+func (m *metaDB) view(key []byte) (v []byte, err error) {
+	verr := m.d.View(func(tx *Transaction) error {
+		v, err = tx.Get(key)
+		return nil
+	})
+	return v, errors.Join(err, verr)
+}
+
 func (m *metaDB) close() error {
 	m.count()
 	return m.d.Close()

@@ -6,8 +6,8 @@ package db
 // is here, shared by both targets, so that they agree on everything but what the store
 // answers: which snapshots, iterators and transactions are open (an operation on one that is
 // not gives "no such ..."), which iterators are positioned (Next and Prev on one that is not are
-// skipped), whether the DB is open read-only (then transactions and flushes are skipped; the
-// writes go to the target, which must refuse them), and the end of everything open before a
+// skipped), whether the DB is open read-only (then flushes are skipped; writes, compactions and
+// commits go to the target, which must refuse them), and the end of everything open before a
 // reopen, a crash or a read-only open (iterators are closed, transactions discarded,
 // snapshots released: none survives a close).
 
@@ -47,6 +47,9 @@ type metaTarget interface {
 	txnDel(tx any, key []byte) error
 	txnCommit(tx any, sync bool) error
 	txnDiscard(tx any)
+	// update runs DB.Update: read key (got, gotErr); put value at dest if found, else delete dest.
+	update(key, dest, value []byte) (got []byte, gotErr, err error)
+	view(key []byte) ([]byte, error) // DB.View: read key
 	close() error
 }
 
@@ -181,12 +184,14 @@ func (d *metaDriver) run(op *metaOp) (line string) {
 	case metaCheckpoint:
 		kvs, err := t.checkpoint(op.ReadOnly)
 		return metaScanResult(kvs, err)
+	case metaUpdate:
+		got, gotErr, err := t.update(op.Key, op.Dest, op.Value.bytes())
+		return metaValueResult(got, gotErr) + "; " + metaResult(err)
+	case metaView:
+		return metaValueResult(t.view(op.Key))
 	case metaTxn:
 		if _, ok := d.txns[op.ID]; ok || op.ID == 0 {
 			return fmt.Sprintf("transaction %d exists", op.ID)
-		}
-		if d.readOnly {
-			return "skipped: read-only"
 		}
 		d.txns[op.ID] = t.txnBegin()
 		return "ok"

@@ -5,7 +5,7 @@ package db
 // per sequence, a hot tenth of it, the empty key, binary keys); values are named by a number and
 // a length (metaValue). The generator keeps track of the snapshots, iterators and transactions it
 // opened, so that most operations are about one that is open, and of read-only opens, after
-// which it draws reads only until a reopen.
+// which it draws mostly reads (and transactions) until a reopen.
 
 import (
 	"math/rand/v2"
@@ -25,6 +25,7 @@ var metaWeights = [numMetaKinds]int{
 	metaCompact: 20, metaFlush: 15,
 	metaReopen: 5, metaCrash: 5, metaReadOnly: 3, metaCheckpoint: 4,
 	metaTxn: 20, metaTxnGet: 40, metaTxnPut: 40, metaTxnDel: 10, metaCommit: 25, metaDiscard: 5,
+	metaUpdate: 10, metaView: 5,
 }
 
 // metaValueSizes are the value sizes, by band: most small, some spanning blocks, a few larger
@@ -125,13 +126,13 @@ func (g *metaGen) pick(ids []int) int { return ids[g.rng.IntN(len(ids))] }
 
 func (g *metaGen) newID() int { g.lastID++; return g.lastID }
 
-// draw adds an operation of kind k, or nothing when k makes no sense now (a write while read-only,
-// a release with no snapshot open, ...).
+// draw adds an operation of kind k, or nothing when k makes no sense now (a release with no
+// snapshot open, most writes while read-only, ...).
 func (g *metaGen) draw(k metaKind) {
 	rng := g.rng
-	isWrite := k <= metaSync || k == metaCompact || k == metaFlush || k >= metaTxn
-	if g.readOnly && isWrite {
-		return
+	isWrite := k <= metaSync || k == metaCompact || k == metaFlush || k == metaUpdate
+	if g.readOnly && isWrite && rng.IntN(10) != 0 {
+		return // mostly reads while read-only; the writes are refused
 	}
 	switch k {
 	case metaPut:
@@ -196,6 +197,10 @@ func (g *metaGen) draw(k metaKind) {
 		g.add(metaOp{Kind: k})
 	case metaCheckpoint:
 		g.add(metaOp{Kind: k, ReadOnly: rng.IntN(2) == 0})
+	case metaUpdate:
+		g.add(metaOp{Kind: k, Key: g.key(), Dest: g.key(), Value: g.newValue()})
+	case metaView:
+		g.add(metaOp{Kind: k, Key: g.key()})
 	default:
 		g.drawTxn(k)
 	}

@@ -66,8 +66,8 @@ func (m *metaModel) write(op *metaOp) error {
 	return nil
 }
 
-// view returns the contents a read sees: snap's, or the latest state's.
-func (m *metaModel) view(snap any) map[string]string {
+// contents returns the contents a read sees: snap's, or the latest state's.
+func (m *metaModel) contents(snap any) map[string]string {
 	if s, ok := snap.(map[string]string); ok {
 		return s
 	}
@@ -75,7 +75,7 @@ func (m *metaModel) view(snap any) map[string]string {
 }
 
 func (m *metaModel) get(key []byte, snap any) ([]byte, error) {
-	v, ok := m.view(snap)[string(key)]
+	v, ok := m.contents(snap)[string(key)]
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -95,7 +95,9 @@ func (m *metaModel) sorted(c map[string]string, lower, upper []byte) []metaKV {
 	return kvs
 }
 
-func (m *metaModel) scan(snap any) ([]metaKV, error) { return m.sorted(m.view(snap), nil, nil), nil }
+func (m *metaModel) scan(snap any) ([]metaKV, error) {
+	return m.sorted(m.contents(snap), nil, nil), nil
+}
 
 func (m *metaModel) newSnapshot() any { return maps.Clone(m.state) }
 func (m *metaModel) release(any)      {}
@@ -113,7 +115,7 @@ type metaModelIter struct {
 }
 
 func (m *metaModel) newIter(snap, txn any, lower, upper []byte) any {
-	c := m.view(snap)
+	c := m.contents(snap)
 	tx, _ := txn.(*metaModelTxn)
 	if tx != nil {
 		c = tx.view()
@@ -371,6 +373,9 @@ func (m *metaModel) txnCommit(tx any, _ bool) error {
 	if len(x.writes) == 0 {
 		return nil
 	}
+	if m.readOnly {
+		return ErrReadOnly
+	}
 	for k, at := range m.written {
 		if at <= x.begin {
 			continue
@@ -389,5 +394,21 @@ func (m *metaModel) txnCommit(tx any, _ bool) error {
 }
 
 func (m *metaModel) txnDiscard(any) {}
+
+func (m *metaModel) update(key, dest, value []byte) ([]byte, error, error) {
+	got, err := m.get(key, nil)
+	if m.readOnly {
+		return got, err, ErrReadOnly
+	}
+	w := map[string]*string{string(dest): nil}
+	if err == nil {
+		v := string(value)
+		w[string(dest)] = &v
+	}
+	m.apply(w)
+	return got, err, nil
+}
+
+func (m *metaModel) view(key []byte) ([]byte, error) { return m.get(key, nil) }
 
 func (m *metaModel) close() error { return nil }

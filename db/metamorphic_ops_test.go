@@ -12,6 +12,8 @@ package db
 //	compact KEY|nil KEY|nil         flush
 //	reopen | crash | readonly       checkpoint [ro]
 //	txn N | tget N KEY | tput N KEY VALUE | tdel N KEY | commit N [sync] | discard N
+//	update KEY DEST VALUE           (DB.Update: read KEY; put VALUE at DEST if found, else delete DEST)
+//	view KEY                        (DB.View: read KEY)
 //
 // A KEY is a Go-quoted string. A VALUE is vID*LEN: LEN bytes that start "vID:" and go on with a
 // filler drawn from ID (metaValue), so that a file stays small however large its values and a
@@ -60,13 +62,15 @@ const (
 	metaTxnDel
 	metaCommit
 	metaDiscard
+	metaUpdate
+	metaView
 	numMetaKinds
 )
 
 var metaKindNames = [numMetaKinds]string{
 	"put", "del", "batch", "sync", "get", "scan", "snap", "release", "iter", "first", "last", "next",
 	"prev", "seekge", "seeklt", "iterclose", "compact", "flush", "reopen", "crash", "readonly",
-	"checkpoint", "txn", "tget", "tput", "tdel", "commit", "discard",
+	"checkpoint", "txn", "tget", "tput", "tdel", "commit", "discard", "update", "view",
 }
 
 func (k metaKind) String() string {
@@ -109,13 +113,15 @@ type metaEntry struct {
 // metaOp is one operation. Which fields matter depends on Kind (see the file comment): ID is the
 // snapshot, iterator or transaction the operation is about; Snap or Txn (0 = none) the snapshot
 // or transaction a read goes through; Key the key of a put, delete, get or seek, or the start
-// of a compaction; Limit the compaction's limit; Lower and Upper an iterator's bounds. Nil keys
+// of a compaction; Limit the compaction's limit; Dest the key an update writes; Lower and Upper
+// an iterator's bounds. Nil keys
 // are unbounded; a non-nil empty key is the empty key.
 type metaOp struct {
 	Kind         metaKind
 	ID           int
 	Snap, Txn    int
 	Key, Limit   []byte
+	Dest         []byte
 	Lower, Upper []byte
 	Value        metaValue
 	Entries      []metaEntry
@@ -152,6 +158,12 @@ func (op metaOp) String() string {
 				word(e.Value.String())
 			}
 		}
+	case metaUpdate:
+		key(op.Key)
+		key(op.Dest)
+		word(op.Value.String())
+	case metaView:
+		key(op.Key)
 	case metaGet, metaScan:
 		if op.Kind == metaGet {
 			key(op.Key)
@@ -369,6 +381,20 @@ func parseMetaOp(line string) (metaOp, error) {
 				}
 			}
 			op.Entries = append(op.Entries, e)
+		}
+	case metaUpdate:
+		if op.Key, ok = keyArg(); !ok {
+			return bad()
+		}
+		if op.Dest, ok = keyArg(); !ok {
+			return bad()
+		}
+		if op.Value, ok = valueArg(); !ok {
+			return bad()
+		}
+	case metaView:
+		if op.Key, ok = keyArg(); !ok {
+			return bad()
 		}
 	case metaGet, metaSeekGE, metaSeekLT, metaTxnGet, metaTxnDel, metaTxnPut:
 		if op.Kind != metaGet && !idArg() {
