@@ -10,9 +10,9 @@ package db
 // (metamorphic_model_test.go) prints.
 //
 // A failure reports the seed, the first operation whose output differs and what each option set
-// printed there, then shrinks the sequence (delta debugging: drop runs of operations while the
-// first option set that failed still differs from the model at an operation of the same kind;
-// for at most -metamorphic-minimize) and writes the full sequence, with every option set, and
+// printed there, then shrinks the sequence (delta debugging: drop runs of operations, then
+// entries of batches, while the first option set that failed still differs from the model at an
+// operation of the same kind; for at most -metamorphic-minimize) and writes the full sequence, with every option set, and
 // the shrunk one, with the option set that failed, as files of operations
 // (metamorphic_ops_test.go) under the system's temporary directory, and prints how to replay
 // them:
@@ -35,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -339,8 +340,9 @@ func metaShort(s string, n int) string {
 }
 
 // minimize shrinks c's operations while option set i still differs from the model at an
-// operation of the kind that differed at first (the close counts as a kind of its own); it
-// returns the shortest failing sequence found within -metamorphic-minimize.
+// operation of the kind that differed at first (the close counts as a kind of its own): runs of
+// operations, then entries of batches; it returns the shortest failing sequence found within
+// -metamorphic-minimize.
 func (c *metaCase) minimize(i, first int) ([]metaOp, time.Duration) {
 	start := time.Now()
 	deadline := start.Add(*metaMinimizeFlag)
@@ -376,6 +378,18 @@ func (c *metaCase) minimize(i, first int) ([]metaOp, time.Duration) {
 				break
 			}
 			n = min(2*n, len(ops))
+		}
+	}
+	// Then the entries of each batch, one at a time.
+	for i := 0; i < len(ops) && time.Now().Before(deadline); i++ {
+		for j := 0; j < len(ops[i].Entries) && len(ops[i].Entries) > 1 && time.Now().Before(deadline); {
+			cand := slices.Clone(ops)
+			cand[i].Entries = slices.Delete(slices.Clone(ops[i].Entries), j, j+1)
+			if fails(cand) {
+				ops = cand
+			} else {
+				j++
+			}
 		}
 	}
 	return ops, time.Since(start)
