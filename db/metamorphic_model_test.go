@@ -111,7 +111,6 @@ type metaModelIter struct {
 	lower, upper []byte
 	txn          *metaModelTxn
 	cur          *metaRange
-	hiOwned      bool // for recordAsToday
 }
 
 func (m *metaModel) newIter(snap, txn any, lower, upper []byte) any {
@@ -146,10 +145,7 @@ func (m *metaModel) move(h any, kind metaKind, key []byte) (metaKV, bool, error)
 	if !valid {
 		it.pos = -1
 	}
-	switch {
-	case it.txn != nil && metaRecordAsToday:
-		it.recordAsToday(kind, key, valid)
-	case it.txn != nil:
+	if it.txn != nil {
 		it.record(kind, key, valid)
 	}
 	if !valid {
@@ -221,80 +217,6 @@ func (it *metaModelIter) record(kind metaKind, key []byte, valid bool) {
 	}
 	it.cur = r
 	it.txn.ranges = append(it.txn.ranges, r)
-}
-
-// metaRecordAsToday makes the model record the ranges a transaction's iterator covers as
-// rangeRecorder (txn_iter.go) records them today, which is not what it must record:
-//
-//  1. after a change of direction, Next moves the range's end back to the iterator's position,
-//     and Prev its start forward: the keys covered before are forgotten, and a write to one of
-//     them by another after the transaction began does not make Commit fail (a lost read: the
-//     history is not serializable). For example: put a, c, e; begin T; T's iterator Seek("b")
-//     finds c, Next finds e, Prev finds c, and the range is [c, e]; put "b" by another; T puts
-//     z and commits: nil, though Seek("b") would now find b;
-//  2. a range that starts or ends at the empty key (a seek to it, or the iterator on it) records
-//     that end as unbounded: any write after the transaction began then conflicts with it (a
-//     false conflict, in either order: in the reverse order the empty key sorts last).
-//
-// Set it false with the fix (Next only moves the end up, Prev only the start down, in the
-// comparator's order, and an empty key stays a key); TestMetamorphicCases replays
-// testdata/metamorphic/txn-range-*.ops with it false.
-var metaRecordAsToday = true
-
-// recordAsToday records what a move covered as rangeRecorder does (see metaRecordAsToday).
-func (it *metaModelIter) recordAsToday(kind metaKind, key []byte, valid bool) {
-	var at []byte
-	if valid {
-		at = it.kvs[it.pos].Key
-	}
-	clone := func(b []byte) []byte { return append([]byte(nil), b...) } // nil when b is empty
-	setLo := func() {
-		if valid {
-			it.cur.lo = clone(at)
-		} else {
-			it.cur.lo = it.lower
-		}
-		it.cur.loNil = it.cur.lo == nil
-	}
-	setHi := func() {
-		switch {
-		case !valid:
-			it.cur.hi, it.cur.hiOpen, it.hiOwned = it.upper, true, false
-		case it.hiOwned:
-			it.cur.hi, it.cur.hiOpen = append(it.cur.hi[:0], at...), false
-		default:
-			it.cur.hi, it.cur.hiOpen, it.hiOwned = clone(at), false, true
-		}
-		it.cur.hiNil = it.cur.hi == nil
-	}
-	begin := func() {
-		it.cur, it.hiOwned = &metaRange{}, false
-		it.txn.ranges = append(it.txn.ranges, it.cur)
-	}
-	switch kind {
-	case metaFirst:
-		begin()
-		it.cur.lo, it.cur.loNil = it.lower, it.lower == nil
-		setHi()
-	case metaLast:
-		begin()
-		it.cur.hi, it.cur.hiOpen, it.cur.hiNil = it.upper, true, it.upper == nil
-		setLo()
-	case metaSeekGE:
-		begin()
-		it.cur.lo = clone(key)
-		it.cur.loNil = it.cur.lo == nil
-		setHi()
-	case metaSeekLT:
-		begin()
-		it.cur.hi, it.cur.hiOpen = clone(key), true
-		it.cur.hiNil = it.cur.hi == nil
-		setLo()
-	case metaNext:
-		setHi()
-	case metaPrev:
-		setLo()
-	}
 }
 
 func (m *metaModel) closeIter(any) error { return nil }

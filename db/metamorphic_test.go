@@ -25,9 +25,8 @@ package db
 // -metamorphic-duration D runs sequences (at the size of the mode) until D has passed.
 //
 // TestMetamorphicCases replays the files in testdata/metamorphic: shrunk failures kept as
-// regression cases. The model records what a transaction's iterator read as the DB records it
-// today, with two known bugs (metaRecordAsToday); the cases of those bugs run against the model
-// as it must be, and are skipped until the fix (metaKnownBugs).
+// regression cases (among them the two bugs the test found in how a transaction's iterator
+// recorded the ranges it covered: txn-range-*.ops).
 
 import (
 	"flag"
@@ -86,28 +85,15 @@ func TestMetamorphic(t *testing.T) {
 }
 
 // TestMetamorphicCases replays the files of operations in testdata/metamorphic, sequences that
-// once failed, shrunk, against the model as it must be (metaRecordAsToday false). Those of
-// metaKnownBugs are skipped unless $STRATA_KNOWN_BUGS=1.
+// once failed, shrunk.
 func TestMetamorphicCases(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "metamorphic", "*.ops"))
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			if bug, ok := metaKnownBugs[filepath.Base(f)]; ok && os.Getenv("STRATA_KNOWN_BUGS") != "1" {
-				t.Skipf("a known bug (STRATA_KNOWN_BUGS=1 runs it): %s", bug)
-			}
-			defer func(v bool) { metaRecordAsToday = v }(metaRecordAsToday)
-			metaRecordAsToday = false
-			runMetaFile(t, f)
-		})
+	if len(files) == 0 {
+		t.Fatal("no cases in testdata/metamorphic")
 	}
-}
-
-// metaKnownBugs are the files of testdata/metamorphic that fail until a bug is fixed.
-var metaKnownBugs = map[string]string{
-	"txn-range-direction.ops":         "a transaction's iterator forgets the keys it covered before a change of direction (metaRecordAsToday)",
-	"txn-range-direction-reverse.ops": "a transaction's iterator forgets the keys it covered before a change of direction (metaRecordAsToday)",
-	"txn-range-empty-key.ops":         "a transaction's iterator takes the empty key for an unbounded end (metaRecordAsToday)",
-	"txn-range-empty-key-reverse.ops": "a transaction's iterator takes the empty key for an unbounded end (metaRecordAsToday)",
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { runMetaFile(t, f) })
+	}
 }
 
 // TestMetamorphicOpsText requires the text form of generated sequences to parse back to the

@@ -139,6 +139,8 @@ func TestTxnIteratorCoverage(t *testing.T) {
 		{"last,prev", func(it *Iterator) { it.Last(); it.Prev() }, []string{"h", "i", "j", "z"}, []string{"g", "a"}},
 		{"seeklt,prev", func(it *Iterator) { it.SeekLT([]byte("g")); it.Prev() }, []string{"d", "e", "f", "fz"}, []string{"c", "g", "h"}},
 		{"seek past the end", func(it *Iterator) { it.Seek([]byte("k")) }, []string{"k", "zz"}, []string{"j"}},
+		{"seek,next,prev", func(it *Iterator) { it.Seek([]byte("c")); it.Next(); it.Prev() }, []string{"c", "d", "e", "f"}, []string{"b", "g"}},
+		{"last,prev,next", func(it *Iterator) { it.SeekLT([]byte("i")); it.Prev(); it.Next() }, []string{"f", "g", "h", "hz"}, []string{"e", "i"}},
 		{"to the end", func(it *Iterator) {
 			for ok := it.Seek([]byte("i")); ok; ok = it.Next() {
 			}
@@ -170,6 +172,32 @@ func TestTxnIteratorCoverage(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTxnEmptyKeyRange: the empty key is a key, not an unbounded end: an iterator that stopped on
+// it covered it alone.
+func TestTxnEmptyKeyRange(t *testing.T) {
+	for _, write := range []string{"", "a"} {
+		t.Run(fmt.Sprintf("write %q", write), func(t *testing.T) {
+			d := openMem(t, vfs.NewMem(), nil)
+			defer d.Close()
+			require.NoError(t, d.Put([]byte(""), []byte("empty"), nil))
+			require.NoError(t, d.Put([]byte("b"), []byte("v"), nil))
+			tx := d.NewTransaction()
+			defer tx.Discard()
+			it := tx.NewIterator(nil)
+			require.True(t, it.Seek(nil))
+			require.Equal(t, "", string(it.Key()))
+			require.NoError(t, it.Close())
+			require.NoError(t, tx.Put([]byte("result"), []byte("x")))
+			require.NoError(t, d.Put([]byte(write), []byte("new"), nil))
+			if err := tx.Commit(nil); write == "" {
+				require.ErrorIs(t, err, ErrConflict)
+			} else {
+				require.NoError(t, err, "the range [\"\", \"\"] does not hold %q", write)
+			}
+		})
 	}
 }
 

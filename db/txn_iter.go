@@ -52,7 +52,7 @@ func (tx *Transaction) NewIterator(ro *ReadOptions) *Iterator {
 	merged := iterator.NewMerging(d.icmp.Compare, newTxnOverlay(tx, seq+1), &seqCeiling{Iterator: internal, max: seq})
 	it := &Iterator{d: d, rs: rs, vis: iterator.NewVisible(merged, d.opts.Comparator, seq+1, lower, upper)}
 	if !tx.view {
-		it.rec = &rangeRecorder{reads: &tx.reads, lower: lower, upper: upper}
+		it.rec = &rangeRecorder{cmp: d.opts.Comparator, reads: &tx.reads, lower: lower, upper: upper}
 	}
 	return it
 }
@@ -147,8 +147,12 @@ func (o *txnOverlay) Error() error  { return nil }
 func (o *txnOverlay) Close() error  { return nil }
 
 // rangeRecorder records, for a transaction, the ranges its iterator covers (see NewIterator).
-// lower and upper are the iterator's bounds: where a move past the last key found stops.
+// lower and upper are the iterator's bounds: where a move past the last key found stops. A
+// positioning call starts a new range; Next and Prev only ever widen the current one (a change
+// of direction walks back over keys the range already holds). Keys are copied into non-nil
+// slices: the empty key is a key, where a nil bound is unbounded.
 type rangeRecorder struct {
+	cmp          keys.Comparator
 	reads        *readSet
 	lower, upper []byte
 	cur          *keyRange
@@ -162,16 +166,16 @@ func (r *rangeRecorder) begin() {
 	r.reads.ranges = append(r.reads.ranges, r.cur)
 }
 
-// setLo sets the current range's start: key, or the lower bound when the iterator is invalid.
+// setLo sets the start of a new range: key, or the lower bound when the iterator is invalid.
 func (r *rangeRecorder) setLo(it *Iterator, ok bool) {
 	if ok {
-		r.cur.lo = append([]byte(nil), it.Key()...)
+		r.cur.lo = append([]byte{}, it.Key()...)
 	} else {
 		r.cur.lo = r.lower
 	}
 }
 
-// setHi sets the current range's end: key, or (exclusive) the upper bound when the iterator is
+// setHi sets the end of a new range: key, or (exclusive) the upper bound when the iterator is
 // invalid.
 func (r *rangeRecorder) setHi(it *Iterator, ok bool) {
 	if !ok {
@@ -181,9 +185,36 @@ func (r *rangeRecorder) setHi(it *Iterator, ok bool) {
 	if r.hiOwned {
 		r.cur.hi = append(r.cur.hi[:0], it.Key()...)
 	} else {
-		r.cur.hi = append([]byte(nil), it.Key()...)
+		r.cur.hi = append([]byte{}, it.Key()...)
 	}
 	r.cur.hiOpen, r.hiOwned = false, true
+}
+
+// widenLo lowers the current range's start to where Prev left the iterator, if that is lower.
+func (r *rangeRecorder) widenLo(it *Iterator, ok bool) {
+	if r.cur.lo == nil {
+		return // unbounded already
+	}
+	if !ok || r.cmp.Compare(it.Key(), r.cur.lo) < 0 {
+		r.setLo(it, ok)
+	}
+}
+
+// widenHi raises the current range's end to where Next left the iterator, if that is higher.
+func (r *rangeRecorder) widenHi(it *Iterator, ok bool) {
+	if r.cur.hi == nil {
+		return // unbounded already
+	}
+	if !ok {
+		if r.cur.hiOpen && r.cur.hi != nil && r.upper != nil && r.cmp.Compare(r.cur.hi, r.upper) > 0 {
+			return // an exclusive end past the upper bound (a SeekLT beyond it) covers more
+		}
+		r.setHi(it, false)
+		return
+	}
+	if c := r.cmp.Compare(it.Key(), r.cur.hi); c > 0 || (c == 0 && r.cur.hiOpen) {
+		r.setHi(it, true)
+	}
 }
 
 func (r *rangeRecorder) first(it *Iterator, ok bool) {
@@ -200,26 +231,28 @@ func (r *rangeRecorder) last(it *Iterator, ok bool) {
 
 func (r *rangeRecorder) seek(it *Iterator, key []byte, ok bool) {
 	r.begin()
-	r.cur.lo = append([]byte(nil), key...)
+	r.cur.lo = append([]byte{}, key...)
 	r.setHi(it, ok)
 }
 
 func (r *rangeRecorder) seekLT(it *Iterator, key []byte, ok bool) {
 	r.begin()
-	r.cur.hi, r.cur.hiOpen = append([]byte(nil), key...), true
+	r.cur.hi, r.cur.hiOpen = append([]byte{}, key...), true
 	r.setLo(it, ok)
 }
 
 func (r *rangeRecorder) next(it *Iterator, ok bool) {
 	if r.cur == nil {
-		r.begin()
+		r.begin() // unbounded: Next without a positioning call
+		return
 	}
-	r.setHi(it, ok)
+	r.widenHi(it, ok)
 }
 
 func (r *rangeRecorder) prev(it *Iterator, ok bool) {
 	if r.cur == nil {
 		r.begin()
+		return
 	}
-	r.setLo(it, ok)
+	r.widenLo(it, ok)
 }
