@@ -190,13 +190,13 @@ func (it *metaModelIter) record(kind metaKind, key []byte, valid bool) {
 	switch kind {
 	case metaFirst, metaSeekGE:
 		r = &metaRange{lo: it.lower, loNil: it.lower == nil, hi: hi.hi, hiNil: hi.hiNil, hiOpen: hi.hiOpen}
-		if kind == metaSeekGE {
-			r.lo, r.loNil = key, false
+		if kind == metaSeekGE && (it.lower == nil || cmp.Compare(key, it.lower) >= 0) {
+			r.lo, r.loNil = key, false // a seek below the lower bound starts at the bound
 		}
 	case metaLast, metaSeekLT:
 		r = &metaRange{lo: lo.lo, loNil: lo.loNil, hi: it.upper, hiNil: it.upper == nil, hiOpen: true}
-		if kind == metaSeekLT {
-			r.hi, r.hiNil = key, false
+		if kind == metaSeekLT && (it.upper == nil || cmp.Compare(key, it.upper) <= 0) {
+			r.hi, r.hiNil = key, false // a seek above the upper bound ends at the bound
 		}
 	case metaNext: // extend the range up to where it stopped
 		if !r.hiNil {

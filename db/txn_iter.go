@@ -190,26 +190,28 @@ func (r *rangeRecorder) setHi(it *Iterator, ok bool) {
 	r.cur.hiOpen, r.hiOwned = false, true
 }
 
-// widenLo lowers the current range's start to where Prev left the iterator, if that is lower.
+// widenLo lowers the current range's start to where Prev left the iterator (the key, or the
+// lower bound when it ran off), if that is lower.
 func (r *rangeRecorder) widenLo(it *Iterator, ok bool) {
-	if r.cur.lo == nil {
-		return // unbounded already
-	}
-	if !ok || r.cmp.Compare(it.Key(), r.cur.lo) < 0 {
-		r.setLo(it, ok)
+	switch {
+	case r.cur.lo == nil: // unbounded already
+	case ok && r.cmp.Compare(it.Key(), r.cur.lo) < 0:
+		r.setLo(it, true)
+	case !ok && (r.lower == nil || r.cmp.Compare(r.lower, r.cur.lo) < 0):
+		r.setLo(it, false)
 	}
 }
 
-// widenHi raises the current range's end to where Next left the iterator, if that is higher.
+// widenHi raises the current range's end to where Next left the iterator (the key, or the
+// upper bound when it ran off), if that is higher.
 func (r *rangeRecorder) widenHi(it *Iterator, ok bool) {
 	if r.cur.hi == nil {
 		return // unbounded already
 	}
 	if !ok {
-		if r.cur.hiOpen && r.cur.hi != nil && r.upper != nil && r.cmp.Compare(r.cur.hi, r.upper) > 0 {
-			return // an exclusive end past the upper bound (a SeekLT beyond it) covers more
+		if r.upper == nil || r.cmp.Compare(r.upper, r.cur.hi) > 0 {
+			r.setHi(it, false)
 		}
-		r.setHi(it, false)
 		return
 	}
 	if c := r.cmp.Compare(it.Key(), r.cur.hi); c > 0 || (c == 0 && r.cur.hiOpen) {
@@ -229,15 +231,26 @@ func (r *rangeRecorder) last(it *Iterator, ok bool) {
 	r.setLo(it, ok)
 }
 
+// seek starts a range at key, or at the lower bound when key is below it (the iterator sees
+// nothing below its bounds).
 func (r *rangeRecorder) seek(it *Iterator, key []byte, ok bool) {
 	r.begin()
-	r.cur.lo = append([]byte{}, key...)
+	if r.lower != nil && r.cmp.Compare(key, r.lower) < 0 {
+		r.cur.lo = r.lower
+	} else {
+		r.cur.lo = append([]byte{}, key...)
+	}
 	r.setHi(it, ok)
 }
 
+// seekLT starts a range ending before key, or at the upper bound when key is above it.
 func (r *rangeRecorder) seekLT(it *Iterator, key []byte, ok bool) {
 	r.begin()
-	r.cur.hi, r.cur.hiOpen = append([]byte{}, key...), true
+	if r.upper != nil && r.cmp.Compare(key, r.upper) > 0 {
+		r.cur.hi, r.cur.hiOpen = r.upper, true
+	} else {
+		r.cur.hi, r.cur.hiOpen = append([]byte{}, key...), true
+	}
 	r.setLo(it, ok)
 }
 
