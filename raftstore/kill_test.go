@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/db"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 	"github.com/stratadb/strata/raftstore"
 )
 
@@ -224,7 +225,7 @@ func TestKillStoreLogs(t *testing.T) {
 	if testing.Short() {
 		iterations = 4
 	}
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 1))
 	dir := t.TempDir()
 	var state killBounds // what the store held when the last child started

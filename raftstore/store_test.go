@@ -3,7 +3,6 @@ package raftstore_test
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -16,21 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/db"
+	"github.com/stratadb/strata/internal/testutil/testseed"
 	"github.com/stratadb/strata/raftstore"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed for the randomized tests (0 = from the clock); failures print theirs")
-
-// testSeed returns the seed for t's randomness and logs how to replay t with it.
-func testSeed(t testing.TB) uint64 {
-	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay: go test -run '%s' -seed=%d)", seed, t.Name(), seed)
-	return seed
-}
 
 // openStore opens a store in dir, closed when the test ends (unless the test closed it).
 func openStore(t testing.TB, dir string, opts *raftstore.Options) *raftstore.Store {
@@ -498,7 +485,7 @@ func TestStoreConcurrent(t *testing.T) {
 // TestStoreModel runs random StoreLogs, DeleteRange, reopens and lookups against a map, with
 // the indexes drawn from a small range so that stores, deletions and gaps overlap.
 func TestStoreModel(t *testing.T) {
-	r := rand.New(rand.NewPCG(testSeed(t), 1))
+	r := rand.New(rand.NewPCG(testseed.Seed(t), 1))
 	dir := t.TempDir()
 	s := openStore(t, dir, nil)
 	model := map[uint64]uint64{} // index -> term

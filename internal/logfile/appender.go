@@ -1,3 +1,12 @@
+// Package logfile writes a log file from front to back with as few system calls as the file
+// allows: Appender reserves space ahead and copies each write into a shared mapping of it, or
+// falls back to plain writes. It is the DB's log writer's file layer; users never see it (the
+// public filesystem seam is package vfs).
+//
+// Invariants: bytes written are in the file (visible to readers and to a process that opens it
+// after this one was killed) when Write returns; the file is cut to exactly the bytes written
+// by Finish and Close; a store's leading bytes (a record's header) become visible last. Write,
+// Finish and Close come from one goroutine at a time; Sync may run beside them.
 package logfile
 
 import (
