@@ -57,7 +57,7 @@ func (d *DB) compactionLoop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for {
-		for !d.mu.closing && (d.mu.bgErr != nil || d.mu.flushInstalling || !d.needsCompactionLocked()) {
+		for !d.mu.closing && (d.mu.bgErr != nil || d.mu.flushInstalling || d.mu.loading || !d.needsCompactionLocked()) {
 			d.mu.bgCond.Wait()
 		}
 		if d.mu.closing {

@@ -77,9 +77,12 @@ type writer struct {
 	// which its group leaves out.
 	check *txnCheck
 	skip  bool
-	done  bool
-	err   error
-	cond  sync.Cond // L is the queue's mutex
+	// exclusive, when not nil, is work done as the queue's head instead of a write, with no
+	// other writer in its group (commitQueue.exclusive).
+	exclusive func() error
+	done      bool
+	err       error
+	cond      sync.Cond // L is the queue's mutex
 }
 
 var writerPool = sync.Pool{New: func() any { return new(writer) }}
@@ -120,19 +123,26 @@ func arenaBound(repr batch.Repr) int {
 // the memtable (a stall). A cancelled write leaves the queue unwritten and returns an error
 // wrapping ctx.Err(). Once a leader has taken it into a group, it is written whatever ctx says.
 func (q *commitQueue) commit(ctx context.Context, repr batch.Repr, sync, force bool) error {
-	return q.commitWriter(ctx, repr, sync, force, nil)
+	return q.commitWriter(ctx, repr, sync, force, nil, nil)
+}
+
+// exclusive waits for the head of the queue, in turn with the writes, and runs fn there, with
+// the queue's mutex held: no write commits until fn returns. fn may release the mutex while it
+// waits or does I/O. It returns fn's error, or ErrClosed for a closing DB.
+func (q *commitQueue) exclusive(fn func() error) error {
+	return q.commitWriter(nil, nil, false, false, nil, fn)
 }
 
 // commitChecked commits a transaction's batch if its check passes in the leader (see
 // commitEnv.checkLocked); otherwise it returns the check's error and writes nothing.
 func (q *commitQueue) commitChecked(repr batch.Repr, sync bool, check *txnCheck) error {
-	return q.commitWriter(nil, repr, sync, false, check)
+	return q.commitWriter(nil, repr, sync, false, check, nil)
 }
 
-func (q *commitQueue) commitWriter(ctx context.Context, repr batch.Repr, sync, force bool, check *txnCheck) error {
+func (q *commitQueue) commitWriter(ctx context.Context, repr batch.Repr, sync, force bool, check *txnCheck, exclusive func() error) error {
 	w := writerPool.Get().(*writer)
 	w.repr, w.sync, w.force, w.done, w.err = repr, sync, force, false, nil
-	w.ctx, w.grouped, w.check, w.skip = ctx, false, check, false
+	w.ctx, w.grouped, w.check, w.skip, w.exclusive = ctx, false, check, false, exclusive
 	w.cond.L = q.mu
 
 	q.mu.Lock()
@@ -169,7 +179,7 @@ func (q *commitQueue) commitWriter(ctx context.Context, repr batch.Repr, sync, f
 		if stop != nil {
 			stop()
 		}
-		w.repr, w.ctx, w.check = nil, nil, nil
+		w.repr, w.ctx, w.check, w.exclusive = nil, nil, nil, nil
 		writerPool.Put(w)
 		return err
 	}
@@ -183,12 +193,17 @@ func (q *commitQueue) commitWriter(ctx context.Context, repr batch.Repr, sync, f
 			return q.leaveLocked(w, stop, err)
 		}
 	}
-	if w.sync && !force {
+	if w.sync && !force && exclusive == nil {
 		q.lingerLocked()
 	}
-	err := q.env.makeRoomLocked(ctx, arenaBound(repr), w.sync, force)
+	var err error
+	if exclusive != nil {
+		err = exclusive()
+	} else {
+		err = q.env.makeRoomLocked(ctx, arenaBound(repr), w.sync, force)
+	}
 	last := 0
-	if err == nil && !force {
+	if err == nil && !force && exclusive == nil {
 		var group batch.Repr
 		group, last = q.buildGroupLocked()
 		if w.sync {
@@ -225,7 +240,7 @@ func (q *commitQueue) commitWriter(ctx context.Context, repr batch.Repr, sync, f
 	if stop != nil {
 		stop()
 	}
-	w.repr, w.ctx, w.check = nil, nil, nil
+	w.repr, w.ctx, w.check, w.exclusive = nil, nil, nil, nil
 	writerPool.Put(w)
 	return err
 }
@@ -245,7 +260,7 @@ func (q *commitQueue) leaveLocked(w *writer, stop func() bool, err error) error 
 	if stop != nil {
 		stop()
 	}
-	w.repr, w.ctx, w.check = nil, nil, nil
+	w.repr, w.ctx, w.check, w.exclusive = nil, nil, nil, nil
 	writerPool.Put(w)
 	return err
 }
@@ -298,6 +313,9 @@ func (q *commitQueue) buildGroupLocked() (batch.Repr, int) {
 	last := 0
 	for i := 1; i < len(ws); i++ {
 		x := ws[i]
+		if x.exclusive != nil {
+			break // it leads alone
+		}
 		if x.sync && !lead.sync {
 			break // an unsynced leader does not sync; a synced writer waits for its own group
 		}

@@ -72,7 +72,10 @@ type DB struct {
 		// flush is between choosing its table's level and installing it; obsolete files are
 		// being deleted, and another pass was asked for meanwhile.
 		compacting, flushInstalling bool
-		deleting, deleteAgain       bool
+		// loading is set while a bulk load places and installs its tables: no compaction
+		// starts meanwhile (loader_install.go).
+		loading               bool
+		deleting, deleteAgain bool
 
 		stats dbStats
 		// history keeps the write groups open transactions are checked against (txn_check.go).

@@ -73,7 +73,8 @@ type TableInfo struct {
 	Path  string
 	Level int    // the level it was written to; -1 for TableDeleted
 	Size  uint64 // 0 for TableDeleted
-	// Reason is "flush" or "compaction" for TableCreated, "obsolete" for TableDeleted.
+	// Reason is "flush", "compaction" or "load" (DB.NewLoader) for TableCreated, "obsolete" for
+	// TableDeleted.
 	Reason string
 }
 

@@ -15,6 +15,8 @@ type Metrics struct {
 
 	Flush      FlushMetrics
 	Compaction CompactionMetrics
+	// Load counts the bulk loads committed (DB.NewLoader).
+	Load LoadMetrics
 	// WriteStalls counts the stalls of each reason (see WriteStallReason) and how long writes
 	// waited in them: WriteStalls[StallL0Stop].Duration, say.
 	WriteStalls [numStallReasons]StallMetrics
@@ -27,8 +29,9 @@ type Metrics struct {
 	// EventListener.DamageSkipped).
 	Recovery RecoveryMetrics
 
-	// WriteAmplification is the bytes written to logs and tables divided by the bytes written to
-	// logs (the batches themselves): 1 means nothing was written twice. 0 before any write.
+	// WriteAmplification is the bytes written to logs and tables divided by the bytes that came
+	// in: those written to logs (the batches themselves) and the tables of bulk loads (written
+	// once each, as they come in). 1 means nothing was written twice. 0 before any write.
 	WriteAmplification float64
 	// SpaceAmplification is the bytes of all tables divided by the bytes of the deepest level
 	// that holds any: an estimate of the space that overwritten and deleted data still takes,
@@ -60,6 +63,15 @@ type FlushMetrics struct {
 	Count        int64
 	BytesWritten uint64 // the tables' sizes
 	Duration     time.Duration
+}
+
+// LoadMetrics counts bulk loads.
+type LoadMetrics struct {
+	Count        int64
+	BytesWritten uint64 // the tables' sizes
+	// Remerges counts the loads whose tables were merged a second time, holding writers back,
+	// because writes committed while they merged (see Loader.Commit).
+	Remerges int64
 }
 
 // CompactionMetrics counts compactions.
@@ -139,6 +151,7 @@ func (d *DB) Metrics() Metrics {
 	m.Compaction = CompactionMetrics{Count: st.compactions, Moves: st.moves,
 		BytesRead: st.compactionRead, BytesWritten: st.compactionWritten, Duration: st.compactionTime}
 	m.WriteStalls = st.stalls
+	m.Load = LoadMetrics{Count: st.loads, BytesWritten: st.loadBytes, Remerges: st.loadRemerges}
 	m.WAL = WALMetrics{BytesWritten: st.walBytes, Syncs: int64(st.logSyncs), SyncedWrites: int64(st.syncedWrites)}
 	m.Recovery = RecoveryMetrics{DamagedRecords: st.damaged, BytesSkipped: st.damagedBytes}
 	if mem := d.mu.mem; mem != nil {
@@ -152,9 +165,9 @@ func (d *DB) Metrics() Metrics {
 	m.BackgroundError = d.mu.bgErr
 	d.mu.Unlock()
 
-	if m.WAL.BytesWritten > 0 {
-		m.WriteAmplification = float64(m.WAL.BytesWritten+m.Flush.BytesWritten+m.Compaction.BytesWritten) /
-			float64(m.WAL.BytesWritten)
+	if in := m.WAL.BytesWritten + m.Load.BytesWritten; in > 0 {
+		m.WriteAmplification = float64(m.WAL.BytesWritten+m.Flush.BytesWritten+m.Compaction.BytesWritten+m.Load.BytesWritten) /
+			float64(in)
 	}
 	if deepest > 0 {
 		m.SpaceAmplification = float64(tableBytes) / float64(deepest)

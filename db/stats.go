@@ -25,6 +25,10 @@ type dbStats struct {
 	// Damage recovery skipped: records (or stretches) and bytes.
 	damaged, damagedBytes int64
 	jobs                  int // flushes and compactions started, for their events' JobID
+	// Bulk loads committed, the bytes of their tables, and merges made again because writes
+	// committed during one (loader_install.go).
+	loads, loadRemerges int64
+	loadBytes           uint64
 }
 
 // levelStats count the work of flushes and compactions that wrote to a level.

@@ -187,6 +187,17 @@ func (h *commitHistory) unregister(t *txnState) {
 	}
 }
 
+// lapseAll sends every open transaction back to check its reads against the DB itself: a bulk
+// load wrote keys the history has no batch for.
+func (h *commitHistory) lapseAll() {
+	for t := range h.open {
+		t.lapsed = true
+	}
+	clear(h.open)
+	clear(h.groups)
+	h.groups, h.bytes = h.groups[:0], 0
+}
+
 // record keeps a copy of a group's batch, whose last sequence number is last, when a
 // transaction is open; it then drops the groups no open transaction needs, and lapses the
 // oldest transactions while the history is over its bound.
