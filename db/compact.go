@@ -235,7 +235,9 @@ func (d *DB) runCompactionPart(p *compactionPart, smallestSnapshot keys.SeqNum) 
 		}
 		return err
 	}
-	it := d.newCompactionInputIter(c, sstable.ReadOptions{DontFillCache: true, VerifyChecksums: d.opts.ParanoidChecks})
+	// Unmapped: a compaction reads each input once; through the mapping, its pages would stay
+	// in the process's resident memory until the table closed.
+	it := d.newCompactionInputIter(c, sstable.ReadOptions{DontFillCache: true, VerifyChecksums: d.opts.ParanoidChecks, Unmapped: true})
 	dropper := compaction.NewDropper(c, smallestSnapshot)
 	ok := it.First()
 	if p.lo != nil {

@@ -12,7 +12,8 @@ package sstable
 //  5. The block's structure (restart array, entry lengths, key order) is validated once per
 //     Reader and block; a bitmap over the index entries records which blocks passed.
 //
-// Data blocks that are uncompressed in a mapped file are served straight from the mapping;
+// Data blocks that are uncompressed in a mapped file are served straight from the mapping
+// (unless ReadOptions.Unmapped, which reads every block as from an unmapped file);
 // steps 3 and 5 then run on first use and step 3 again only with ReadOptions.VerifyChecksums.
 // Every other data block comes from the cache when it is there, and otherwise goes through all
 // steps and, unless DontFillCache, into the cache.
@@ -56,7 +57,8 @@ func (r *Reader) checkOnce(i int, contents []byte, h BlockHandle) error {
 // With s == nil the result is fresh memory, the cache or the mapping, safe to hand out for the
 // Reader's life; with s != nil a block that is not cached may live in s's buffers.
 func (r *Reader) dataBlock(i int, h BlockHandle, ro ReadOptions, s *blockScratch) ([]byte, error) {
-	if r.mapped != nil {
+	mapped := r.mapped != nil && !ro.Unmapped
+	if mapped {
 		raw := r.mapped[h.Offset : h.Offset+h.Size+BlockTrailerLen]
 		if raw[h.Size] == typeNone {
 			first := !r.isChecked(i)
@@ -84,11 +86,11 @@ func (r *Reader) dataBlock(i int, h BlockHandle, ro ReadOptions, s *blockScratch
 	if s != nil && !fill {
 		readBuf, decBuf = s.read, s.dec
 	}
-	raw, err := r.readRaw(h, readBuf, dataBlockWhat)
+	raw, err := r.readRawFrom(h, readBuf, dataBlockWhat, mapped)
 	if err != nil {
 		return nil, err
 	}
-	if s != nil && !fill && r.mapped == nil {
+	if s != nil && !fill && !mapped {
 		s.read = raw
 	}
 	if err := r.verifyChecksum(raw, h, dataBlockWhat); err != nil {

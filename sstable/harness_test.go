@@ -271,7 +271,7 @@ func TestHarnessTable(t *testing.T) {
 						require.Equal(t, tfs.name == "os", r.Mapped(), "OS files are mapped, memory files are not")
 						require.Equal(t, o.bloom, r.hasFilter())
 						m := &model{es: es, cmp: o.cmp, steps: steps}
-						for _, ro := range []ReadOptions{{}, {VerifyChecksums: true, DontFillCache: true}} {
+						for _, ro := range []ReadOptions{{}, {VerifyChecksums: true, DontFillCache: true}, {DontFillCache: true, Unmapped: true}} {
 							runGetSuite(t, rng, m, r, ro)
 							runIterSuite(t, rng, m, r.NewIterator(ro))
 						}

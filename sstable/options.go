@@ -106,6 +106,11 @@ type ReadOptions struct {
 	// DontFillCache leaves blocks read by this call out of the block cache (for scans that
 	// would otherwise evict the working set, such as compactions).
 	DontFillCache bool
+	// Unmapped reads data blocks with ReadAt even from a mapped table, and checks each one's
+	// checksum. For a scan that reads a table once (a compaction): pages read through the
+	// mapping stay mapped into the process until the table closes, and count in its resident
+	// memory; pages read with ReadAt stay only in the operating system's page cache.
+	Unmapped bool
 }
 
 // order compares keys, calling bytes.Compare directly for the bytewise comparator.

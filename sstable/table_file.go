@@ -84,7 +84,12 @@ func (t *tableFile) checkHandle(h BlockHandle, at uint64, what string) error {
 // buf is too small). A short read is corruption; another failure of the file is returned
 // wrapped. Precondition: off+n <= t.size.
 func (t *tableFile) readAt(off, n uint64, buf []byte, what string) ([]byte, error) {
-	if t.mapped != nil {
+	return t.readAtFrom(off, n, buf, what, t.mapped != nil)
+}
+
+// readAtFrom is readAt from the mapping when mapped (which requires one), else with ReadAt.
+func (t *tableFile) readAtFrom(off, n uint64, buf []byte, what string, mapped bool) ([]byte, error) {
+	if mapped {
 		return t.mapped[off : off+n : off+n], nil
 	}
 	if uint64(cap(buf)) >= n {
@@ -106,6 +111,11 @@ func (t *tableFile) readAt(off, n uint64, buf []byte, what string) ([]byte, erro
 // Precondition: checkHandle(h) passed.
 func (t *tableFile) readRaw(h BlockHandle, buf []byte, what string) ([]byte, error) {
 	return t.readAt(h.Offset, h.Size+BlockTrailerLen, buf, what)
+}
+
+// readRawFrom is readRaw from the mapping when mapped, else with ReadAt.
+func (t *tableFile) readRawFrom(h BlockHandle, buf []byte, what string, mapped bool) ([]byte, error) {
+	return t.readAtFrom(h.Offset, h.Size+BlockTrailerLen, buf, what, mapped)
 }
 
 // verifyChecksum checks the trailer of raw (contents and trailer) read from h.
