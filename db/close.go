@@ -25,6 +25,7 @@ func (d *DB) Close() error {
 	d.mu.closing = true
 	d.closed.Store(true)
 	d.mu.bgCond.Broadcast()
+	d.budget.close()
 	for d.commits.lenLocked() > 0 {
 		d.mu.bgCond.Wait() // the last leader broadcasts once the queue is empty
 	}

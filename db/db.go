@@ -38,6 +38,8 @@ type DB struct {
 	spareMem atomic.Pointer[memtable.MemTable]
 	// stdMemCapacity is the Capacity of a memtable made for need 0; set by Open.
 	stdMemCapacity int
+	// budget accounts for memory against Options.MemoryBudget (budget.go).
+	budget *memBudget
 
 	// mappedLogBytes counts the bytes written to finished logs through their mappings
 	// (logfile.Appender.MappedBytes); the strata.mapped-log-bytes property adds the current log's.

@@ -89,11 +89,14 @@ const (
 	StallL0Slowdown
 	// StallL0Stop: level 0 holds L0StopWritesTrigger (12) tables; writes wait for compaction.
 	StallL0Stop
+	// StallMemory: a bulk load waits for room in the memory budget (Options.MemoryBudget) for
+	// its buffers, held by other loads.
+	StallMemory
 
 	numStallReasons
 )
 
-// String returns "memtable-full", "l0-slowdown" or "l0-stop".
+// String returns "memtable-full", "l0-slowdown", "l0-stop" or "memory".
 func (r WriteStallReason) String() string {
 	switch r {
 	case StallMemTableFull:
@@ -102,6 +105,8 @@ func (r WriteStallReason) String() string {
 		return "l0-slowdown"
 	case StallL0Stop:
 		return "l0-stop"
+	case StallMemory:
+		return "memory"
 	}
 	return fmt.Sprintf("WriteStallReason(%d)", int(r))
 }

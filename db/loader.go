@@ -39,7 +39,9 @@ type LoaderOptions struct {
 	// BufferSize is the memory, in bytes, in which the Loader sorts keys before it writes them
 	// to a temporary run file; it uses up to twice that (one buffer filling while the other is
 	// sorted and written), plus the buffers of one table writer. Each key costs its length,
-	// its value's, and 16 to 26 bytes. <= 0 means 64 MiB; at most 1 GiB.
+	// its value's, and 16 to 26 bytes. <= 0 means 64 MiB; at most 1 GiB. Under a memory budget
+	// (Options.MemoryBudget) NewLoader reserves both buffers from it, waiting while other
+	// loaders hold the room, and shrinks them when the budget could never hold them.
 	BufferSize int
 }
 
@@ -67,7 +69,8 @@ const (
 type Loader struct {
 	d        *DB
 	bytewise bool
-	limit    int // bytes of a buffer: arena plus entries
+	limit    int   // bytes of a buffer: arena plus entries
+	reserved int64 // bytes reserved in the memory budget, returned when the load ends
 
 	cur     *loadBuffer
 	spare   *loadBuffer    // the buffer the in-flight run was written from, once it is done
@@ -91,7 +94,24 @@ func (d *DB) NewLoader(opts *LoaderOptions) (*Loader, error) {
 	if opts != nil && opts.BufferSize > 0 {
 		limit = min(opts.BufferSize, maxLoaderBuffer)
 	}
-	return &Loader{d: d, bytewise: keys.IsBytewise(d.opts.Comparator), limit: limit, cur: &loadBuffer{}}, nil
+	// Two buffers: one filling, one being sorted and written.
+	var st *stall
+	got, err := d.budget.reserveLoader(2*int64(limit), func() {
+		d.mu.Lock()
+		st = &stall{d: d}
+		st.beginLocked(StallMemory)
+		d.mu.Unlock()
+	})
+	if st != nil {
+		d.mu.Lock()
+		st.endLocked()
+		d.mu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	limit = int(got / 2)
+	return &Loader{d: d, bytewise: keys.IsBytewise(d.opts.Comparator), limit: limit, reserved: got, cur: &loadBuffer{}}, nil
 }
 
 // errLoaderDone is the error of a call on a Loader after Commit or Discard.
@@ -188,7 +208,14 @@ func (l *Loader) Discard() {
 	l.done = true
 	l.wait()
 	l.d.removeLoadRuns(l.runs)
+	l.release()
+}
+
+// release drops the buffers and returns their reservation to the memory budget.
+func (l *Loader) release() {
 	l.runs, l.cur, l.spare = nil, nil, nil
+	l.d.budget.releaseLoader(l.reserved)
+	l.reserved = 0
 }
 
 // loadBuffer holds Put keys and values in one arena, each key followed by its value's length

@@ -28,7 +28,7 @@ func (l *Loader) Commit() error {
 	d := l.d
 	defer func() {
 		d.removeLoadRuns(l.runs)
-		l.runs, l.cur, l.spare = nil, nil, nil
+		l.release()
 	}()
 	if err := l.wait(); err != nil {
 		return err

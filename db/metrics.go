@@ -1,6 +1,7 @@
 package db
 
 import (
+	"github.com/stratadb/strata/memtable"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -17,6 +18,8 @@ type Metrics struct {
 	Compaction CompactionMetrics
 	// Load counts the bulk loads committed (DB.NewLoader).
 	Load LoadMetrics
+	// Memory is what each part of the DB's own memory takes, against Options.MemoryBudget.
+	Memory MemoryMetrics
 	// WriteStalls counts the stalls of each reason (see WriteStallReason) and how long writes
 	// waited in them: WriteStalls[StallL0Stop].Duration, say.
 	WriteStalls [numStallReasons]StallMetrics
@@ -63,6 +66,32 @@ type FlushMetrics struct {
 	Count        int64
 	BytesWritten uint64 // the tables' sizes
 	Duration     time.Duration
+}
+
+// MemoryMetrics reports the DB's memory by part, each counted at the most it can take at the
+// moment (see Options.MemoryBudget). The Go heap's own overhead, goroutine stacks and the pages
+// of the log's mapping are not counted.
+type MemoryMetrics struct {
+	// Budget is Options.MemoryBudget (as sanitized; 0: none).
+	Budget int64
+	// MemTables is the capacity of the memtables' arenas: the memtable, the one being
+	// flushed, and the spare kept for reuse.
+	MemTables int64
+	// BlockCache is the block cache's capacity (its use is BlockCache.Size in Metrics).
+	BlockCache int64
+	// TableIndexes is the heap the open tables' readers hold: indexes, filters.
+	TableIndexes int64
+	// MappedTables is the size of the table files open through a memory mapping: the most
+	// their pages can take of the process's resident memory.
+	MappedTables int64
+	// Loaders is what bulk loaders have reserved for their buffers.
+	Loaders int64
+}
+
+// Total is the sum of the parts: with a budget, at most Budget, unless TableIndexes alone
+// outgrew what the other parts leave (see Options.MemoryBudget).
+func (m MemoryMetrics) Total() int64 {
+	return m.MemTables + m.BlockCache + m.TableIndexes + m.MappedTables + m.Loaders
 }
 
 // LoadMetrics counts bulk loads.
@@ -152,6 +181,12 @@ func (d *DB) Metrics() Metrics {
 		BytesRead: st.compactionRead, BytesWritten: st.compactionWritten, Duration: st.compactionTime}
 	m.WriteStalls = st.stalls
 	m.Load = LoadMetrics{Count: st.loads, BytesWritten: st.loadBytes, Remerges: st.loadRemerges}
+	m.Memory.Budget = d.opts.MemoryBudget
+	for _, mem := range []*memtable.MemTable{d.mu.mem, d.mu.imm, d.spareMem.Load()} {
+		if mem != nil {
+			m.Memory.MemTables += int64(mem.Capacity())
+		}
+	}
 	m.WAL = WALMetrics{BytesWritten: st.walBytes, Syncs: int64(st.logSyncs), SyncedWrites: int64(st.syncedWrites)}
 	m.Recovery = RecoveryMetrics{DamagedRecords: st.damaged, BytesSkipped: st.damagedBytes}
 	if mem := d.mu.mem; mem != nil {
@@ -174,6 +209,8 @@ func (d *DB) Metrics() Metrics {
 	}
 	bc := d.blocks.Stats()
 	m.BlockCache = CacheMetrics{Size: bc.Size, Capacity: bc.Capacity, Hits: bc.Hits, Misses: bc.Misses}
+	m.Memory.BlockCache = int64(bc.Capacity)
+	m.Memory.MappedTables, m.Memory.TableIndexes, m.Memory.Loaders = d.budget.snapshot()
 	tc := d.tables.stats()
 	m.TableCache = CacheMetrics{Size: tc.Open, Capacity: tc.Capacity, Hits: tc.Hits, Misses: tc.Misses}
 	return m

@@ -78,6 +78,18 @@ type Options struct {
 	WriteBufferSize int
 	// BlockCacheSize is the byte budget of the cache of uncompressed table blocks. Default 8 MiB.
 	BlockCacheSize int
+	// MemoryBudget, when > 0, bounds in one number the memory the DB takes for its memtables,
+	// block cache, open tables (their indexes and filters, and the pages of mapped table files)
+	// and bulk loaders' buffers (see budget.go). It sizes the parts, a quarter each: the
+	// memtables (the write buffer is cut so that three memtable arenas fit: WriteBufferSize at
+	// most about MemoryBudget/18); the block cache (or BlockCacheSize when that is set and
+	// smaller); mapped tables (tables are mapped while their files add up to a quarter, the
+	// others read with ReadAt through the block cache); and the open tables' indexes and
+	// filters with the loaders' buffers. A NewLoader that does not fit waits, as a write stall
+	// of reason StallMemory, or gets smaller buffers when it could never fit. Metrics.Memory
+	// reports each part. 0 (the default) bounds nothing: each option as given, every table
+	// mapped. At least 16 MiB.
+	MemoryBudget int64
 	// BlockSize is the target size of a table's data blocks, before compression. Default 4 KiB.
 	BlockSize int
 	// BloomBitsPerKey sizes the bloom filter of each table. Default 10 (about 1% false
@@ -173,6 +185,22 @@ const (
 	minOpenFiles  = 20
 )
 
+// budgetWriteBuffer returns the largest write buffer whose three memtable arenas (memCapacity)
+// fit in a quarter of budget: 1.5w + 2*min(1 MiB, w) <= budget/12; at least 64 KiB.
+func budgetWriteBuffer(budget int64) int {
+	room := budget / 12
+	w := room * 2 / 7 // w <= 1 MiB: 3.5w <= room
+	if room >= 7<<20/2 {
+		w = (room - 2*maxGroupBytes) * 2 / 3
+	}
+	return int(min(max(w, 64<<10), 1<<30))
+}
+
+// budgetPart returns budget/div as an int, at most the largest int.
+func budgetPart(budget int64, div int64) int {
+	return int(min(budget/div, int64(^uint(0)>>1)))
+}
+
 // sanitize returns a copy of o with defaults filled in and values clamped to leveldb's ranges.
 func (o *Options) sanitize() Options {
 	var s Options
@@ -206,6 +234,16 @@ func (o *Options) sanitize() Options {
 	}
 	if s.Comparator == nil {
 		s.Comparator = BytewiseComparator
+	}
+	if s.MemoryBudget > 0 {
+		s.MemoryBudget = max(s.MemoryBudget, minMemoryBudget)
+		s.WriteBufferSize = clamp(s.WriteBufferSize, 64<<10, budgetWriteBuffer(s.MemoryBudget))
+		quarter := budgetPart(s.MemoryBudget, 4)
+		if o == nil || o.BlockCacheSize == 0 {
+			s.BlockCacheSize = quarter
+		} else if s.BlockCacheSize > 0 {
+			s.BlockCacheSize = min(s.BlockCacheSize, quarter)
+		}
 	}
 	if s.MaxTransactionBytes <= 0 {
 		s.MaxTransactionBytes = defaultMaxTransactionBytes

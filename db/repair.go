@@ -113,7 +113,7 @@ func RepairWithReport(dir string, opts *Options) (*RepairReport, error) {
 	if o.BloomBitsPerKey > 0 {
 		d.filter = sstable.NewBloomPolicy(o.BloomBitsPerKey)
 	}
-	d.tables = newTableCache(fs, dir, minOpenFiles, sstable.ReaderOptions{
+	d.tables = newTableCache(fs, dir, minOpenFiles, newMemBudget(0, 0, 0), sstable.ReaderOptions{
 		Comparator: d.icmp, Filter: d.filter, FilterKey: keys.UserKey,
 	}, func(num uint64, err error) { d.info.Printf("closing table #%d: %v", num, err) })
 	defer d.info.close()

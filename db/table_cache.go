@@ -11,14 +11,17 @@ import (
 	"github.com/stratadb/strata/vfs"
 )
 
-// table is an open table file and its reader.
+// table is an open table file and its reader, and what it counts in the memory budget.
 type table struct {
 	*sstable.Reader
-	f vfs.File
+	f            vfs.File
+	budget       *memBudget
+	mapped, heap int64
 }
 
 // Close closes the reader, then the file.
 func (t *table) Close() error {
+	t.budget.releaseTable(t.mapped, t.heap)
 	err := t.Reader.Close()
 	if cerr := t.f.Close(); err == nil {
 		err = cerr
@@ -28,15 +31,19 @@ func (t *table) Close() error {
 
 // tableCache keeps up to MaxOpenFiles-10 tables open, least recently used closed first, and
 // never closes a table a reader holds.
+//
+// Under a memory budget, a table is mapped only while the mapped files' sizes stay within the
+// budget's share (memBudget.reserveMapping); the others are read with ReadAt.
 type tableCache struct {
-	fs   vfs.FS
-	dir  string
-	opts sstable.ReaderOptions // FileNum filled per table
-	c    *cache.TableCache[*table]
+	fs     vfs.FS
+	dir    string
+	budget *memBudget
+	opts   sstable.ReaderOptions // FileNum filled per table
+	c      *cache.TableCache[*table]
 }
 
-func newTableCache(fs vfs.FS, dir string, capacity int, opts sstable.ReaderOptions, onErr func(uint64, error)) *tableCache {
-	tc := &tableCache{fs: fs, dir: dir, opts: opts}
+func newTableCache(fs vfs.FS, dir string, capacity int, budget *memBudget, opts sstable.ReaderOptions, onErr func(uint64, error)) *tableCache {
+	tc := &tableCache{fs: fs, dir: dir, budget: budget, opts: opts}
 	tc.c = cache.NewTableCache[*table](capacity, tc.open, cache.OnCloseError(onErr))
 	return tc
 }
@@ -61,12 +68,27 @@ func (tc *tableCache) open(num uint64) (*table, error) {
 	}
 	ro := tc.opts
 	ro.FileNum = num
-	r, err := sstable.Open(f, path, st.Size(), ro)
+	file, mapped := f, int64(0)
+	if _, ok := f.(vfs.Mappable); ok {
+		if tc.budget.reserveMapping(st.Size()) {
+			mapped = st.Size()
+		} else {
+			file = unmappedFile{f}
+		}
+	}
+	r, err := sstable.Open(file, path, st.Size(), ro)
 	if err != nil {
+		tc.budget.releaseTable(mapped, 0)
 		f.Close()
 		return nil, err
 	}
-	return &table{Reader: r, f: f}, nil
+	if !r.Mapped() && mapped > 0 { // mapping failed: read with ReadAt
+		tc.budget.releaseTable(mapped, 0)
+		mapped = 0
+	}
+	heap := int64(r.MemoryUsage())
+	tc.budget.addTable(heap)
+	return &table{Reader: r, f: f, budget: tc.budget, mapped: mapped, heap: heap}, nil
 }
 
 // acquire returns table num with a reference; release it with Release.

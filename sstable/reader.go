@@ -3,6 +3,7 @@ package sstable
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/vfs"
@@ -202,6 +203,18 @@ func (r *Reader) load(opts ReaderOptions) error {
 		}
 	}
 	return nil
+}
+
+// MemoryUsage returns the heap bytes the Reader holds for as long as it is open: its decoded
+// index, its filter and metaindex, and its checks' bitmap. Blocks it reads are not counted (they
+// live in the block cache, the mapping or the caller's iterators).
+func (r *Reader) MemoryUsage() int {
+	n := len(r.index.keys) + cap(r.index.ents)*int(unsafe.Sizeof(indexEntry{})) +
+		len(r.filter.data) + 4*len(r.checked)
+	for _, m := range r.meta {
+		n += len(m.Name) + len(m.Value)
+	}
+	return n
 }
 
 // Close releases the mapping. Slices that Get or iterators returned from an uncompressed

@@ -378,3 +378,31 @@ func TestAllocsCheckBlock(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+// MemoryUsage counts the decoded index and the filter: a table with a filter holds that much
+// more, and a larger table more than a smaller one.
+func TestReaderMemoryUsage(t *testing.T) {
+	entries := func(n int) []kv {
+		var es []kv
+		for i := range n {
+			es = append(es, kv{k: fmt.Appendf(nil, "key%06d", i), v: []byte("value")})
+		}
+		return es
+	}
+	usage := func(n int, filter bool) int {
+		wo := WriterOptions{BlockSize: 1 << 10}
+		ro := ReaderOptions{}
+		if filter {
+			wo.Filter, ro.Filter = NewBloomPolicy(10), NewBloomPolicy(10)
+		}
+		data, _ := buildTable(t, wo, entries(n))
+		r := writeFile(t, testFSes(t)[0], data, ro)
+		defer r.Close()
+		return r.MemoryUsage()
+	}
+	small, big := usage(1000, false), usage(10000, false)
+	require.Positive(t, small)
+	require.Greater(t, big, 5*small, "the index grows with the table")
+	withFilter := usage(10000, true)
+	require.GreaterOrEqual(t, withFilter-big, 10000*10/8, "a 10-bit filter of 10,000 keys")
+}
