@@ -64,7 +64,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || c.num != 1_000_000 || c.Section != "full" || len(c.EngineSet) < 3 {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
-	if _, err := parseFlags([]string{"--engines", "rocksdb"}); err == nil {
+	if _, err := parseFlags([]string{"--engines", "lmdb"}); err == nil {
 		t.Error("unknown engine accepted")
 	}
 	if _, err := parseFlags([]string{"--section", "half"}); err == nil {

@@ -36,8 +36,8 @@ func TestRotate(t *testing.T) {
 	}
 }
 
-// TestChild runs the child's sequence in this process, at a small size, on every engine (badger
-// included).
+// TestChild runs the child's sequence in this process, at a small size, on every engine (those
+// that run only when named included).
 func TestChild(t *testing.T) {
 	c, err := parseFlags([]string{"--num", "2000", "--workloads", "fillseq,readrandom,fillsync/threads=2"})
 	if err != nil {

@@ -1,7 +1,8 @@
-// Command compare runs leveldb db_bench's workloads on Strata, goleveldb, pebble, badger and
-// (built with -tags cleveldb) C++ leveldb 1.23, with identical settings, and reports the median
-// micros/op of each engine on each workload and its ratio to Strata's (an engine without
-// transactions shows "n/a" for txnrandom):
+// Command compare runs leveldb db_bench's workloads on Strata, goleveldb, pebble, badger, bbolt,
+// SQLite and (built with -tags cleveldb,crocksdb) C++ leveldb 1.23 and RocksDB 7.8, with
+// identical settings, and reports the median micros/op of each engine on each workload and its
+// ratio to Strata's (an engine without transactions shows "n/a" for txnrandom). Badger, bbolt
+// and SQLite run only when --engines names them:
 //
 //	cd bench && go run -tags cleveldb ./cmd/compare --out ../docs/benchmarks.md
 //

@@ -173,6 +173,9 @@ var colors = map[string]string{
 	"pebble":    "#2ca02c",
 	"badger":    "#9467bd",
 	"cleveldb":  "#7f7f7f",
+	"rocksdb":   "#ff7f0e",
+	"bbolt":     "#17becf",
+	"sqlite":    "#8c564b",
 }
 
 func (s *summary) chart(c *config, info machine.Info) *report.Chart {

@@ -141,57 +141,13 @@ func badgerGet(txn *badger.Txn, key []byte) ([]byte, bool, error) {
 	return v, err == nil, err
 }
 
-// badgerBatch copies its entries into one buffer: badger's transaction keeps the slices it is
-// given until it commits, and a workload reuses its key buffer from one Put to the next.
-type badgerBatch struct {
-	buf []byte
-	ops []badgerOp
-}
-
-// badgerOp is an entry of a badgerBatch: its key is buf[start:mid], its value buf[mid:end].
-type badgerOp struct {
-	start, mid, end int
-	delete          bool
-}
-
-func (b *badgerBatch) Put(key, value []byte) {
-	op := badgerOp{start: len(b.buf)}
-	b.buf = append(b.buf, key...)
-	op.mid = len(b.buf)
-	b.buf = append(b.buf, value...)
-	op.end = len(b.buf)
-	b.ops = append(b.ops, op)
-}
-
-func (b *badgerBatch) Delete(key []byte) {
-	op := badgerOp{start: len(b.buf), delete: true}
-	b.buf = append(b.buf, key...)
-	op.mid, op.end = len(b.buf), len(b.buf)
-	b.ops = append(b.ops, op)
-}
-
-func (b *badgerBatch) Len() int { return len(b.ops) }
-func (b *badgerBatch) Reset()   { b.buf, b.ops = b.buf[:0], b.ops[:0] }
-
-func (b *badgerDB) NewBatch() Batch { return &badgerBatch{} }
+func (b *badgerDB) NewBatch() Batch { return &opBatch{} }
 
 // Write applies the batch as one transaction, atomic as a leveldb batch; a batch past badger's
 // limit (see minBadgerMemTable) fails with badger.ErrTxnTooBig.
 func (b *badgerDB) Write(batch Batch, sync bool) error {
-	bb := batch.(*badgerBatch)
 	return b.update(sync, func(txn *badger.Txn) error {
-		for _, op := range bb.ops {
-			var err error
-			if op.delete {
-				err = txn.Delete(bb.buf[op.start:op.mid])
-			} else {
-				err = txn.Set(bb.buf[op.start:op.mid], bb.buf[op.mid:op.end])
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return batch.(*opBatch).each(txn.Set, txn.Delete)
 	})
 }
 

@@ -1,8 +1,9 @@
 // Package engine puts the storage engines that bench/ compares behind one small interface, so a
-// workload is written once and every engine runs exactly the same calls: Strata, goleveldb,
-// pebble, badger and, when built with the cleveldb tag, C++ leveldb 1.23 through
-// internal/cleveldb. The engines with transactions (Strata and badger) also implement
-// Transactor.
+// workload is written once and every engine runs exactly the same calls: the LSM trees Strata,
+// goleveldb, pebble, badger and, when built with the cleveldb tag, C++ leveldb 1.23 through
+// internal/cleveldb and, with the crocksdb tag, RocksDB 7.8 through bench/internal/crocksdb;
+// and the B+trees bbolt and SQLite (modernc.org/sqlite, pure Go). The engines with optimistic
+// transactions (Strata and badger) also implement Transactor.
 //
 // Every engine is opened with the same Settings (leveldb's defaults: 4 MiB write buffer, 8 MiB
 // block cache, 4 KiB blocks, snappy, 10-bit bloom filters, 1000 open files, 2 MiB tables), and
@@ -120,19 +121,22 @@ type Iterator interface {
 
 // Engine describes one engine.
 type Engine struct {
-	Name    string // as used on command lines: strata, goleveldb, pebble, badger, cleveldb
+	// Name is as used on command lines: strata, goleveldb, pebble, badger, cleveldb, rocksdb,
+	// bbolt, sqlite.
+	Name    string
 	Title   string // as printed in tables: "C++ leveldb"
 	Version string // module version or library version
 	Open    func(dir string, s Settings) (DB, error)
 	// NamedOnly keeps the engine out of All, and so out of "all": it runs only where a list
 	// names it. Badger is: it is compared on transactions, which only it and Strata have, and
 	// it writes its logs and tables through mappings that cmd/amp's count of written bytes
-	// does not see.
+	// does not see. bbolt and SQLite are: they are B+trees, compared with Strata in a table of
+	// their own rather than among the LSM trees.
 	NamedOnly bool
 }
 
 // order is the order engines are listed in, whatever order their files register them in.
-var order = []string{"strata", "goleveldb", "pebble", "badger", "cleveldb"}
+var order = []string{"strata", "goleveldb", "pebble", "badger", "cleveldb", "rocksdb", "bbolt", "sqlite"}
 
 var registered = map[string]*Engine{}
 
@@ -180,20 +184,23 @@ func Versions(es []*Engine) string {
 }
 
 // Lookup returns the engine called name, or an error saying which engines this binary has
-// (cleveldb needs the cleveldb build tag).
+// (cleveldb needs the cleveldb build tag, rocksdb the crocksdb tag).
 func Lookup(name string) (*Engine, error) {
 	if e, ok := registered[name]; ok {
 		return e, nil
 	}
 	hint := ""
-	if name == "cleveldb" {
+	switch name {
+	case "cleveldb":
 		hint = " (build with -tags cleveldb)"
+	case "rocksdb":
+		hint = " (build with -tags crocksdb)"
 	}
 	return nil, fmt.Errorf("unknown engine %q%s; this binary has %s", name, hint, strings.Join(Names(), ", "))
 }
 
 // ParseList turns a comma-separated list of engine names into engines, in the order given;
-// "all" or "" means All (every engine but badger).
+// "all" or "" means All (every engine but badger, bbolt and SQLite).
 func ParseList(list string) ([]*Engine, error) {
 	if list == "" || list == "all" {
 		return All(), nil
