@@ -70,21 +70,27 @@ func openSqlite(dir string, s Settings) (_ DB, err error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "sqlite.db")
-	// Per-connection settings go in the DSN, so that a connection the pool opens has them.
-	conn := fmt.Sprintf("file:%s?_pragma=busy_timeout(10000)&_pragma=cache_size(%d)", path, -s.BlockCacheSize>>10)
+	pageSize := s.BlockSize
+	if pageSize <= 0 {
+		pageSize = 4096
+	}
+	// Per-connection settings go in the DSN, so that a connection the pool opens has them; a
+	// negative cache_size is in KiB.
+	conn := fmt.Sprintf("file:%s?_pragma=busy_timeout(10000)&_pragma=cache_size(%d)", path, -(s.BlockCacheSize >> 10))
+	writer := fmt.Sprintf("&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(%d)&_txlock=immediate",
+		max(s.WriteBufferSize/pageSize, 1))
 	d := &sqliteDB{path: path}
 	defer func() {
 		if err != nil {
 			d.Close()
 		}
 	}()
-	if d.w, err = sql.Open("sqlite", conn+fmt.Sprintf("&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(%d)&_txlock=immediate",
-		max(s.WriteBufferSize/s.BlockSize, 1))); err != nil {
+	if d.w, err = sql.Open("sqlite", conn+writer); err != nil {
 		return nil, err
 	}
 	d.w.SetMaxOpenConns(1)
 	for _, stmt := range []string{
-		fmt.Sprintf("PRAGMA page_size = %d", s.BlockSize), // before anything creates the file
+		fmt.Sprintf("PRAGMA page_size = %d", pageSize), // before anything creates the file
 		"PRAGMA journal_mode = WAL",
 		sqliteSchema,
 	} {
