@@ -34,7 +34,8 @@
 // # Reading
 //
 // Get returns a key's value, a slice the caller owns, or an error matching ErrNotFound. Has
-// reports whether a key is present without copying its value.
+// reports whether a key is present without copying its value. GetMany and HasMany look up a
+// whole batch of keys at one moment, visiting each table and block once for the batch.
 //
 // NewIterator walks keys in order, forwards (First, Seek, Next) or backwards (Last, SeekLT,
 // Prev); each positioning call returns whether the iterator is on a key, and Key and Value

@@ -118,6 +118,16 @@ func fuzzUseTable(t *testing.T, data []byte) {
 				t.Fatalf("seek %q: %v", k, it.Error())
 			}
 		}
+		var g Getter // the batched path, on the keys in the order the scan saw them
+		g.Reset(r, ReadOptions{})
+		for _, k := range fwd[:min(len(fwd), 200)] {
+			if _, _, err := g.Get(k); err != nil {
+				if !ok(err) {
+					t.Fatalf("Getter.Get(%q): %v", k, err)
+				}
+				g.Reset(r, ReadOptions{})
+			}
+		}
 		_ = r.ApproximateOffsetOf([]byte("m"))
 		_ = it.Close()
 	}

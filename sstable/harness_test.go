@@ -18,7 +18,8 @@ import (
 
 // The harness runs one suite over every layer that holds sorted entries (a single block, a
 // whole table) and every option set, checking each against a sorted slice: forward and
-// backward scans, random seeks and steps, and, for tables, Get of every key and of absent ones.
+// backward scans, random seeks and steps, and, for tables, Get of every key and of absent ones
+// and sorted batches through a Getter.
 
 // harnessOpts is one option set of the table suite.
 type harnessOpts struct {
@@ -273,6 +274,7 @@ func TestHarnessTable(t *testing.T) {
 						m := &model{es: es, cmp: o.cmp, steps: steps}
 						for _, ro := range []ReadOptions{{}, {VerifyChecksums: true, DontFillCache: true}, {DontFillCache: true, Unmapped: true}} {
 							runGetSuite(t, rng, m, r, ro)
+							runGetterSuite(t, rng, m, r, ro)
 							runIterSuite(t, rng, m, r.NewIterator(ro))
 						}
 					})

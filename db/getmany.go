@@ -1,0 +1,320 @@
+package db
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"sync"
+
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/dberr"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/sstable/cache"
+)
+
+// The batched lookup. GetMany sorts the batch, then looks each key up in ascending order in
+// the sources Get uses, in Get's order: the memtables, the level-0 files newest first, then one
+// file per deeper level. Every table has a cursor (an sstable.Getter) that only moves forward:
+// it walks the table's index once, asks the filter once per key, and decodes each data block
+// once for all the keys that fall in it. A level's cursor moves from file to file in key order,
+// so each table of a level is visited once. A key is looked up in a level only if no level
+// above decided it.
+//
+// The cursors of all levels advance together, key by key, rather than one level for the whole
+// batch and then the next: so the answer for each key is known when its turn comes, fn is
+// called in key order with a value that still lies in its block (no copy), and only one block
+// per level is held at a time.
+
+// GetMany looks up every key of keys as of one moment: ro's snapshot, or the latest state when
+// the call begins. The answers are those Get would give for each key at that moment; writes
+// that land during the call are not seen.
+//
+// fn is called once per element of keys (duplicates included), in ascending key order (not
+// the order of keys; equal keys in the order of their indexes), with the element's index in
+// keys, its value and whether it was found. The value is nil when the key is absent and
+// non-nil (perhaps empty) when found; it aliases the DB's memory (a memtable, the block cache
+// or a mapped file) and is valid only during the call: copy it to keep it, and do not modify
+// it. An error returned by fn stops the lookup and is returned. keys is not modified. fn may
+// use the DB, as code holding an open Iterator may.
+//
+// The batch is sorted (with the DB's comparator; for the default bytewise order, with a radix
+// sort), so that each table and each data block is visited at most once for the whole batch
+// and the bloom filters rule out absent keys per table: for large batches (thousands of keys
+// and more) a key costs a fraction of a Get. Since a batch reads each block once, a batch
+// much larger than the block cache gains little from filling it: ReadOptions.DontFillCache
+// leaves the cache to other reads and saves allocating the blocks it would keep. Unlike Get,
+// a batched lookup does not charge tables for the seeks it wastes (leveldb's seek compaction),
+// since its cost per table is shared by the whole batch.
+//
+// Errors are Get's: ErrClosed on a closed DB, ErrInvalidArgument for a released snapshot or
+// one of another DB, ErrCorruption naming the file for a damaged table. A batch of more than
+// 2^32-1 keys is refused with ErrInvalidArgument. Safe for concurrent use.
+func (d *DB) GetMany(keys [][]byte, ro *ReadOptions, fn func(i int, value []byte, found bool) error) error {
+	return d.getMany(keys, ro, fn)
+}
+
+// HasMany sets found[i] to whether the DB holds keys[i], as of one moment (ro's snapshot, or
+// the latest state when the call begins), for every i. It is GetMany without the values:
+// it never copies one. len(found) must equal len(keys) (ErrInvalidArgument otherwise). Errors
+// are GetMany's; after an error, some elements of found may have been set, the others are as
+// they were.
+func (d *DB) HasMany(keys [][]byte, ro *ReadOptions, found []bool) error {
+	if len(found) != len(keys) {
+		return dberr.InvalidArgf("HasMany: %d keys but %d results", len(keys), len(found))
+	}
+	return d.getMany(keys, ro, func(i int, _ []byte, ok bool) error {
+		found[i] = ok
+		return nil
+	})
+}
+
+// getMany is GetMany.
+func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool) error) error {
+	// The read state first, then the sequence number, as get does.
+	rs := d.loadReadState()
+	if rs == nil {
+		return ErrClosed
+	}
+	defer rs.unref()
+	seq, err := d.readSeq(ro)
+	if err != nil {
+		return err
+	}
+	if uint64(len(batch)) > math.MaxUint32 {
+		return dberr.InvalidArgf("GetMany: %d keys, more than %d", len(batch), uint64(math.MaxUint32))
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	s := manyPool.Get().(*manyLookup)
+	defer s.finish()
+	s.ents, s.tmp = sortBatch(batch, d.icmp.User, s.ents, s.tmp)
+	s.start(d, rs, seq, d.sstableReadOptions(ro))
+
+	var prev []byte
+	var v []byte
+	var found bool
+	for j, e := range s.ents {
+		key := batch[e.idx]
+		// A duplicate of the previous key has its answer, and its value is still valid.
+		if j == 0 || !bytes.Equal(key, prev) {
+			if v, found, err = s.find(key); err != nil {
+				return err
+			}
+			prev = key
+		}
+		if err := fn(int(e.idx), v, found); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// manyLookup is the state of one batched lookup, pooled with its buffers.
+type manyLookup struct {
+	d      *DB
+	seq    keys.SeqNum
+	sro    sstable.ReadOptions
+	mems   [2]*memtable.MemTable // the memtables that held entries when the lookup began
+	nmems  int
+	lookup []byte // the internal lookup key of the current key
+
+	ents, tmp []sortEnt // the sorted batch and the sort's scratch
+
+	l0     []manyTable                     // level 0, newest first
+	levels [compaction.NumLevels]manyLevel // levels 1 and deeper; levels[0] unused
+}
+
+var manyPool = sync.Pool{New: func() any { return new(manyLookup) }}
+
+// manyTable is a table that the lookup reads: its cursor, opened on the first key that needs it.
+type manyTable struct {
+	f    *compaction.FileMetadata
+	h    *cache.Handle[*table] // nil until opened
+	g    sstable.Getter
+	done bool // level 0: the keys have passed the table's largest key
+}
+
+// manyLevel is a level of the tree (1 or deeper): its files and a cursor on one of them.
+type manyLevel struct {
+	files []*compaction.FileMetadata
+	next  int // index in files of t.f: the first file whose largest key is >= the current key
+	t     manyTable
+}
+
+// start prepares s for a lookup in rs as of seq.
+func (s *manyLookup) start(d *DB, rs *readState, seq keys.SeqNum, sro sstable.ReadOptions) {
+	s.d, s.seq, s.sro = d, seq, sro
+	// A memtable empty now stays empty as of seq: the writes up to seq were applied before seq
+	// was published.
+	s.nmems = 0
+	for _, m := range [2]*memtable.MemTable{rs.mem, rs.imm} {
+		if m != nil && !m.Empty() {
+			s.mems[s.nmems] = m
+			s.nmems++
+		}
+	}
+	v := rs.version
+	l0 := v.Levels[0]
+	n := len(l0)
+	if cap(s.l0) < n {
+		s.l0 = append(s.l0[:cap(s.l0)], make([]manyTable, n-cap(s.l0))...)
+	}
+	s.l0 = s.l0[:n] // the Getters of earlier lookups are kept for their buffers
+	for i := range s.l0 {
+		s.l0[i].f, s.l0[i].done = l0[n-1-i], false
+	}
+	for level := 1; level < compaction.NumLevels; level++ {
+		l := &s.levels[level]
+		l.files, l.next = v.Levels[level], 0
+		l.t.f, l.t.done = nil, false
+		if len(l.files) > 0 {
+			l.t.f = l.files[0]
+		}
+	}
+}
+
+// finish releases the tables s holds and returns it to the pool.
+func (s *manyLookup) finish() {
+	for i := range s.l0 {
+		s.l0[i].close()
+	}
+	for level := range s.levels {
+		l := &s.levels[level]
+		l.t.close()
+		l.files = nil
+	}
+	s.d = nil
+	s.mems = [2]*memtable.MemTable{}
+	manyPool.Put(s)
+}
+
+// close releases t's table, if open.
+func (t *manyTable) close() {
+	if t.h != nil {
+		t.g.Release()
+		t.h.Release()
+		t.h = nil
+	}
+}
+
+// find looks key up: the next key of the batch in ascending order, at or after the previous
+// one. The value aliases a memtable or a table's block and is valid until the next find.
+func (s *manyLookup) find(key []byte) ([]byte, bool, error) {
+	for _, m := range s.mems[:s.nmems] {
+		switch v, res := m.Get(key, s.seq); res {
+		case memtable.Found:
+			return nonNil(v), true, nil
+		case memtable.Deleted:
+			return nil, false, nil
+		}
+	}
+	s.lookup = keys.AppendInternalKey(s.lookup[:0], key, s.seq, keys.KindMax)
+	icmp := s.d.icmp
+	for i := range s.l0 {
+		t := &s.l0[i]
+		if t.done {
+			continue
+		}
+		if icmp.CompareUser(key, t.f.LargestUser()) > 0 {
+			// Every later key is past this table too.
+			t.done = true
+			t.close()
+			continue
+		}
+		if icmp.CompareUser(key, t.f.SmallestUser()) < 0 {
+			continue
+		}
+		if v, res, err := s.inTable(t, key); err != nil || res != memtable.Absent {
+			return v, res == memtable.Found, err
+		}
+	}
+	for level := 1; level < compaction.NumLevels; level++ {
+		l := &s.levels[level]
+		if l.next == len(l.files) {
+			continue
+		}
+		if icmp.Compare(l.files[l.next].Largest, s.lookup) < 0 {
+			// As Version.AppendCandidates: the file is the first whose largest internal key is
+			// at or after the lookup key.
+			l.t.close()
+			l.next = s.nextFile(l.files, l.next+1)
+			if l.next == len(l.files) {
+				continue
+			}
+			l.t.f = l.files[l.next]
+		}
+		if icmp.CompareUser(key, l.t.f.SmallestUser()) < 0 {
+			continue
+		}
+		if v, res, err := s.inTable(&l.t, key); err != nil || res != memtable.Absent {
+			return v, res == memtable.Found, err
+		}
+	}
+	return nil, false, nil
+}
+
+// nextFile returns the index of the first file at or after lo whose largest key is at or after
+// the lookup key, or len(files), given that the files before lo end before it: a gallop and a
+// binary search, so that a lookup key near the previous one costs a comparison or two.
+func (s *manyLookup) nextFile(files []*compaction.FileMetadata, lo int) int {
+	icmp := s.d.icmp
+	before := func(i int) bool { return icmp.Compare(files[i].Largest, s.lookup) < 0 }
+	hi := lo
+	for step := 1; hi < len(files) && before(hi); step <<= 1 {
+		lo = hi + 1
+		hi += step
+	}
+	hi = min(hi, len(files))
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if before(mid) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// inTable looks the current lookup key up in t, opening it on first use. res is
+// memtable.Found (v is the value), memtable.Deleted, or memtable.Absent when the table does
+// not decide the key.
+func (s *manyLookup) inTable(t *manyTable, key []byte) (v []byte, res memtable.Result, err error) {
+	if t.h == nil {
+		h, err := s.d.tables.acquire(t.f.Num)
+		if err != nil {
+			return nil, memtable.Absent, err
+		}
+		t.h = h
+		t.g.Reset(h.Value().Reader, s.sro)
+	}
+	k, v, err := t.g.Get(s.lookup)
+	if err != nil {
+		if err == dberr.ErrNotFound || errors.Is(err, dberr.ErrNotFound) {
+			return nil, memtable.Absent, nil
+		}
+		return nil, memtable.Absent, err
+	}
+	pk, ok := keys.Parse(k)
+	if !ok {
+		return nil, memtable.Absent, dberr.Corruptf(t.h.Value().Name(), dberr.NoOffset, "bad internal key %q", k)
+	}
+	if s.d.icmp.CompareUser(pk.UserKey, key) != 0 {
+		return nil, memtable.Absent, nil
+	}
+	if pk.Kind == keys.KindDelete {
+		return nil, memtable.Deleted, nil
+	}
+	return nonNil(v), memtable.Found, nil
+}
+
+// nonNil returns v, or an empty non-nil slice for a nil v: a found value is never nil.
+func nonNil(v []byte) []byte {
+	if v == nil {
+		return present
+	}
+	return v
+}
