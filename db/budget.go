@@ -11,7 +11,8 @@ import (
 //   - memtables: B/4, the write buffer cut so that the memtable, the one being flushed and the
 //     spare kept for reuse (three arenas of memCapacity) fit (budgetWriteBuffer);
 //   - the block cache: B/4 (or BlockCacheSize, when set and smaller);
-//   - mapped tables: tables are mapped while the mapped files' sizes add up to at most B/4 (a
+//   - mapped tables: tables are mapped while the mapped files' sizes add up to at most B/4, plus
+//     what a smaller BlockCacheSize leaves of the cache's quarter (a
 //     mapped file's pages become resident as reads touch them, up to its size); the table
 //     cache opens the others for ReadAt, their blocks going through the block cache;
 //   - open tables' indexes and filters (decoded into the heap at open), and bulk loaders'
@@ -46,7 +47,8 @@ type memBudget struct {
 func newMemBudget(total, blockCache, memtables int64) *memBudget {
 	b := &memBudget{total: total}
 	if total > 0 {
-		b.mappedCap = total / 4
+		// What a smaller BlockCacheSize leaves of the cache's quarter goes to mapped tables.
+		b.mappedCap = total/4 + max(total/4-max(blockCache, 0), 0)
 		b.fixed = max(blockCache, 0) + memtables
 	}
 	b.cond.L = &b.mu

@@ -83,12 +83,12 @@ type Options struct {
 	// and bulk loaders' buffers (see budget.go). It sizes the parts, a quarter each: the
 	// memtables (the write buffer is cut so that three memtable arenas fit: WriteBufferSize at
 	// most about MemoryBudget/18); the block cache (or BlockCacheSize when that is set and
-	// smaller); mapped tables (tables are mapped while their files add up to a quarter, the
-	// others read with ReadAt through the block cache); and the open tables' indexes and
-	// filters with the loaders' buffers. A NewLoader that does not fit waits, as a write stall
-	// of reason StallMemory, or gets smaller buffers when it could never fit. Metrics.Memory
-	// reports each part. 0 (the default) bounds nothing: each option as given, every table
-	// mapped. At least 16 MiB.
+	// smaller; what it leaves goes to mapped tables); mapped tables (tables are mapped while
+	// their files add up to a quarter, the others read with ReadAt through the block cache);
+	// and the open tables' indexes and filters with the loaders' buffers. A NewLoader that does
+	// not fit waits, as a write stall of reason StallMemory, or gets smaller buffers when it
+	// could never fit. Metrics.Memory reports each part. 0 (the default) bounds nothing: each
+	// option as given, every table mapped. At least 16 MiB.
 	MemoryBudget int64
 	// BlockSize is the target size of a table's data blocks, before compression. Default 4 KiB.
 	BlockSize int

@@ -2,17 +2,18 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/stratadb/strata/db"
 )
 
-// Strata's path, and the place to switch it: strataLoad is how it loads (strataBatches, or
-// strataBulk: DB.NewLoader, which takes the names unsorted), strataCheck how it looks names up
-// (DB.Has per name of a sorted chunk; DB.HasMany, given each chunk in the file's order, is the
-// batched lookup to put here).
+// Strata's path: strataLoad is how it loads (strataBulk: DB.NewLoader, which takes the names
+// unsorted; or strataBatches, as the other leveldbs), strataCheck how it looks names up
+// (DB.HasMany on each chunk, in the file's order; or DB.Has per name of a sorted chunk). Both
+// open the DB under Options.MemoryBudget.
 var (
-	strataLoad  = strataBatches
-	strataCheck = newStrataHasChecker
+	strataLoad  = strataBulk
+	strataCheck = newStrataManyChecker
 )
 
 // A strataLoadPath is one way for Strata to load: its loader, the tool's chunk it needs, and
@@ -84,22 +85,23 @@ func newStrataBatchLoader(dir string, p memPlan) (loader, error) {
 }
 
 // strataBulk loads with DB.NewLoader: the names go in unsorted, the tool's chunk is only a read
-// buffer, and the loader's two sort buffers take the rest of the chunk's share and the
-// memtables' (no memtable is used).
+// buffer, and the DB's memory budget is the rest of the chunk's share, the memtables' and the
+// cache's; the loader asks for buffers as large as can be, and gets what the budget leaves it
+// (BlockCacheSize and WriteBufferSize are set small, since a load uses neither).
 var strataBulk = strataLoadPath{
 	name:  "bulk",
 	open:  newStrataBulkLoader,
 	chunk: strataBulkChunk,
 	memory: func(p memPlan) string {
-		return fmt.Sprintf("DB.NewLoader, LoaderOptions.BufferSize %s (two buffers), BlockCacheSize %s",
-			mib(strataBulkBuffer(p)), mib(p.LoadCache))
+		return fmt.Sprintf("DB.NewLoader under MemoryBudget %s (BlockCacheSize 1 MiB, WriteBufferSize 1 MiB; the loader's two buffers get what the budget leaves)",
+			mib(strataBulkBudget(p)))
 	},
 }
 
 func strataBulkChunk(p memPlan) int64 { return min(p.LoadChunk, 16<<20) }
 
-func strataBulkBuffer(p memPlan) int64 {
-	return (p.LoadChunk - strataBulkChunk(p) + p.Memtables) / 2
+func strataBulkBudget(p memPlan) int64 {
+	return p.LoadChunk - strataBulkChunk(p) + p.Memtables + p.LoadCache
 }
 
 // strataBulkLoader puts every name into one Loader and commits it: the tables it installs are
@@ -110,11 +112,12 @@ type strataBulkLoader struct {
 }
 
 func newStrataBulkLoader(dir string, p memPlan) (loader, error) {
-	d, err := db.Open(dir, &db.Options{ErrorIfExists: true, BlockCacheSize: int(p.LoadCache)})
+	d, err := db.Open(dir, &db.Options{ErrorIfExists: true, MemoryBudget: strataBulkBudget(p),
+		BlockCacheSize: 1 << 20, WriteBufferSize: 1 << 20})
 	if err != nil {
 		return nil, err
 	}
-	l, err := d.NewLoader(&db.LoaderOptions{BufferSize: int(strataBulkBuffer(p))})
+	l, err := d.NewLoader(&db.LoaderOptions{BufferSize: 1 << 30})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -142,6 +145,50 @@ func (s *strataBulkLoader) finish() error {
 	}
 	return err
 }
+
+// strataManyBatch is the most names one HasMany call takes: its slices cost 25 bytes per name,
+// counted in the verify chunk's share.
+const strataManyBatch = 4 << 20
+
+// strataManyChecker looks the names of a chunk up with DB.HasMany, strataManyBatch at a time, in
+// the file's order (HasMany sorts each batch itself).
+type strataManyChecker struct {
+	d     *db.DB
+	names [][]byte
+	found []bool
+}
+
+// newStrataManyChecker opens the DB under a memory budget of the verify's cache share.
+func newStrataManyChecker(dir string, p memPlan) (checker, error) {
+	d, err := db.Open(dir, &db.Options{ErrorIfMissing: true, MemoryBudget: p.VerifyCache, BlockCacheSize: 1 << 20})
+	if err != nil {
+		return nil, err
+	}
+	return &strataManyChecker{d: d}, nil
+}
+
+func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)) error {
+	for start := 0; start < c.Len(); start += strataManyBatch {
+		end := min(start+strataManyBatch, c.Len())
+		s.names = s.names[:0]
+		for i := start; i < end; i++ {
+			s.names = append(s.names, c.Name(i))
+		}
+		s.found = slices.Grow(s.found[:0], len(s.names))[:len(s.names)]
+		if err := s.d.HasMany(s.names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
+			return err
+		}
+		for i, ok := range s.found {
+			if !ok {
+				missing(s.names[i])
+			}
+		}
+		done(end - start)
+	}
+	return nil
+}
+
+func (s *strataManyChecker) close() error { return s.d.Close() }
 
 // newStrataHasChecker looks each name of a sorted chunk up with DB.Has.
 func newStrataHasChecker(dir string, p memPlan) (checker, error) {

@@ -256,13 +256,14 @@ func TestEngines(t *testing.T) {
 	// the engines down: the test is about correctness, not the budget.
 	plan := newMemPlan(256 << 20)
 	plan.LoadChunk, plan.VerifyChunk = 24<<20, 6<<20
-	// Strata's other load path (strata.go), beside the one it uses now.
+	// Strata's other load and lookup paths (strata.go), beside the ones it uses now.
 	other := strataBulk
 	if strataLoad.name == strataBulk.name {
 		other = strataBatches
 	}
 	strataOther := *adapters["strata"]
 	strataOther.load, strataOther.loadChunk = other.open, other.chunk
+	strataOther.verify = newStrataHasChecker
 	otherName := "strata-" + other.name
 	for _, name := range append(adapterNames(), otherName) {
 		a := adapters[name]
