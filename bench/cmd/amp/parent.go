@@ -70,7 +70,7 @@ func runOne(c *config, e *engine.Engine) (result, error) {
 	args := []string{"-num", fmt.Sprint(c.num), "-value_size", fmt.Sprint(c.valueSize),
 		"-compression_ratio", fmt.Sprint(c.compressionRatio)}
 	got := false
-	err := c.RunEngine("strata-amp", e, args, func(line []byte) error {
+	_, err := c.RunEngine("strata-amp", e, args, func(line []byte) error {
 		got = true
 		return json.Unmarshal(line, &r)
 	})

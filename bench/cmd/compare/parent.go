@@ -22,7 +22,9 @@ type run struct {
 	Engine  string            `json:"engine"`
 	Results []workload.Result `json:"results"`
 	Seconds float64           `json:"seconds"`
-	Error   string            `json:"error,omitempty"`
+	// PeakRSSBytes is the child's peak resident memory over its whole sequence.
+	PeakRSSBytes int64  `json:"peak_rss_bytes"`
+	Error        string `json:"error,omitempty"`
 }
 
 // RunParent runs every engine's sequence, each in a child process, over the rounds, prints the
@@ -120,7 +122,7 @@ func settingsLine() string {
 func runOne(c *config, w io.Writer, round int, e *engine.Engine) run {
 	r := run{Round: round, Engine: e.Name}
 	start := time.Now()
-	err := c.RunEngine("strata-compare", e, c.childArgs(), func(line []byte) error {
+	usage, err := c.RunEngine("strata-compare", e, c.childArgs(), func(line []byte) error {
 		var res workload.Result
 		if err := json.Unmarshal(line, &res); err != nil {
 			return fmt.Errorf("bad line from child: %q: %w", line, err)
@@ -130,6 +132,8 @@ func runOne(c *config, w io.Writer, round int, e *engine.Engine) run {
 		return nil
 	})
 	r.Seconds = time.Since(start).Seconds()
+	r.PeakRSSBytes = usage.PeakRSSBytes
+	fmt.Fprintf(w, "round %d  %-10s peak RSS %.1f MB (the whole sequence, one process)\n", round, e.Name, float64(usage.PeakRSSBytes)/1e6)
 	if err != nil {
 		r.Error = err.Error()
 		fmt.Fprintf(w, "round %d  %-10s FAILED: %v\n", round, e.Name, err)

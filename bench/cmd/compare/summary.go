@@ -24,6 +24,8 @@ type summary struct {
 	// skipped marks, per workload, the engines that did not run it (txnrandom on an engine
 	// without transactions): their cells say "n/a".
 	skipped map[string]map[string]bool
+	// peakRSS holds each engine's children's peak resident memory, in MB, one per round.
+	peakRSS map[string][]float64
 }
 
 func summarize(c *config, runs []run) *summary {
@@ -33,6 +35,7 @@ func summarize(c *config, runs []run) *summary {
 		micros:  map[string]map[string][]float64{},
 		ops:     map[string]map[string][]float64{},
 		skipped: map[string]map[string]bool{},
+		peakRSS: map[string][]float64{},
 		rounds:  c.rounds,
 	}
 	for _, e := range c.EngineSet {
@@ -51,6 +54,9 @@ func summarize(c *config, runs []run) *summary {
 	for _, r := range runs {
 		if r.Error != "" {
 			s.failures++
+		}
+		if r.PeakRSSBytes > 0 {
+			s.peakRSS[r.Engine] = append(s.peakRSS[r.Engine], float64(r.PeakRSSBytes)/1e6)
 		}
 		for _, res := range r.Results {
 			if res.Setup || s.micros[res.Workload] == nil {
@@ -163,6 +169,13 @@ func (s *summary) text() string {
 	b.WriteString(s.microsTable().Text())
 	b.WriteString("\nMedian throughput, operations per second of wall time:\n\n")
 	b.WriteString(s.opsTable().Text())
+	b.WriteString("\nPeak resident memory of each engine's process over its whole sequence (MB, median of the\nrounds; run one workload to measure that workload's):")
+	for _, e := range s.engines {
+		if rss := s.peakRSS[e.Name]; len(rss) > 0 {
+			fmt.Fprintf(&b, " %s %.1f", e.Title, median(rss))
+		}
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

@@ -100,7 +100,8 @@ func runOne(c *config, w io.Writer, a *adapter) run {
 		child.Settle()
 	}()
 	got := false
-	r.err = child.Run(c.childArgs(a, filepath.Join(tmp, "db")), func(line []byte) error {
+	// The child reads its own VmHWM at the end (its report), so the rusage is not needed.
+	_, r.err = child.Run(c.childArgs(a, filepath.Join(tmp, "db")), func(line []byte) error {
 		if err := json.Unmarshal(line, &r.rep); err != nil {
 			return fmt.Errorf("bad line from child: %q: %w", line, err)
 		}

@@ -19,21 +19,29 @@ import (
 	"syscall"
 )
 
+// Usage is what the kernel reports of a child that ended.
+type Usage struct {
+	// PeakRSSBytes is the child's peak resident memory (getrusage's ru_maxrss, the VmHWM of
+	// /proc/PID/status): its heap, stacks and the pages of files it mapped that it touched.
+	PeakRSSBytes int64
+}
+
 // Run starts this binary with args and calls onLine for every line the child writes on stdout,
-// as it comes. It returns the first error of onLine or the child's failure.
-func Run(args []string, onLine func(line []byte) error) error {
+// as it comes. It returns the first error of onLine or the child's failure, and the child's
+// usage (zero if it did not start).
+func Run(args []string, onLine func(line []byte) error) (u Usage, _ error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return u, err
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return u, err
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return u, err
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -44,13 +52,16 @@ func Run(args []string, onLine func(line []byte) error) error {
 		}
 	}
 	waitErr := cmd.Wait()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		u.PeakRSSBytes = ru.Maxrss << 10 // kilobytes on Linux
+	}
 	if lineErr != nil {
-		return lineErr
+		return u, lineErr
 	}
 	if waitErr != nil {
-		return fmt.Errorf("%s: %w", exe, waitErr)
+		return u, fmt.Errorf("%s: %w", exe, waitErr)
 	}
-	return sc.Err()
+	return u, sc.Err()
 }
 
 // Emit writes v as one JSON line on stdout, for the parent.

@@ -95,12 +95,13 @@ func (f *Flags) Heading(name string, num int, date string) string {
 func (f *Flags) IsChild() bool { return f.Child }
 
 // RunEngine runs this binary as engine e's child in a fresh directory under f.Dir, named after
-// prefix and the engine, with the child flags followed by args, and calls onLine as Run does.
-// Afterwards it removes the directory and calls Settle.
-func (f *Flags) RunEngine(prefix string, e *engine.Engine, args []string, onLine func(line []byte) error) error {
+// prefix and the engine, with the child flags followed by args, and calls onLine as Run does;
+// it returns the child's usage as Run does. Afterwards it removes the directory and calls
+// Settle.
+func (f *Flags) RunEngine(prefix string, e *engine.Engine, args []string, onLine func(line []byte) error) (Usage, error) {
 	tmp, err := os.MkdirTemp(f.Dir, prefix+"-"+e.Name+"-")
 	if err != nil {
-		return err
+		return Usage{}, err
 	}
 	defer func() {
 		os.RemoveAll(tmp)
