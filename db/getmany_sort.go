@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"math"
 	"slices"
 
 	"github.com/stratadb/strata/internal/keys"
@@ -24,10 +25,14 @@ import (
 // 1.6 µs for slices.SortFunc with bytes.Compare, and 1Mi keys in 1.3 µs against 3.8 µs.
 
 // sortEnt is one key of a batch being sorted: the eight bytes of it that the radix sort orders
-// by, and its index in the batch.
+// by, its index in the batch, and its length past the common prefix (capped; in the padding the
+// struct has anyway): two keys no longer than the eight bytes with equal numbers are equal
+// when their lengths are, and the shorter sorts first otherwise, so that duplicates and short
+// keys are ordered without reading them again.
 type sortEnt struct {
 	pfx uint64
 	idx uint32
+	n   uint32
 }
 
 // radixMin is the batch size from which the bytewise sort is a radix sort: below it a
@@ -55,7 +60,7 @@ func sortBatch(batch [][]byte, ucmp keys.Comparator, ents, tmp []sortEnt) (sorte
 	}
 	skip := commonPrefixLen(batch)
 	for i, k := range batch {
-		ents[i] = sortEnt{pfx: prefix8(k[skip:]), idx: uint32(i)}
+		ents[i] = sortEnt{pfx: prefix8(k[skip:]), idx: uint32(i), n: uint32(min(uint64(len(k)-skip), math.MaxUint32))}
 	}
 	if n < radixMin {
 		slices.SortFunc(ents, func(a, b sortEnt) int {
@@ -72,13 +77,21 @@ func sortBatch(batch [][]byte, ucmp keys.Comparator, ents, tmp []sortEnt) (sorte
 	tmp = slices.Grow(tmp[:0], n)[:n]
 	ents, tmp = radixSort(ents, tmp)
 	// Entries with equal numbers (keys equal in their eight bytes after the common prefix) are
-	// in index order: the radix sort is stable. Order them by the whole key.
+	// in index order: the radix sort is stable. Order them by the whole key: by length when no
+	// key of the run is longer than the eight bytes, by their bytes otherwise.
 	for i := 0; i < n; {
-		j := i + 1
+		j, long, sameLen := i+1, ents[i].n > 8, true
 		for j < n && ents[j].pfx == ents[i].pfx {
+			long = long || ents[j].n > 8
+			sameLen = sameLen && ents[j].n == ents[i].n
 			j++
 		}
-		if j-i > 1 {
+		switch {
+		case j-i == 1 || (!long && sameLen):
+			// One key, or equal keys.
+		case !long:
+			slices.SortStableFunc(ents[i:j], func(a, b sortEnt) int { return cmp.Compare(a.n, b.n) })
+		default:
 			slices.SortStableFunc(ents[i:j], func(a, b sortEnt) int {
 				return bytes.Compare(batch[a.idx][skip:], batch[b.idx][skip:])
 			})

@@ -498,3 +498,42 @@ func TestGetManySplitUserKey(t *testing.T) {
 	}
 	checkMany(t, d, nil, m, batch, "the latest state")
 }
+
+// TestGetManySort checks the batch order against a comparison sort, on batches built to make
+// the radix sort's ties hard: short keys of zero bytes (equal in their eight-byte numbers, told
+// apart only by length), keys sharing long prefixes, duplicates, the empty key, and batches
+// whose keys all share a prefix.
+func TestGetManySort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 7))
+	alphabet := []byte{0, 0, 0, 1, 'a', 0xff}
+	var ents, tmp []sortEnt
+	for round := range 200 {
+		n := rng.IntN(3 * radixMin)
+		prefix := workload.RandomBytes(rng, rng.IntN(3)*rng.IntN(12))
+		batch := make([][]byte, n)
+		for i := range batch {
+			if i > 0 && rng.IntN(5) == 0 {
+				batch[i] = batch[rng.IntN(i)]
+				continue
+			}
+			k := append([]byte(nil), prefix...)
+			for range rng.IntN([]int{3, 10, 20}[rng.IntN(3)]) {
+				k = append(k, alphabet[rng.IntN(len(alphabet))])
+			}
+			batch[i] = k
+		}
+		want := make([]uint32, n)
+		for i := range want {
+			want[i] = uint32(i)
+		}
+		slices.SortStableFunc(want, func(a, b uint32) int { return bytes.Compare(batch[a], batch[b]) })
+		for _, cmp := range []Comparator{BytewiseComparator, testcmp.Other{}} {
+			ents, tmp = sortBatch(batch, cmp, ents, tmp)
+			got := make([]uint32, len(ents))
+			for i, e := range ents {
+				got[i] = e.idx
+			}
+			require.Equal(t, want, got, "round %d, %d keys, %s", round, n, cmp.Name())
+		}
+	}
+}
