@@ -60,6 +60,19 @@ func (d *DB) Close() error {
 	if err := d.tables.close(); err != nil {
 		errs = append(errs, err)
 	}
+	// The DB's own uses of its memtables end here; then the spare goes too (see releaseMem).
+	d.mu.Lock()
+	mem, imm := d.mu.mem, d.mu.imm
+	d.mu.Unlock()
+	if mem != nil {
+		d.releaseMem(mem)
+	}
+	if imm != nil {
+		d.releaseMem(imm)
+	}
+	if spare := d.spareMem.Swap(nil); spare != nil {
+		spare.Free()
+	}
 	d.events.close()
 	d.info.Printf("closed %s", d.dir)
 	d.info.close()

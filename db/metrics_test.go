@@ -300,7 +300,7 @@ func TestWriteStallLevel0(t *testing.T) {
 	value := make([]byte, 1000)
 	var err error
 	var last string
-	for i := 0; err == nil; i++ {
+	for i := 0; ; i++ {
 		require.Less(t, i, 1000, "no write stopped")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		var b Batch
@@ -308,8 +308,16 @@ func TestWriteStallLevel0(t *testing.T) {
 		b.Put([]byte(last), value)
 		err = d.WriteContext(ctx, &b, nil)
 		cancel()
+		if err == nil {
+			continue
+		}
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		if d.Metrics().WriteStalls[StallL0Stop].Count > 0 {
+			break
+		}
+		// On a loaded machine the context can expire before the stop (in a slowdown's delay):
+		// that write was not applied either; go on to the stop.
 	}
-	require.ErrorIs(t, err, context.DeadlineExceeded)
 	ev.waitFor(t, "stall-end l0-stop")
 	_, err = d.Get([]byte(last), nil)
 	require.ErrorIs(t, err, ErrNotFound, "the stopped write was not applied")

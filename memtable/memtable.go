@@ -66,17 +66,33 @@ type MemTable struct {
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.
 func New(user keys.Comparator, capacity int) *MemTable {
+	return newMemTable(user, skiplist.NewArena(capacity))
+}
+
+// NewOffHeap is New with the arena outside the Go heap (skiplist.NewMappedArena), so that the
+// garbage collector neither scans it nor paces collections by it. The owner must call Free
+// once the last user is gone (Unref returned true) and the table is not to be reused.
+func NewOffHeap(user keys.Comparator, capacity int) *MemTable {
+	return newMemTable(user, skiplist.NewMappedArena(capacity))
+}
+
+func newMemTable(user keys.Comparator, arena *skiplist.Arena) *MemTable {
 	ic := keys.NewInternalComparator(user)
 	m := &MemTable{cmp: ic}
 	if keys.IsBytewise(user) {
-		m.list = skiplist.New(skiplist.NewArena(capacity), nil) // nil: bytewise, without indirection
-		m.index = newHashIndex(capacity)
+		m.list = skiplist.New(arena, nil) // nil: bytewise, without indirection
+		m.index = newHashIndex(arena.Capacity())
 	} else {
-		m.list = skiplist.New(skiplist.NewArena(capacity), user.Compare)
+		m.list = skiplist.New(arena, user.Compare)
 	}
 	m.refs.Store(1)
 	return m
 }
+
+// Free releases the memory of a table made by NewOffHeap (for New's, it does nothing: the
+// garbage collector frees it). Nothing may use the table, or any slice read from it,
+// afterwards.
+func (m *MemTable) Free() { m.list.Arena().Free() }
 
 // Ref counts one more user of the table. A new table has one user, its creator.
 func (m *MemTable) Ref() { m.refs.Add(1) }

@@ -241,3 +241,46 @@ func TestAvailable(t *testing.T) {
 			"an entry no larger than EntrySize must fit in Available bytes")
 	}
 }
+
+// A table whose arena lives outside the Go heap (NewOffHeap) holds, reads, resets and fills
+// again like New's, for both orders; Free gives the memory back (a second Free does nothing),
+// and Free on New's table does nothing.
+func TestOffHeap(t *testing.T) {
+	for _, cmp := range []keys.Comparator{keys.Bytewise, reverseBytes{}} {
+		m := NewOffHeap(cmp, 1<<20)
+		for round := range 2 {
+			n := 0
+			for i := 0; ; i++ {
+				err := m.Add(keys.SeqNum(i+1), keys.KindSet, fmt.Appendf(nil, "key%06d", i), bytes.Repeat([]byte{byte(i)}, 100))
+				if err == ErrFull {
+					break
+				}
+				require.NoError(t, err)
+				n++
+			}
+			require.Greater(t, n, 5000, "round %d", round)
+			for i := range n {
+				v, res := m.Get(fmt.Appendf(nil, "key%06d", i), keys.MaxSeqNum)
+				require.Equal(t, Found, res)
+				require.Equal(t, bytes.Repeat([]byte{byte(i)}, 100), v)
+			}
+			m.Reset()
+		}
+		m.Free()
+		m.Free()
+	}
+	h := New(keys.Bytewise, 1<<12)
+	require.NoError(t, h.Add(1, keys.KindSet, []byte("k"), []byte("v")))
+	h.Free()
+	v, res := h.Get([]byte("k"), 1)
+	require.Equal(t, Found, res, "New's table is the garbage collector's to free")
+	require.Equal(t, "v", string(v))
+}
+
+// reverseBytes orders keys backwards.
+type reverseBytes struct{}
+
+func (reverseBytes) Compare(a, b []byte) int           { return bytes.Compare(b, a) }
+func (reverseBytes) Name() string                      { return "test.reverse" }
+func (reverseBytes) Separator(dst, a, _ []byte) []byte { return append(dst, a...) }
+func (reverseBytes) Successor(dst, a []byte) []byte    { return append(dst, a...) }

@@ -43,8 +43,9 @@ const (
 // the rest of the arena really has. Only the list's writer allocates; Size may be read from any
 // goroutine.
 type Arena struct {
-	buf  []byte
-	base unsafe.Pointer // &buf[0]
+	buf    []byte
+	base   unsafe.Pointer // &buf[0]
+	mapped bool           // buf is an anonymous mapping of its own (NewMappedArena), not Go heap
 	// tallLow is the next free byte of the region of tall nodes, [arenaStart, tallEnd).
 	tallLow, tallEnd uint32
 	low              uint32 // next free byte for other nodes, from tallEnd on
@@ -57,7 +58,17 @@ type Arena struct {
 
 // NewArena returns an arena that can hold capacity bytes of nodes, keys and values. capacity is
 // clamped to [1 KiB, MaxArenaSize].
-func NewArena(capacity int) *Arena {
+func NewArena(capacity int) *Arena { return newArena(capacity, false) }
+
+// NewMappedArena is NewArena with the memory outside the Go heap, in an anonymous mapping of its
+// own (where the system has them; elsewhere it is NewArena): the garbage collector neither
+// scans it nor counts it in the heap whose growth paces collections, so a program holding
+// large arenas does not let its garbage grow by as much again. Its pages become resident as
+// they are first written. The caller must call Free once nothing uses the arena any more;
+// using it after Free faults.
+func NewMappedArena(capacity int) *Arena { return newArena(capacity, true) }
+
+func newArena(capacity int, mapped bool) *Arena {
 	capacity = max(capacity, 1024)
 	capacity = min(capacity, MaxArenaSize)
 	tallEnd := (uint64(arenaStart) + uint64(capacity/tallShare) + cacheLine - 1) &^ (cacheLine - 1)
@@ -66,7 +77,15 @@ func NewArena(capacity int) *Arena {
 		tallEnd = arenaStart // no room for the region in 32-bit offsets: no tall region
 		end = tallEnd + uint64(capacity)
 	}
-	a := &Arena{buf: make([]byte, int(end)+int(maxNodeSize)), tallLow: arenaStart,
+	size := int(end) + int(maxNodeSize)
+	var buf []byte
+	if mapped {
+		buf, mapped = mapArenaBuf(size)
+	}
+	if !mapped {
+		buf = make([]byte, size)
+	}
+	a := &Arena{buf: buf, mapped: mapped, tallLow: arenaStart,
 		tallEnd: uint32(tallEnd), low: uint32(tallEnd), high: uint32(end), end: uint32(end),
 		capacity: uint32(capacity)}
 	a.base = unsafe.Pointer(&a.buf[0])
@@ -80,9 +99,19 @@ func NewArena(capacity int) *Arena {
 // contents afterwards: no list, iterator or slice of it may still be in use.
 func (a *Arena) Reset() {
 	tallEnd := a.tallEnd
-	*a = Arena{buf: a.buf, base: a.base, tallLow: arenaStart, tallEnd: tallEnd, low: tallEnd,
+	*a = Arena{buf: a.buf, base: a.base, mapped: a.mapped, tallLow: arenaStart, tallEnd: tallEnd, low: tallEnd,
 		high: a.end, end: a.end, capacity: a.capacity}
 	a.publishSize()
+}
+
+// Free returns a mapped arena's memory to the system (NewMappedArena); for an arena on the Go
+// heap it does nothing. Nothing may use the arena afterwards.
+func (a *Arena) Free() {
+	if !a.mapped {
+		return
+	}
+	unmapArenaBuf(a.buf)
+	a.buf, a.base, a.mapped = nil, nil, false
 }
 
 // Size returns the number of bytes allocated so far (as of the last completed Add).
