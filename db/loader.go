@@ -129,9 +129,9 @@ func (l *Loader) Put(key, value []byte) error {
 		return l.err
 	}
 	need := loadEntrySize + len(key) + binary.MaxVarintLen32 + len(value)
-	if len(key) > maxLoadKey || need > maxLoaderArena {
+	if int64(len(key)) > maxLoadKey || int64(need) > maxLoaderArena {
 		return fmt.Errorf("%w: bulk load of a key of %d bytes with a value of %d bytes: at most %d",
-			ErrInvalidArgument, len(key), len(value), maxLoaderArena)
+			ErrInvalidArgument, len(key), len(value), int64(maxLoaderArena))
 	}
 	if l.cur.bytes()+need > l.limit && len(l.cur.ents) > 0 {
 		if err := l.spill(); err != nil {
