@@ -153,13 +153,20 @@ func readStrata(t *testing.T, dir string) map[string]string {
 
 // TestCompatCLevelDBDirectory runs compat over the larger DB that writeCLevelDB writes with C++
 // leveldb (several levels, snappy, bloom filters, a live log): it must be compatible, with
-// nothing to note.
+// nothing to note but obsolete tables. Those are legitimate: when Close finds a background
+// compaction running, C++ leveldb abandons it and leaves the tables it had written so far for the
+// next open to delete (a CI run met five of them), so whether any are present depends on timing.
 func TestCompatCLevelDBDirectory(t *testing.T) {
 	dir := t.TempDir()
 	writeCLevelDB(t, dir)
 	r := runCmd("compat", dir)
-	if r.code != 0 || r.stderr != "" || strings.Contains(r.stdout, "note:") {
-		t.Errorf("exit status %d, want 0 without notes\n%s%s", r.code, r.stdout, r.stderr)
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("exit status %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "note:") && !strings.Contains(line, "note: not referenced: table not in the MANIFEST's tree (obsolete") {
+			t.Errorf("unexpected note: %s\n%s", line, r.stdout)
+		}
 	}
 	t.Log("\n" + r.transcript([]string{"compat", dir}, dir))
 }
