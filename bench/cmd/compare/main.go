@@ -44,7 +44,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.workloads, "workloads", workload.DefaultList,
 		"comma-separated workloads in order; NAME/threads=N runs NAME in N goroutines")
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every engine once, interleaved")
-	fs.StringVar(&c.chart, "chart", "", "SVG chart to write (default: benchmarks.svg, or benchmarks-smoke.svg for the smoke section, beside --out)")
+	fs.StringVar(&c.chart, "chart", "", "SVG chart to write (default, beside --out: benchmarks.svg for the full section, benchmarks-SECTION.svg for the others)")
 	c.Register(fs, "directory under which each run gets a fresh directory",
 		"write every round's results, the machine and the settings to this JSON file",
 		"run one engine's sequence and print JSON lines")
@@ -64,7 +64,7 @@ func parseFlags(args []string) (*config, error) {
 	if c.specs, err = workload.ParseSpecs(c.workloads); err != nil {
 		return nil, err
 	}
-	if c.Section, err = report.ResolveSection(c.Section, c.num); err != nil {
+	if c.Section, err = report.ResolveSection(c.Section, c.num, "alternatives"); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -64,8 +64,8 @@ func runParent(c *config, w io.Writer) error {
 		chartPath := c.chart
 		if chartPath == "" {
 			name := "benchmarks.svg"
-			if c.Section == "smoke" {
-				name = "benchmarks-smoke.svg"
+			if c.Section != "full" {
+				name = "benchmarks-" + c.Section + ".svg"
 			}
 			chartPath = filepath.Join(filepath.Dir(c.Out), name)
 		}

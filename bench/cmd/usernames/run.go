@@ -66,20 +66,25 @@ func (j *job) run() (childReport, error) {
 	defer debug.SetMemoryLimit(prev)
 
 	start := time.Now()
-	if err := j.load(); err != nil {
+	stop := j.startProfile("load")
+	err := j.load()
+	stop()
+	if err != nil {
 		return rep, fmt.Errorf("load: %w", err)
 	}
 	rep.Result.LoadS = time.Since(start).Seconds()
 	rep.LoadPeakRSSBytes = peakRSS()
 	debug.FreeOSMemory() // the load's chunk is garbage: back to the system before the verify
-	var err error
 	if rep.Result.DiskBytes, err = dirBytes(j.dir); err != nil {
 		return rep, err
 	}
 
 	debug.SetMemoryLimit(goLimit(outVerify))
 	start = time.Now()
-	if err := j.verify(&rep); err != nil {
+	stop = j.startProfile("verify")
+	err = j.verify(&rep)
+	stop()
+	if err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	rep.Result.VerifyS = time.Since(start).Seconds()

@@ -18,7 +18,7 @@ type Flags struct {
 	Engines string // -engines: comma-separated engine names, or "all"
 	Dir     string // -dir: each run gets a fresh directory under it
 	Out     string // -out: the Markdown file whose section the command rewrites
-	Section string // -section: full or smoke; the command resolves the default
+	Section string // -section: full, smoke or another of the command's sections; the command resolves the default
 	JSON    string // -json: the file for the results in JSON
 
 	Child    bool   // -child: this process measures one engine
@@ -35,7 +35,7 @@ func (f *Flags) Register(fs *flag.FlagSet, dirHelp, jsonHelp, childHelp string) 
 	fs.StringVar(&f.Engines, "engines", "all", "comma-separated engines: "+strings.Join(engine.Names(), ","))
 	fs.StringVar(&f.Dir, "dir", os.TempDir(), dirHelp)
 	fs.StringVar(&f.Out, "out", "", "Markdown file whose section to rewrite with the results (e.g. ../docs/benchmarks.md)")
-	fs.StringVar(&f.Section, "section", "", "section of --out to rewrite: full or smoke (default: full at --num 1000000 and above)")
+	fs.StringVar(&f.Section, "section", "", "section of --out to rewrite: full or smoke, or alternatives for compare (default: full at --num 1000000 and above, smoke below; alternatives becomes alternatives-smoke below)")
 	fs.StringVar(&f.JSON, "json", "", jsonHelp)
 	fs.BoolVar(&f.Child, "child", false, "internal: "+childHelp)
 	fs.StringVar(&f.Engine, "engine", "", "internal: the engine of a -child run")
@@ -75,14 +75,21 @@ func (f *Flags) ChildEngine() (*engine.Engine, error) {
 // this command line.
 func (f *Flags) Heading(name string, num int, date string) string {
 	label := "Full run"
-	if f.Section == "smoke" {
+	if report.IsSmoke(f.Section) {
 		label = fmt.Sprintf("Smoke run at --num %d", num)
 	}
 	cmd := "cd bench && go run"
-	for _, e := range engine.All() {
-		if e.Name == "cleveldb" {
-			cmd += " -tags cleveldb"
+	var tags []string // the build tags of the engines measured
+	for _, e := range f.EngineSet {
+		switch e.Name {
+		case "cleveldb":
+			tags = append(tags, "cleveldb")
+		case "rocksdb":
+			tags = append(tags, "crocksdb")
 		}
+	}
+	if len(tags) > 0 {
+		cmd += " -tags " + strings.Join(tags, ",")
 	}
 	cmd += " ./cmd/" + name
 	if len(f.SetFlags) > 0 {

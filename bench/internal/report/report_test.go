@@ -91,3 +91,34 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveSection(t *testing.T) {
+	for _, c := range []struct {
+		section string
+		num     int
+		want    string // "" for an error
+	}{
+		{"", 1_000_000, "full"}, {"", 100_000, "smoke"},
+		{"full", 100_000, "full"}, {"smoke", 1_000_000, "smoke"},
+		{"alternatives", 1_000_000, "alternatives"}, {"alternatives", 100_000, "alternatives-smoke"},
+		{"alternatives-smoke", 1_000_000, "alternatives-smoke"},
+		{"other", 1_000_000, ""}, {"full-smoke", 1_000_000, ""},
+	} {
+		got, err := ResolveSection(c.section, c.num, "alternatives")
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("ResolveSection(%q, %d) = %q, want an error", c.section, c.num, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ResolveSection(%q, %d) = %q, %v; want %q", c.section, c.num, got, err, c.want)
+		}
+		if IsSmoke(got) != strings.HasSuffix(c.want, "smoke") {
+			t.Errorf("IsSmoke(%q) = %v", got, IsSmoke(got))
+		}
+	}
+	if _, err := ResolveSection("alternatives", 1_000_000); err == nil {
+		t.Error("amp's sections accepted alternatives")
+	}
+}

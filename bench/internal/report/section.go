@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -133,20 +134,34 @@ func SetFlags(fs *flag.FlagSet) []string {
 	return out
 }
 
-// ResolveSection checks a --section flag, whose empty default means "full" at num 1,000,000
-// and above and "smoke" below, so that a quick check never overwrites the full figures.
-func ResolveSection(section string, num int) (string, error) {
-	if section == "" {
-		section = "smoke"
-		if num >= 1_000_000 {
-			section = "full"
+// ResolveSection checks a --section flag against the kinds of section a command writes ("full"
+// and any others, such as "alternatives"), each of which has a "-smoke" twin for quick runs
+// ("smoke" is full's). The empty default is "full" at num 1,000,000 and above and "smoke" below;
+// another kind, named without its suffix, becomes its smoke twin below num 1,000,000 too. So a
+// quick check never overwrites the full figures unless it names "full" itself.
+func ResolveSection(section string, num int, kinds ...string) (string, error) {
+	small := num < 1_000_000
+	switch section {
+	case "":
+		if small {
+			return "smoke", nil
 		}
+		return "full", nil
+	case "full", "smoke":
+		return section, nil
 	}
-	if section != "full" && section != "smoke" {
-		return "", fmt.Errorf("--section must be full or smoke")
+	kind, smoke := strings.CutSuffix(section, "-smoke")
+	if kind == "full" || !slices.Contains(kinds, kind) {
+		return "", fmt.Errorf("--section must be one of %s", strings.Join(append([]string{"full", "smoke"}, kinds...), ", "))
 	}
-	return section, nil
+	if smoke || small {
+		return kind + "-smoke", nil
+	}
+	return kind, nil
 }
+
+// IsSmoke reports whether section, as ResolveSection returns it, is a quick run's.
+func IsSmoke(section string) bool { return section == "smoke" || strings.HasSuffix(section, "-smoke") }
 
 // WriteJSON writes v to the file at path as indented JSON.
 func WriteJSON(path string, v any) error {
