@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/dberr"
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/offheap"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/sstable/cache"
@@ -53,7 +56,7 @@ import (
 // one of another DB, ErrCorruption naming the file for a damaged table. A batch of more than
 // 2^32-1 keys is refused with ErrInvalidArgument. Safe for concurrent use.
 func (d *DB) GetMany(keys [][]byte, ro *ReadOptions, fn func(i int, value []byte, found bool) error) error {
-	return d.getMany(keys, ro, fn)
+	return d.getMany(keys, ro, fn, manyTuning{offHeapMin: manyOffHeapMin})
 }
 
 // HasMany sets found[i] to whether the DB holds keys[i], as of one moment (ro's snapshot, or
@@ -61,18 +64,41 @@ func (d *DB) GetMany(keys [][]byte, ro *ReadOptions, fn func(i int, value []byte
 // it never copies one. len(found) must equal len(keys) (ErrInvalidArgument otherwise). Errors
 // are GetMany's; after an error, some elements of found may have been set, the others are as
 // they were.
+//
+// Since it owes no order to a callback, HasMany splits a large batch (from 64Ki keys) once it is
+// sorted into contiguous ranges of keys, one per core up to GOMAXPROCS, and looks them up in
+// parallel, each range reading its own part of every table.
 func (d *DB) HasMany(keys [][]byte, ro *ReadOptions, found []bool) error {
+	return d.hasMany(keys, ro, found, manyTuning{perWay: manyParallelMin, offHeapMin: manyOffHeapMin})
+}
+
+// manyParallelMin is the number of keys per goroutine from which HasMany runs in parallel.
+const manyParallelMin = 1 << 16
+
+// manyOffHeapMin is the batch size from which the sort's entries (32 bytes a key) live outside
+// the Go heap for the call (see getMany).
+const manyOffHeapMin = 1 << 20
+
+// manyTuning holds the thresholds of a batched lookup, which tests lower: perWay, when
+// positive, is the number of keys per goroutine from which it runs in parallel (HasMany), and
+// offHeapMin the batch size from which it sorts outside the Go heap.
+type manyTuning struct{ perWay, offHeapMin int }
+
+// hasMany is HasMany, tuned by tune.
+func (d *DB) hasMany(keys [][]byte, ro *ReadOptions, found []bool, tune manyTuning) error {
 	if len(found) != len(keys) {
 		return dberr.InvalidArgf("HasMany: %d keys but %d results", len(keys), len(found))
 	}
 	return d.getMany(keys, ro, func(i int, _ []byte, ok bool) error {
 		found[i] = ok
 		return nil
-	})
+	}, tune)
 }
 
-// getMany is GetMany.
-func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool) error) error {
+// getMany is GetMany, and with tune.perWay > 0 a lookup that runs in parallel from perWay keys
+// per goroutine: fn may then be called from several goroutines at once, in no particular order,
+// but never twice for one index.
+func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool) error, tune manyTuning) error {
 	// The read state first, then the sequence number, as get does.
 	rs := d.loadReadState()
 	if rs == nil {
@@ -91,14 +117,63 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool)
 	}
 	s := manyPool.Get().(*manyLookup)
 	defer s.finish()
-	s.ents, s.tmp = sortBatch(batch, d.icmp.User, s.ents, s.tmp)
-	s.start(d, rs, seq, d.sstableReadOptions(ro))
+	var sorted []sortEnt
+	if n := len(batch); n >= tune.offHeapMin {
+		// A large batch sorts in memory of its own outside the heap, returned when the call
+		// ends: entries of that size kept in the pool would go at the next collections, and
+		// each call would allocate (and zero) them afresh, garbage the collector lets pile up.
+		mem := offheap.Alloc(2 * n * int(unsafe.Sizeof(sortEnt{})))
+		defer mem.Free()
+		all := unsafe.Slice((*sortEnt)(unsafe.Pointer(&mem.Bytes()[0])), 2*n)
+		sorted, _ = sortBatch(batch, d.icmp.User, all[:0:n], all[n:n:2*n])
+	} else {
+		s.ents, s.tmp = sortBatch(batch, d.icmp.User, s.ents, s.tmp)
+		sorted = s.ents
+	}
+	sro := d.sstableReadOptions(ro)
+	ways := 1
+	if tune.perWay > 0 {
+		ways = max(1, min(runtime.GOMAXPROCS(0), len(batch)/tune.perWay))
+	}
+	if ways == 1 {
+		s.start(d, rs, seq, sro)
+		return s.lookupAll(batch, sorted, fn)
+	}
+	// Contiguous ranges of the sorted batch, one per goroutine. A key repeated across a cut is
+	// looked up on both sides: the same answer, found twice.
+	errs := make([]error, ways)
+	var wg sync.WaitGroup
+	for w := range ways {
+		part := sorted[len(sorted)*w/ways : len(sorted)*(w+1)/ways]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := s
+			if w > 0 {
+				t = manyPool.Get().(*manyLookup)
+				defer t.finish()
+			}
+			t.start(d, rs, seq, sro)
+			errs[w] = t.lookupAll(batch, part, fn)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// lookupAll looks up the keys of batch that sorted holds, in its order, and calls fn for each.
+func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []byte, bool) error) error {
 	var v []byte
 	var found bool
 	var prevKey []byte
-	for start := 0; start < len(s.ents); {
-		ents := s.ents[start : start+s.gather(batch, s.ents[start:])]
+	var err error
+	for start := 0; start < len(sorted); {
+		ents := sorted[start : start+s.gather(batch, sorted[start:])]
 		for j, e := range ents {
 			key := s.keys[j]
 			// A duplicate of the previous key has its answer, and its value is still valid.

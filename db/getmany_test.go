@@ -66,11 +66,16 @@ func checkMany(t testing.TB, d *DB, ro *ReadOptions, want kv, batch [][]byte, wh
 	for i, s := range seen {
 		require.True(t, s, "%s: index %d (%s) never passed to fn", what, i, short(string(batch[i])))
 	}
-	found := make([]bool, len(batch))
-	require.NoError(t, d.HasMany(batch, ro, found), what)
-	for i, k := range batch {
-		_, ok := want[string(k)]
-		require.Equal(t, ok, found[i], "%s: HasMany(%s)", what, short(string(k)))
+	// HasMany as it is, and split across goroutines from a few keys each (cut anywhere, a
+	// run of duplicates too), as a large batch is.
+	// (and sorted outside the heap, as a batch of a million keys is).
+	for _, tune := range []manyTuning{{manyParallelMin, manyOffHeapMin}, {3, 1}} {
+		found := make([]bool, len(batch))
+		require.NoError(t, d.hasMany(batch, ro, found, tune), what)
+		for i, k := range batch {
+			_, ok := want[string(k)]
+			require.Equal(t, ok, found[i], "%s: HasMany(%s) tuned %+v", what, short(string(k)), tune)
+		}
 	}
 }
 
@@ -450,6 +455,12 @@ func TestGetManyConcurrent(t *testing.T) {
 		require.NoError(t, err)
 		found := make([]bool, len(batch))
 		require.NoError(t, d.HasMany(batch, nil, found)) // the latest state: no check but no error
+		// In parallel parts, at the snapshot: the same answers as GetMany's, checked above.
+		require.NoError(t, d.hasMany(batch, ro, found, manyTuning{perWay: 8, offHeapMin: 1}))
+		for i, k := range batch {
+			_, err := d.Get(k, ro)
+			require.Equal(t, err == nil, found[i], "parallel HasMany(%q)", k)
+		}
 		snap.Release()
 	}
 	t.Logf("%d rounds; files per level %v", rounds, levelCounts(t, d))

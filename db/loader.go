@@ -3,8 +3,12 @@ package db
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"slices"
+	"unsafe"
 
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/offheap"
 )
 
 // Bulk loading.
@@ -79,6 +83,8 @@ type Loader struct {
 	keys    int64          // Puts so far
 	err     error          // sticky: the first failure
 	done    bool
+
+	parallelMin int // entries from which Commit merges in parallel: loadParallelMin
 }
 
 // NewLoader starts a bulk load into the DB (see Loader). opts may be nil. A DB opened
@@ -110,8 +116,13 @@ func (d *DB) NewLoader(opts *LoaderOptions) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit = int(got / 2)
-	return &Loader{d: d, bytewise: keys.IsBytewise(d.opts.Comparator), limit: limit, reserved: got, cur: &loadBuffer{}}, nil
+	limit = int(got/2) &^ 7
+	l := &Loader{d: d, bytewise: keys.IsBytewise(d.opts.Comparator), limit: limit, reserved: got,
+		cur: newLoadBuffer(limit), parallelMin: loadParallelMin}
+	// The buffers lie outside the Go heap: a Loader dropped without Commit or Discard frees them
+	// when it is collected.
+	runtime.SetFinalizer(l, (*Loader).freeBuffers)
+	return l, nil
 }
 
 // errLoaderDone is the error of a call on a Loader after Commit or Discard.
@@ -128,7 +139,7 @@ func (l *Loader) Put(key, value []byte) error {
 	if l.err != nil {
 		return l.err
 	}
-	need := loadEntrySize + len(key) + binary.MaxVarintLen32 + len(value)
+	need := loadPutSize(key, value)
 	if int64(len(key)) > maxLoadKey || int64(need) > maxLoaderArena {
 		return fmt.Errorf("%w: bulk load of a key of %d bytes with a value of %d bytes: at most %d",
 			ErrInvalidArgument, len(key), len(value), int64(maxLoaderArena))
@@ -138,7 +149,7 @@ func (l *Loader) Put(key, value []byte) error {
 			return err
 		}
 	}
-	l.cur.add(key, value, l.bytewise)
+	l.cur.add(key, value, need, l.bytewise)
 	l.keys++
 	return nil
 }
@@ -161,7 +172,7 @@ func (l *Loader) spill() error {
 	full, rank := l.cur, len(l.runs)+1
 	l.cur, l.spare = l.spare, nil
 	if l.cur == nil {
-		l.cur = &loadBuffer{}
+		l.cur = newLoadBuffer(l.limit)
 	}
 	l.cur.reset()
 	done := make(chan runResult, 1)
@@ -211,18 +222,56 @@ func (l *Loader) Discard() {
 	l.release()
 }
 
-// release drops the buffers and returns their reservation to the memory budget.
+// release frees the buffers and returns their reservation to the memory budget.
 func (l *Loader) release() {
-	l.runs, l.cur, l.spare = nil, nil, nil
+	runtime.SetFinalizer(l, nil)
+	l.freeBuffers()
+	l.runs = nil
 	l.d.budget.releaseLoader(l.reserved)
 	l.reserved = 0
 }
 
-// loadBuffer holds Put keys and values in one arena, each key followed by its value's length
-// (a uvarint) and its value, and one loadEntry per Put.
+// freeBuffers frees the buffers, after waiting for the run being written from one, if any (a
+// Loader collected without Commit or Discard may have one).
+func (l *Loader) freeBuffers() {
+	if l.pending != nil {
+		r := <-l.pending
+		l.pending, l.spare = nil, r.buf
+	}
+	for _, b := range []*loadBuffer{l.cur, l.spare} {
+		if b != nil {
+			b.free()
+		}
+	}
+	l.cur, l.spare = nil, nil
+}
+
+// loadBuffer holds Put keys and values, and one loadEntry per Put, in one block of the
+// Loader's buffer size outside the Go heap (internal/offheap): the arena (each key followed by
+// its value's length, a uvarint, and its value) grows up from the block's start and the entries
+// grow down from its end, so that the pages a buffer ever touches are at most its size however
+// keys and entries share it, nothing is copied as it fills, and the collector never sees it. A
+// Put larger than the whole block gets a block of its own on the Go heap.
 type loadBuffer struct {
-	arena []byte
-	ents  []loadEntry
+	mem   offheap.Buffer // the block, until free
+	block []byte         // mem's bytes, or the heap block of an oversized Put
+	arena []byte         // block[:used], its capacity ending where the entries begin
+	ents  []loadEntry    // the block's last len(ents)*loadEntrySize bytes; newest first until sorted
+}
+
+// newLoadBuffer returns an empty buffer of size bytes (a multiple of 8, so that the entries
+// from the block's end are aligned).
+func newLoadBuffer(size int) *loadBuffer {
+	b := &loadBuffer{mem: offheap.Alloc(max(size, 64))}
+	b.block = b.mem.Bytes()
+	b.reset()
+	return b
+}
+
+// free returns the block's memory; the buffer is unusable afterwards.
+func (b *loadBuffer) free() {
+	b.mem.Free()
+	b.block, b.arena, b.ents = nil, nil, nil
 }
 
 // loadEntry is one Put: its key's first 8 bytes, big-endian and zero-padded (with the bytewise
@@ -236,21 +285,35 @@ type loadEntry struct {
 
 func (b *loadBuffer) bytes() int { return len(b.arena) + loadEntrySize*len(b.ents) }
 
-func (b *loadBuffer) reset() {
-	b.arena = b.arena[:0]
-	clear(b.ents)
-	b.ents = b.ents[:0]
-}
+func (b *loadBuffer) reset() { b.arena, b.ents = b.block[:0:len(b.block)], nil }
 
-func (b *loadBuffer) add(key, value []byte, bytewise bool) {
+// add adds a Put of need bytes at most (loadPutSize): the caller made sure it fits, or that the
+// buffer is empty.
+func (b *loadBuffer) add(key, value []byte, need int, bytewise bool) {
+	if b.bytes()+need > len(b.block) {
+		// An empty buffer too small for the Put: a heap block of its own, kept until the
+		// buffer is freed.
+		b.block = make([]byte, (need+7)&^7)
+		b.reset()
+	}
 	var prefix uint64
 	if bytewise {
 		prefix = keyPrefix(key)
 	}
-	b.ents = append(b.ents, loadEntry{prefix: prefix, off: uint32(len(b.arena)), klen: uint32(len(key))})
+	n := len(b.ents) + 1
+	top := len(b.block) - n*loadEntrySize
+	ents := unsafe.Slice((*loadEntry)(unsafe.Pointer(&b.block[top])), n)
+	ents[0] = loadEntry{prefix: prefix, off: uint32(len(b.arena)), klen: uint32(len(key))}
+	b.ents = ents
+	b.arena = b.arena[:len(b.arena):top]
 	b.arena = append(b.arena, key...)
 	b.arena = binary.AppendUvarint(b.arena, uint64(len(value)))
 	b.arena = append(b.arena, value...)
+}
+
+// loadPutSize is the most a Put of key and value takes of a buffer.
+func loadPutSize(key, value []byte) int {
+	return loadEntrySize + len(key) + binary.MaxVarintLen32 + len(value)
 }
 
 // keyPrefix returns key's first 8 bytes as a big-endian number, zero-padded: for two keys,
@@ -274,11 +337,23 @@ func (b *loadBuffer) value(e loadEntry) []byte {
 	return rest[w : w+int(n) : w+int(n)]
 }
 
-// loadRun is a run written to disk: its file number, the number of entries, and its smallest
-// and largest keys (user keys).
+// loadRun is a run written to disk: its file number, the number of entries, its smallest and
+// largest keys (user keys), and the keys a quarter, half and three quarters of the way through
+// it, where Commit may cut the merge to run it in parallel.
 type loadRun struct {
-	num     uint64
-	rank    int // its order among the runs: a later run's value of a key wins
-	entries int
-	lo, hi  []byte
+	num       uint64
+	rank      int // its order among the runs: a later run's value of a key wins
+	entries   int
+	lo, hi    []byte
+	quartiles [][]byte
+}
+
+// quartiles returns copies of the keys a quarter, half and three quarters of the way through
+// b's sorted entries.
+func (b *loadBuffer) quartiles() [][]byte {
+	q := make([][]byte, 0, 3)
+	for k := 1; k <= 3; k++ {
+		q = append(q, slices.Clone(b.key(b.ents[len(b.ents)*k/4])))
+	}
+	return q
 }

@@ -1,6 +1,8 @@
 package db
 
 import (
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -102,14 +104,93 @@ func (l *Loader) sources() ([]loadSource, []int, error) {
 	return srcs, ranks, nil
 }
 
+// Commit's merge runs in parallel when the machine has more than one core and the load is
+// large: the key space is cut at the quartiles of the load's largest source into two ranges
+// (four from four cores on), and each range is merged by a goroutine of its own, with its own
+// readers of every source, into tables of its own. Since the ranges are disjoint, so are their
+// tables, and the result is the one merge would give but for where tables are cut. Loading
+// 100,000,000 names on 2 cores, the merge took 39 s alone.
+const loadMaxWays = 4
+
+// loadParallelMin is the number of entries from which Commit merges in parallel (a Loader's
+// parallelMin, which tests lower).
+const loadParallelMin = 1 << 20
+
+// splits returns the keys at which Commit cuts the merge, ascending: none for a small load or
+// on one core.
+func (l *Loader) splits() [][]byte {
+	ways := min(runtime.GOMAXPROCS(0), loadMaxWays)
+	if ways < 2 {
+		return nil
+	}
+	total, most := len(l.cur.ents), len(l.cur.ents)
+	var q [][]byte
+	if most > 0 {
+		q = l.cur.quartiles()
+	}
+	for _, r := range l.runs {
+		total += r.entries
+		if r.entries > most {
+			most, q = r.entries, r.quartiles
+		}
+	}
+	if total < l.parallelMin || len(q) != 3 {
+		return nil
+	}
+	if ways < 4 {
+		q = q[1:2] // the median
+	}
+	c := l.d.opts.Comparator
+	var out [][]byte
+	for _, k := range q {
+		if len(out) == 0 || c.Compare(k, out[len(out)-1]) > 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // mergeLoad merges the load's sources into new tables, each entry with sequence number seq,
-// cut at the DB's table size. The tables are synced and stay in pendingOutputs.
-func (d *DB) mergeLoad(l *Loader, seq keys.SeqNum) (outs []*compaction.FileMetadata, err error) {
+// cut at the DB's table size; in parallel over ranges of keys for a large load (see splits).
+// The tables are synced and stay in pendingOutputs; on an error none is left.
+func (d *DB) mergeLoad(l *Loader, seq keys.SeqNum) ([]*compaction.FileMetadata, error) {
+	splits := l.splits()
+	if len(splits) == 0 {
+		return d.mergeLoadRange(l, seq, nil, nil)
+	}
+	bounds := append(append([][]byte{nil}, splits...), nil)
+	parts := make([][]*compaction.FileMetadata, len(bounds)-1)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i], errs[i] = d.mergeLoadRange(l, seq, bounds[i], bounds[i+1])
+		}()
+	}
+	wg.Wait()
+	var outs []*compaction.FileMetadata
+	for _, p := range parts {
+		outs = append(outs, p...)
+	}
+	for _, err := range errs {
+		if err != nil {
+			d.removeLoadOutputs(outs)
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// mergeLoadRange merges the load's keys in [lo, hi) (nil for no bound) into new tables; on an
+// error it removes those it wrote.
+func (d *DB) mergeLoadRange(l *Loader, seq keys.SeqNum, lo, hi []byte) (outs []*compaction.FileMetadata, err error) {
 	srcs, ranks, err := l.sources()
 	if err != nil {
 		return nil, err
 	}
-	m := newLoadMerger(d.opts.Comparator, srcs, ranks)
+	m := newLoadMerger(d.opts.Comparator, srcs, ranks, lo, hi)
 	var out *tableOutput
 	defer func() {
 		if cerr := m.close(); err == nil && cerr != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,15 +21,23 @@ import (
 	"github.com/stratadb/strata/vfs"
 )
 
-// loadAll loads the entries through a Loader with the given buffer size and commits.
-func loadAll(t testing.TB, d *DB, bufferSize int, entries []workload.Entry) {
+// loadAll loads the entries through a Loader with the given buffer size and commits; with
+// parallelMin > 0, Commit merges in parallel from that many entries on (1: always, on more than
+// one core).
+func loadAll(t testing.TB, d *DB, bufferSize, parallelMin int, entries []workload.Entry) {
 	t.Helper()
 	l, err := d.NewLoader(&LoaderOptions{BufferSize: bufferSize})
 	require.NoError(t, err)
+	if parallelMin > 0 {
+		l.parallelMin = parallelMin
+	}
 	for _, e := range entries {
 		require.NoError(t, l.Put([]byte(e.Key), []byte(e.Value)))
 	}
 	require.EqualValues(t, len(entries), l.Len())
+	if parallelMin > 0 && runtime.GOMAXPROCS(0) > 1 && len(entries) >= 16 {
+		require.NotEmpty(t, l.splits(), "a merge in parallel")
+	}
 	require.NoError(t, l.Commit())
 }
 
@@ -66,8 +75,9 @@ func requireNoLoadFiles(t testing.TB, fs vfs.FS) {
 // value of a key loaded twice), all of them at the bottom level, before and after a reopen,
 // and leaves no temporary file.
 func TestLoaderNewDB(t *testing.T) {
-	for _, buf := range []int{4 << 10, 64 << 10, 0} {
-		t.Run(fmt.Sprintf("buffer=%d", buf), func(t *testing.T) {
+	for _, c := range []struct{ buf, parallelMin int }{{4 << 10, 0}, {64 << 10, 0}, {0, 0}, {4 << 10, 1}, {0, 1}} {
+		buf := c.buf
+		t.Run(fmt.Sprintf("buffer=%d/parallel=%v", buf, c.parallelMin > 0), func(t *testing.T) {
 			fs := vfs.NewMem()
 			opts := &Options{MaxFileSize: 1 << 20, BlockSize: 1 << 10}
 			d := openMem(t, fs, opts)
@@ -78,7 +88,7 @@ func TestLoaderNewDB(t *testing.T) {
 			want := kv{}
 			want.Apply(workload.Op{Kind: workload.Batch, Entries: entries})
 
-			loadAll(t, d, buf, entries)
+			loadAll(t, d, buf, c.parallelMin, entries)
 			requireSame(t, want, dump(t, d, nil), "after the load")
 			requireGets(t, d, nil, want, append(slices.Collect(maps.Keys(want)), "absent", "n"), "after the load")
 			counts := levelCounts(t, d)
@@ -117,7 +127,7 @@ func TestLoaderIntoTree(t *testing.T) {
 	defer snap.Release()
 
 	entries := loadEntries(g, 3000)
-	loadAll(t, d, 16<<10, entries)
+	loadAll(t, d, 16<<10, 1, entries) // merged in parallel
 	want.Apply(workload.Op{Kind: workload.Batch, Entries: entries})
 	requireSame(t, want, dump(t, d, nil), "after the load")
 	requireSame(t, before, dump(t, d, &ReadOptions{Snapshot: snap}), "a snapshot taken before the load")
@@ -154,7 +164,7 @@ func TestLoaderPlacement(t *testing.T) {
 		for i := range n {
 			es = append(es, workload.Entry{Key: fmt.Sprintf("%s%05d", prefix, i), Value: "loaded"})
 		}
-		loadAll(t, d, 0, es)
+		loadAll(t, d, 0, 0, es)
 	}
 	put("b", 100)
 	require.NoError(t, d.CompactRange(nil, nil))
@@ -196,7 +206,7 @@ func TestLoaderWriteDuringMerge(t *testing.T) {
 		}
 	}
 	defer func() { testLoadMerged = nil }()
-	loadAll(t, d, 0, []workload.Entry{{Key: "k1", Value: "loaded"}, {Key: "k2", Value: "loaded"}, {Key: "k3", Value: "loaded"}})
+	loadAll(t, d, 0, 0, []workload.Entry{{Key: "k1", Value: "loaded"}, {Key: "k2", Value: "loaded"}, {Key: "k3", Value: "loaded"}})
 	defer snap.Release()
 	requireSame(t, kv{"k1": "loaded", "k2": "loaded", "k3": "loaded", "z": "outside the load"}, dump(t, d, nil), "after the load")
 	requireSame(t, kv{"k2": "written during the merge", "z": "outside the load"}, dump(t, d, &ReadOptions{Snapshot: snap}), "the snapshot")
@@ -233,7 +243,7 @@ func TestLoaderConflicts(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, other.Put([]byte("c"), []byte("from other")))
 
-	loadAll(t, d, 0, []workload.Entry{{Key: "a", Value: "loaded"}, {Key: "n", Value: "phantom"}})
+	loadAll(t, d, 0, 0, []workload.Entry{{Key: "a", Value: "loaded"}, {Key: "n", Value: "phantom"}})
 	require.ErrorIs(t, read.Commit(nil), ErrConflict)
 	require.ErrorIs(t, scan.Commit(nil), ErrConflict)
 	require.NoError(t, other.Commit(nil))
@@ -289,7 +299,7 @@ func TestLoaderComparator(t *testing.T) {
 	for i := range 2000 {
 		es = append(es, workload.Entry{Key: fmt.Sprintf("k%05d", (i*7919)%2000), Value: fmt.Sprint(i)})
 	}
-	loadAll(t, d, 8<<10, es)
+	loadAll(t, d, 8<<10, 1, es) // merged in parallel: the cuts in the comparator's order
 	it := d.NewIterator(nil)
 	var got []string
 	for ok := it.First(); ok; ok = it.Next() {
@@ -346,7 +356,7 @@ func TestLoaderConcurrent(t *testing.T) {
 			require.Equal(t, isNotFound(err0), isNotFound(errEnd), "a snapshot with part of the load")
 		}
 	}()
-	loadAll(t, d, 8<<10, es)
+	loadAll(t, d, 8<<10, 1, es)
 	stop.Store(true)
 	wg.Wait()
 	got := dump(t, d, nil)
@@ -435,6 +445,9 @@ func TestLoaderFaults(t *testing.T) {
 		armed.Store(true)
 		l, err := d.NewLoader(&LoaderOptions{BufferSize: 16 << 10})
 		require.NoError(t, err)
+		if fail%2 == 0 {
+			l.parallelMin = 1 // the merge in parallel: any of its goroutines' operations fails
+		}
 		for _, e := range entries {
 			if err = l.Put([]byte(e.Key), []byte(e.Value)); err != nil {
 				break

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/stratadb/strata/internal/offheap"
 )
 
 // ErrArenaFull is returned by Add when the arena cannot hold the new entry.
@@ -43,9 +45,9 @@ const (
 // the rest of the arena really has. Only the list's writer allocates; Size may be read from any
 // goroutine.
 type Arena struct {
-	buf    []byte
-	base   unsafe.Pointer // &buf[0]
-	mapped bool           // buf is an anonymous mapping of its own (NewMappedArena), not Go heap
+	buf  []byte
+	base unsafe.Pointer // &buf[0]
+	mem  offheap.Buffer // buf's memory outside the Go heap (NewMappedArena), or none
 	// tallLow is the next free byte of the region of tall nodes, [arenaStart, tallEnd).
 	tallLow, tallEnd uint32
 	low              uint32 // next free byte for other nodes, from tallEnd on
@@ -78,14 +80,15 @@ func newArena(capacity int, mapped bool) *Arena {
 		end = tallEnd + uint64(capacity)
 	}
 	size := int(end) + int(maxNodeSize)
+	var mem offheap.Buffer
 	var buf []byte
 	if mapped {
-		buf, mapped = mapArenaBuf(size)
-	}
-	if !mapped {
+		mem = offheap.Alloc(size)
+		buf = mem.Bytes()
+	} else {
 		buf = make([]byte, size)
 	}
-	a := &Arena{buf: buf, mapped: mapped, tallLow: arenaStart,
+	a := &Arena{buf: buf, mem: mem, tallLow: arenaStart,
 		tallEnd: uint32(tallEnd), low: uint32(tallEnd), high: uint32(end), end: uint32(end),
 		capacity: uint32(capacity)}
 	a.base = unsafe.Pointer(&a.buf[0])
@@ -99,7 +102,7 @@ func newArena(capacity int, mapped bool) *Arena {
 // contents afterwards: no list, iterator or slice of it may still be in use.
 func (a *Arena) Reset() {
 	tallEnd := a.tallEnd
-	*a = Arena{buf: a.buf, base: a.base, mapped: a.mapped, tallLow: arenaStart, tallEnd: tallEnd, low: tallEnd,
+	*a = Arena{buf: a.buf, base: a.base, mem: a.mem, tallLow: arenaStart, tallEnd: tallEnd, low: tallEnd,
 		high: a.end, end: a.end, capacity: a.capacity}
 	a.publishSize()
 }
@@ -107,11 +110,11 @@ func (a *Arena) Reset() {
 // Free returns a mapped arena's memory to the system (NewMappedArena); for an arena on the Go
 // heap it does nothing. Nothing may use the arena afterwards.
 func (a *Arena) Free() {
-	if !a.mapped {
+	if a.mem.Bytes() == nil {
 		return
 	}
-	unmapArenaBuf(a.buf)
-	a.buf, a.base, a.mapped = nil, nil, false
+	a.mem.Free()
+	a.buf, a.base = nil, nil
 }
 
 // Size returns the number of bytes allocated so far (as of the last completed Add).

@@ -23,6 +23,63 @@ package sstable
 type blockScratch struct {
 	read []byte
 	dec  []byte
+
+	// The read-ahead window of a file read with ReadAt (see readAhead): win holds the file's
+	// bytes from winOff, read for winOf. next is the offset past the last block read, and
+	// ahead the window's size for the next sequential read (0: none yet).
+	win    []byte
+	winOff uint64
+	winOf  *Reader
+	next   uint64
+	ahead  int
+}
+
+// Read-ahead. Each data block read with ReadAt costs a system call, a few microseconds on
+// virtual machines, more than decoding the block. A reader that goes through a table's blocks
+// in order (a scan that does not fill the cache, a compaction's input, a batched lookup dense
+// enough to visit block after block) reads them instead in windows of several blocks: the
+// first read of a block right after (or near after) the previous one reads twice the block,
+// and each window that follows is twice the last, up to maxReadAhead. A read elsewhere reads
+// just its block and starts over. Verifying 100,000,000 names with HasMany, the pread calls
+// of single blocks were a sixth of the CPU time.
+const maxReadAhead = 256 << 10
+
+// readAhead returns the raw block at h (contents and trailer) of r, which is read with ReadAt,
+// from s's window or through a new read, which may fill a new window. The result is valid
+// until the next read through s.
+func (r *Reader) readAhead(h BlockHandle, s *blockScratch) ([]byte, error) {
+	n := h.Size + BlockTrailerLen
+	if s.winOf == r && h.Offset >= s.winOff && h.Offset+n <= s.winOff+uint64(len(s.win)) {
+		lo := h.Offset - s.winOff
+		s.next = h.Offset + n
+		return s.win[lo : lo+n : lo+n], nil
+	}
+	// Sequential: the block starts at or a little past the end of the last one read (blocks
+	// that the filter ruled out are skipped).
+	seq := s.winOf == r && h.Offset >= s.next && h.Offset-s.next <= uint64(max(s.ahead, int(n)))
+	s.winOf = r
+	if !seq {
+		s.ahead = 0
+		s.win = s.win[:0]
+		raw, err := r.readRawFrom(h, s.read, dataBlockWhat, false)
+		if err == nil {
+			s.read = raw
+			s.next = h.Offset + n
+		}
+		return raw, err
+	}
+	s.ahead = min(max(2*s.ahead, 2*int(n)), maxReadAhead)
+	size := max(uint64(s.ahead), n)
+	if end := r.size - FooterLen; h.Offset+size > end {
+		size = end - h.Offset // checkHandle made sure the block ends before the footer
+	}
+	win, err := r.readAtFrom(h.Offset, size, s.win, dataBlockWhat, false)
+	if err != nil {
+		s.win = s.win[:0]
+		return nil, err
+	}
+	s.win, s.winOff, s.next = win, h.Offset, h.Offset+n
+	return win[:n:n], nil
 }
 
 // dataBlockWhat is what errors about a data block call it.
@@ -86,12 +143,15 @@ func (r *Reader) dataBlock(i int, h BlockHandle, ro ReadOptions, s *blockScratch
 	if s != nil && !fill {
 		readBuf, decBuf = s.read, s.dec
 	}
-	raw, err := r.readRawFrom(h, readBuf, dataBlockWhat, mapped)
+	var raw []byte
+	var err error
+	if s != nil && !fill && !mapped {
+		raw, err = r.readAhead(h, s)
+	} else {
+		raw, err = r.readRawFrom(h, readBuf, dataBlockWhat, mapped)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if s != nil && !fill && !mapped {
-		s.read = raw
 	}
 	if err := r.verifyChecksum(raw, h, dataBlockWhat); err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ type Getter struct {
 func (g *Getter) Reset(r *Reader, ro ReadOptions) {
 	g.r, g.ro = r, ro
 	g.idx, g.loaded, g.ri = -1, -1, -1
+	g.scratch.winOf = nil // the window was another Reader's, or is stale
 	g.blk.b = block{}
 	g.blk.key, g.blk.val, g.blk.valid, g.blk.err = nil, nil, false, nil
 }

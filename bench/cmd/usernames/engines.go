@@ -17,6 +17,10 @@ type adapter struct {
 	// loadChunk, when set, is the bytes of the tool's chunk in the load (default p.LoadChunk):
 	// a loader that sorts in buffers of its own needs no more than a read buffer.
 	loadChunk func(p memPlan) int64
+	// verifyChunk, when set, is the bytes of the tool's chunk in the verify (default
+	// p.VerifyChunk): an engine that reads past its block cache gives the cache's share to
+	// the lookup batch.
+	verifyChunk func(p memPlan) int64
 	// verify reopens the DB in dir for the verify phase, sized by p.
 	verify func(dir string, p memPlan) (checker, error)
 	// memory says what the engine does with the budget, for the report.

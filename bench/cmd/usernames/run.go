@@ -158,7 +158,11 @@ func (j *job) verify(rep *childReport) error {
 		return err
 	}
 	st.end("open")
-	c := newChunk(j.plan.VerifyChunk, j.n+absentN)
+	chunkBytes := j.plan.VerifyChunk
+	if j.a.verifyChunk != nil {
+		chunkBytes = j.a.verifyChunk(j.plan)
+	}
+	c := newChunk(chunkBytes, j.n+absentN)
 	cr := newChunkReader(f)
 	p := startProgress(j.log, j.a.name+" verify", j.n)
 	missing := func(name []byte) {

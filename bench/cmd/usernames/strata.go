@@ -27,13 +27,14 @@ type strataLoadPath struct {
 
 func init() {
 	adapters["strata"] = &adapter{
-		name:      "strata",
-		load:      func(dir string, p memPlan) (loader, error) { return strataLoad.open(dir, p) },
-		loadChunk: func(p memPlan) int64 { return strataLoad.chunk(p) },
-		verify:    func(dir string, p memPlan) (checker, error) { return strataCheck(dir, p) },
+		name:        "strata",
+		load:        func(dir string, p memPlan) (loader, error) { return strataLoad.open(dir, p) },
+		loadChunk:   func(p memPlan) int64 { return strataLoad.chunk(p) },
+		verify:      func(dir string, p memPlan) (checker, error) { return strataCheck(dir, p) },
+		verifyChunk: strataVerifyChunk,
 		memory: func(p memPlan) string {
-			return fmt.Sprintf("load: %s; verify: WriteBufferSize default (4 MiB), BlockCacheSize %s",
-				strataLoad.memory(p), mib(p.VerifyCache))
+			return fmt.Sprintf("load: %s; verify: DB.HasMany on chunks of %s (and %s of its slices), MemoryBudget %s, BlockCacheSize 1 MiB",
+				strataLoad.memory(p), mib(strataVerifyChunk(p)), mib(strataVerifyChunk(p)*strataManyCost/(avgLine+entryBytes)), mib(strataVerifyBudget(p)))
 		},
 	}
 }
@@ -146,12 +147,21 @@ func (s *strataBulkLoader) finish() error {
 	return err
 }
 
-// strataManyBatch is the most names one HasMany call takes: its slices cost 25 bytes per name,
-// counted in the verify chunk's share.
-const strataManyBatch = 4 << 20
+// Strata's verify reads the tables past its block cache (ReadOptions.DontFillCache: a batch
+// reads each block once), so the cache's share goes to the batch instead: the fewer the
+// batches, the fewer times each block is read and decoded (each batch reads nearly every block
+// of a DB of 100,000,000 names). The chunk takes a fifth of the budget, HasMany's slices
+// (strataManyCost bytes a name: the key's slice header, its answer, two sort entries) about
+// twice that, and the DB's budget an eighth, for its filters and indexes and mapped tables.
+func strataVerifyChunk(p memPlan) int64  { return p.Budget / 5 }
+func strataVerifyBudget(p memPlan) int64 { return p.Budget / 8 }
 
-// strataManyChecker looks the names of a chunk up with DB.HasMany, strataManyBatch at a time, in
-// the file's order (HasMany sorts each batch itself).
+// strataManyCost is what HasMany's batch costs a name beyond the chunk: 24 bytes of slice
+// header, 1 of answer, 32 of sort entries.
+const strataManyCost = 57
+
+// strataManyChecker looks the names of a chunk up with one DB.HasMany call, in the file's order
+// (HasMany sorts the batch itself, and splits it across the cores).
 type strataManyChecker struct {
 	d     *db.DB
 	names [][]byte
@@ -160,7 +170,7 @@ type strataManyChecker struct {
 
 // newStrataManyChecker opens the DB under a memory budget of the verify's cache share.
 func newStrataManyChecker(dir string, p memPlan) (checker, error) {
-	d, err := db.Open(dir, &db.Options{ErrorIfMissing: true, MemoryBudget: p.VerifyCache, BlockCacheSize: 1 << 20})
+	d, err := db.Open(dir, &db.Options{ErrorIfMissing: true, MemoryBudget: strataVerifyBudget(p), BlockCacheSize: 1 << 20})
 	if err != nil {
 		return nil, err
 	}
@@ -168,23 +178,20 @@ func newStrataManyChecker(dir string, p memPlan) (checker, error) {
 }
 
 func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)) error {
-	for start := 0; start < c.Len(); start += strataManyBatch {
-		end := min(start+strataManyBatch, c.Len())
-		s.names = s.names[:0]
-		for i := start; i < end; i++ {
-			s.names = append(s.names, c.Name(i))
-		}
-		s.found = slices.Grow(s.found[:0], len(s.names))[:len(s.names)]
-		if err := s.d.HasMany(s.names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
-			return err
-		}
-		for i, ok := range s.found {
-			if !ok {
-				missing(s.names[i])
-			}
-		}
-		done(end - start)
+	s.names = slices.Grow(s.names[:0], c.Len())
+	for i := range c.Len() {
+		s.names = append(s.names, c.Name(i))
 	}
+	s.found = slices.Grow(s.found[:0], len(s.names))[:len(s.names)]
+	if err := s.d.HasMany(s.names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
+		return err
+	}
+	for i, ok := range s.found {
+		if !ok {
+			missing(s.names[i])
+		}
+	}
+	done(c.Len())
 	return nil
 }
 
