@@ -57,7 +57,14 @@ type bufferSource struct {
 	cmp      keys.Comparator
 	bytewise bool // the entries' prefixes are set (see loadBuffer.add)
 	i        int  // the entry at hand; -1 before the first
+	touched  byte // the sum of the keys' first bytes read ahead, so that the reads stay
 }
+
+// loadPrefetch is how far ahead of the entry at hand a bufferSource reads a key's first byte.
+// The sorted entries visit the arena in no order, a cache (and TLB) miss per key; read ahead,
+// the misses overlap with the work on the keys before. Writing a run's keys from a buffer of
+// 450 MB took 280 ns a key, most of it waiting on the key's bytes.
+const loadPrefetch = 16
 
 func newBufferSource(b *loadBuffer, c keys.Comparator) *bufferSource {
 	return &bufferSource{b: b, cmp: c, bytewise: keys.IsBytewise(c), i: -1}
@@ -66,6 +73,9 @@ func newBufferSource(b *loadBuffer, c keys.Comparator) *bufferSource {
 func (s *bufferSource) next() bool {
 	ents := s.b.ents
 	s.i++
+	if j := s.i + loadPrefetch; j < len(ents) {
+		s.touched += s.b.arena[ents[j].off] // a key is followed by its value's length: in range
+	}
 	// Of a run of equal keys, the last was Put last.
 	for s.i+1 < len(ents) && s.same(ents[s.i], ents[s.i+1]) {
 		s.i++
