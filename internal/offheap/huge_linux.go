@@ -4,8 +4,9 @@ import "syscall"
 
 // hugeMin is the size from which a mapping asks for transparent huge pages: a fresh page costs
 // a fault as it is first written (microseconds on some virtual machines), and a huge page
-// stands for 512 of them.
-const hugeMin = 4 << 20
+// stands for 512 of them. Smaller buffers (memtable arenas of a few MiB) keep small pages,
+// whose residence follows what is written more closely.
+const hugeMin = 32 << 20
 
 // adviseHuge asks the kernel to back a large mapping with huge pages where it can (it may
 // not; the mapping works the same).
