@@ -32,6 +32,8 @@ type blockScratch struct {
 	winOf  *Reader
 	next   uint64
 	ahead  int
+	// aheadMax bounds the window: maxReadAhead when 0.
+	aheadMax int
 }
 
 // Read-ahead. Each data block read with ReadAt costs a system call, a few microseconds on
@@ -39,10 +41,16 @@ type blockScratch struct {
 // in order (a scan that does not fill the cache, a compaction's input, a batched lookup dense
 // enough to visit block after block) reads them instead in windows of several blocks: the
 // first read of a block right after (or near after) the previous one reads twice the block,
-// and each window that follows is twice the last, up to maxReadAhead. A read elsewhere reads
-// just its block and starts over. Verifying 100,000,000 names with HasMany, the pread calls
-// of single blocks were a sixth of the CPU time.
-const maxReadAhead = 256 << 10
+// and each window that follows is twice the last, up to maxReadAhead for iterators (a
+// compaction has one per input, and their windows count in the process's memory: 256 KiB each
+// added 5 MB to the peak of a 1M-key fillrandom) and maxGetterReadAhead for a Getter (one per
+// table a batch is reading). A read elsewhere reads just its block and starts over. Verifying
+// 100,000,000 names with HasMany, the pread calls of single blocks were a sixth of the CPU
+// time.
+const (
+	maxReadAhead       = 32 << 10
+	maxGetterReadAhead = 256 << 10
+)
 
 // readAhead returns the raw block at h (contents and trailer) of r, which is read with ReadAt,
 // from s's window or through a new read, which may fill a new window. The result is valid
@@ -68,7 +76,11 @@ func (r *Reader) readAhead(h BlockHandle, s *blockScratch) ([]byte, error) {
 		}
 		return raw, err
 	}
-	s.ahead = min(max(2*s.ahead, 2*int(n)), maxReadAhead)
+	limit := s.aheadMax
+	if limit == 0 {
+		limit = maxReadAhead
+	}
+	s.ahead = min(max(2*s.ahead, 2*int(n)), limit)
 	size := max(uint64(s.ahead), n)
 	if end := r.size - FooterLen; h.Offset+size > end {
 		size = end - h.Offset // checkHandle made sure the block ends before the footer

@@ -41,6 +41,7 @@ func (g *Getter) Reset(r *Reader, ro ReadOptions) {
 	g.r, g.ro = r, ro
 	g.idx, g.loaded, g.ri = -1, -1, -1
 	g.scratch.winOf = nil // the window was another Reader's, or is stale
+	g.scratch.aheadMax = maxGetterReadAhead
 	g.blk.b = block{}
 	g.blk.key, g.blk.val, g.blk.valid, g.blk.err = nil, nil, false, nil
 }
