@@ -45,4 +45,7 @@
 // chunks in large batches and look each name of a sorted chunk up (Has, Get), with their bloom
 // filters. Strata loads and looks up as goleveldb does, or with DB.NewLoader; strata.go is where
 // its path switches, to the bulk loader and to its batched lookup.
+//
+// With USERNAMES_CPUPROFILE_DIR=DIR in the environment, each engine's process writes a CPU
+// profile of each phase to DIR/<engine>-load.pprof and DIR/<engine>-verify.pprof.
 package main
