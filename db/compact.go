@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -151,16 +150,7 @@ func (d *DB) doCompactionWorkLocked(c *compaction.Compaction, manual bool, info 
 			p.hi = splits[i]
 		}
 	}
-	var wg sync.WaitGroup
-	for i := 1; i < len(parts); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.runCompactionPart(&parts[i], smallestSnapshot)
-		}()
-	}
-	d.runCompactionPart(&parts[0], smallestSnapshot)
-	wg.Wait()
+	inParallel(len(parts), func(i int) { d.runCompactionPart(&parts[i], smallestSnapshot) })
 
 	var outputs []*compaction.FileMetadata
 	for _, p := range parts {

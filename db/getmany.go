@@ -142,22 +142,15 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool)
 	// Contiguous ranges of the sorted batch, one per goroutine. A key repeated across a cut is
 	// looked up on both sides: the same answer, found twice.
 	errs := make([]error, ways)
-	var wg sync.WaitGroup
-	for w := range ways {
-		part := sorted[len(sorted)*w/ways : len(sorted)*(w+1)/ways]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := s
-			if w > 0 {
-				t = manyPool.Get().(*manyLookup)
-				defer t.finish()
-			}
-			t.start(d, rs, seq, sro)
-			errs[w] = t.lookupAll(batch, part, fn)
-		}()
-	}
-	wg.Wait()
+	inParallel(ways, func(w int) {
+		t := s
+		if w > 0 {
+			t = manyPool.Get().(*manyLookup)
+			defer t.finish()
+		}
+		t.start(d, rs, seq, sro)
+		errs[w] = t.lookupAll(batch, sorted[len(sorted)*w/ways:len(sorted)*(w+1)/ways], fn)
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err

@@ -67,8 +67,7 @@ func checkMany(t testing.TB, d *DB, ro *ReadOptions, want kv, batch [][]byte, wh
 		require.True(t, s, "%s: index %d (%s) never passed to fn", what, i, short(string(batch[i])))
 	}
 	// HasMany as it is, and split across goroutines from a few keys each (cut anywhere, a
-	// run of duplicates too), as a large batch is.
-	// (and sorted outside the heap, as a batch of a million keys is).
+	// run of duplicates too) and sorted outside the heap, as a batch of a million keys is.
 	for _, tune := range []manyTuning{{manyParallelMin, manyOffHeapMin}, {3, 1}} {
 		found := make([]bool, len(batch))
 		require.NoError(t, d.hasMany(batch, ro, found, tune), what)

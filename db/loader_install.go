@@ -2,7 +2,6 @@ package db
 
 import (
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -161,15 +160,9 @@ func (d *DB) mergeLoad(l *Loader, seq keys.SeqNum) ([]*compaction.FileMetadata, 
 	bounds := append(append([][]byte{nil}, splits...), nil)
 	parts := make([][]*compaction.FileMetadata, len(bounds)-1)
 	errs := make([]error, len(parts))
-	var wg sync.WaitGroup
-	for i := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			parts[i], errs[i] = d.mergeLoadRange(l, seq, bounds[i], bounds[i+1])
-		}()
-	}
-	wg.Wait()
+	inParallel(len(parts), func(i int) {
+		parts[i], errs[i] = d.mergeLoadRange(l, seq, bounds[i], bounds[i+1])
+	})
 	var outs []*compaction.FileMetadata
 	for _, p := range parts {
 		outs = append(outs, p...)

@@ -64,34 +64,22 @@ func (c *compatCountingFilter) MayContain(filter, key []byte) bool {
 	return ok
 }
 
-// compatCountingFile counts ReadAt calls. It embeds only vfs.File, so it is never
-// vfs.Mappable: a Reader over it takes the ReadAt path.
-type compatCountingFile struct {
-	vfs.File
-	readAts atomic.Int64
-}
-
-func (f *compatCountingFile) ReadAt(p []byte, off int64) (int, error) {
-	f.readAts.Add(1)
-	return f.File.ReadAt(p, off)
-}
-
 // compatOpened is a fixture opened on one read path.
 type compatOpened struct {
 	r      *Reader
 	filter *compatCountingFilter
-	file   *compatCountingFile // nil on the mapped path
+	file   *countingFile // nil on the mapped path
 }
 
 // compatPath is one way of opening a table file: "mapped" opens it on the OS filesystem, where
 // the Reader maps it; "readat" copies it into a MemFS and reads it with ReadAt.
 type compatPath struct {
 	name string
-	open func(t testing.TB, path string, ro ReaderOptions) (*Reader, *compatCountingFile, error)
+	open func(t testing.TB, path string, ro ReaderOptions) (*Reader, *countingFile, error)
 }
 
 var compatPaths = []compatPath{
-	{"mapped", func(t testing.TB, path string, ro ReaderOptions) (*Reader, *compatCountingFile, error) {
+	{"mapped", func(t testing.TB, path string, ro ReaderOptions) (*Reader, *countingFile, error) {
 		f, err := vfs.NewOS().Open(path)
 		require.NoError(t, err)
 		t.Cleanup(func() { f.Close() })
@@ -103,7 +91,7 @@ var compatPaths = []compatPath{
 		}
 		return r, nil, err
 	}},
-	{"readat", func(t testing.TB, path string, ro ReaderOptions) (*Reader, *compatCountingFile, error) {
+	{"readat", func(t testing.TB, path string, ro ReaderOptions) (*Reader, *countingFile, error) {
 		data, err := os.ReadFile(path)
 		require.NoError(t, err)
 		fs := vfs.NewMem()
@@ -116,7 +104,7 @@ var compatPaths = []compatPath{
 		f, err := fs.Open(name)
 		require.NoError(t, err)
 		t.Cleanup(func() { f.Close() })
-		cf := &compatCountingFile{File: f}
+		cf := &countingFile{File: f}
 		// The Reader is told the fixture's path, so errors must name it.
 		r, err := Open(cf, path, int64(len(data)), ro)
 		if err == nil {

@@ -51,6 +51,18 @@ func (c *mapCache) Set(fileNum, offset uint64, block []byte) {
 
 var fileNums atomic.Uint64
 
+// countingFile counts ReadAt calls. It embeds only vfs.File, so it is never vfs.Mappable: a
+// Reader over it takes the ReadAt path.
+type countingFile struct {
+	vfs.File
+	readAts atomic.Int64
+}
+
+func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	f.readAts.Add(1)
+	return f.File.ReadAt(p, off)
+}
+
 // testFS names a filesystem for the suites: the OS (tables are mapped) or memory (ReadAt).
 type testFS struct {
 	name string

@@ -3,25 +3,12 @@ package sstable
 import (
 	"bytes"
 	"math/rand/v2"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/vfs"
 )
-
-// readCounter counts a file's ReadAt calls.
-type readCounter struct {
-	vfs.File
-	reads atomic.Int64
-}
-
-func (f *readCounter) ReadAt(p []byte, off int64) (int, error) {
-	f.reads.Add(1)
-	return f.File.ReadAt(p, off)
-}
 
 // TestReadAhead: reading a table's blocks in order with ReadAt (a scan and a dense Getter
 // batch, neither filling the cache) takes a few reads per hundred blocks, and gives the same
@@ -32,14 +19,14 @@ func TestReadAhead(t *testing.T) {
 	es := randomEntries(rng, 20000, keys.Bytewise, 100)
 	for _, comp := range []Compression{NoCompression, SnappyCompression} {
 		data, _ := buildTable(t, WriterOptions{Compression: comp, BlockSize: 1 << 10}, es)
-		f := &readCounter{File: memFile(t, "t.ldb", data)}
+		f := &countingFile{File: memFile(t, "t.ldb", data)}
 		r, err := Open(f, "t.ldb", int64(len(data)), ReaderOptions{})
 		require.NoError(t, err)
 		blocks := len(r.index.ents)
 		require.Greater(t, blocks, 500)
 		ro := ReadOptions{DontFillCache: true}
 
-		f.reads.Store(0)
+		f.readAts.Store(0)
 		it := r.NewIterator(ro)
 		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
@@ -48,18 +35,18 @@ func TestReadAhead(t *testing.T) {
 		}
 		require.NoError(t, it.Error())
 		require.Equal(t, len(es), n)
-		scanReads := f.reads.Load()
+		scanReads := f.readAts.Load()
 		require.Less(t, scanReads, int64(blocks/8), "a forward scan of %d blocks", blocks)
 
 		// Backwards: block by block, right.
-		f.reads.Store(0)
+		f.readAts.Store(0)
 		for ok := it.Last(); ok; ok = it.Prev() {
 			n--
 			require.True(t, bytes.Equal(es[n].k, it.Key()) && bytes.Equal(es[n].v, it.Value()), "entry %d backwards", n)
 		}
 		require.NoError(t, it.Error())
 		require.Zero(t, n)
-		require.Greater(t, f.reads.Load(), int64(blocks/2), "a backward scan reads block by block (but for the window left by the forward scan)")
+		require.Greater(t, f.readAts.Load(), int64(blocks/2), "a backward scan reads block by block (but for the window left by the forward scan)")
 
 		// Seeks about, then a scan from the middle: right after each jump.
 		for range 200 {
@@ -75,7 +62,7 @@ func TestReadAhead(t *testing.T) {
 
 		// A dense Getter batch (every key) reads ahead; a sparse one (every 50th) is right too.
 		for _, step := range []int{1, 50} {
-			f.reads.Store(0)
+			f.readAts.Store(0)
 			var g Getter
 			g.Reset(r, ro)
 			for i := 0; i < len(es); i += step {
@@ -84,7 +71,7 @@ func TestReadAhead(t *testing.T) {
 				require.True(t, bytes.Equal(es[i].k, k) && bytes.Equal(es[i].v, v), "Getter entry %d, step %d", i, step)
 			}
 			if step == 1 {
-				require.Less(t, f.reads.Load(), int64(blocks/8), "a dense batch over %d blocks", blocks)
+				require.Less(t, f.readAts.Load(), int64(blocks/8), "a dense batch over %d blocks", blocks)
 			}
 			g.Release()
 		}
