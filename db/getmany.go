@@ -56,7 +56,7 @@ import (
 // one of another DB, ErrCorruption naming the file for a damaged table. A batch of more than
 // 2^32-1 keys is refused with ErrInvalidArgument. Safe for concurrent use.
 func (d *DB) GetMany(keys [][]byte, ro *ReadOptions, fn func(i int, value []byte, found bool) error) error {
-	return d.getMany(keys, ro, fn, manyTuning{offHeapMin: manyOffHeapMin})
+	return d.getMany(keys, ro, nil, fn, manyTuning{offHeapMin: manyOffHeapMin})
 }
 
 // HasMany sets found[i] to whether the DB holds keys[i], as of one moment (ro's snapshot, or
@@ -89,16 +89,13 @@ func (d *DB) hasMany(keys [][]byte, ro *ReadOptions, found []bool, tune manyTuni
 	if len(found) != len(keys) {
 		return dberr.InvalidArgf("HasMany: %d keys but %d results", len(keys), len(found))
 	}
-	return d.getMany(keys, ro, func(i int, _ []byte, ok bool) error {
-		found[i] = ok
-		return nil
-	}, tune)
+	return d.getMany(keys, ro, found, nil, tune)
 }
 
-// getMany is GetMany, and with tune.perWay > 0 a lookup that runs in parallel from perWay keys
-// per goroutine: fn may then be called from several goroutines at once, in no particular order,
-// but never twice for one index.
-func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool) error, tune manyTuning) error {
+// getMany is GetMany when found is nil, and HasMany (fn unused) when it is not; with
+// tune.perWay > 0 a lookup that runs in parallel from perWay keys per goroutine: fn may then be
+// called from several goroutines at once, in no particular order, but never twice for one index.
+func (d *DB) getMany(batch [][]byte, ro *ReadOptions, found []bool, fn func(int, []byte, bool) error, tune manyTuning) error {
 	// The read state first, then the sequence number, as get does.
 	rs := d.loadReadState()
 	if rs == nil {
@@ -136,7 +133,7 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool)
 		ways = max(1, min(runtime.GOMAXPROCS(0), len(batch)/tune.perWay))
 	}
 	if ways == 1 {
-		s.start(d, rs, seq, sro)
+		s.start(d, rs, seq, sro, found)
 		return s.lookupAll(batch, sorted, fn)
 	}
 	// Contiguous ranges of the sorted batch, one per goroutine. A key repeated across a cut is
@@ -148,7 +145,7 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool)
 			t = manyPool.Get().(*manyLookup)
 			defer t.finish()
 		}
-		t.start(d, rs, seq, sro)
+		t.start(d, rs, seq, sro, found)
 		errs[w] = t.lookupAll(batch, sorted[len(sorted)*w/ways:len(sorted)*(w+1)/ways], fn)
 	})
 	for _, err := range errs {
@@ -159,7 +156,8 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, fn func(int, []byte, bool)
 	return nil
 }
 
-// lookupAll looks up the keys of batch that sorted holds, in its order, and calls fn for each.
+// lookupAll looks up the keys of batch that sorted holds, in its order, and calls fn for each
+// (or sets s.found).
 func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []byte, bool) error) error {
 	var v []byte
 	var found bool
@@ -173,12 +171,14 @@ func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []
 			// Under the bytewise order the entries tell most keys apart without reading them
 			// (under other orders their numbers are all zero).
 			if start+j == 0 || s.prev.pfx != e.pfx || s.prev.n != e.n || !bytes.Equal(prevKey, key) {
-				if v, found, err = s.find(key); err != nil {
+				if v, found, err = s.find(s.lookups[j]); err != nil {
 					return err
 				}
 			}
 			s.prev, prevKey = e, key
-			if err := fn(int(e.idx), v, found); err != nil {
+			if s.found != nil {
+				s.found[e.idx] = found
+			} else if err := fn(int(e.idx), v, found); err != nil {
 				return err
 			}
 		}
@@ -189,32 +189,60 @@ func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []
 
 // Gathering: the sorted batch visits the caller's keys in an order unrelated to where they lie
 // in memory, and in a large batch each one costs a cache miss or two (its slice header, its
-// bytes). Taken one at a time in the middle of its lookup, such a miss stalls the lookup; taken
-// in tight loops of independent loads, a few hundred keys at a time, the misses overlap, and the
-// lookups then find the keys in the cache. With the sort's use of key lengths (getmany_sort.go),
-// this took a batch of 1Mi keys on BenchmarkGetMany's DB of 1Mi keys (uncompressed tables)
-// from 620-960 ns of CPU a key to 170-380, and a batch of 64Ki from 960-1210 to 560-920 (three
-// runs each, alternating, on a 2-core machine loaded by other work).
+// bytes), and HasMany's answer another. Taken one at a time in the middle of its lookup, such a
+// miss stalls the lookup; taken in tight loops of independent loads, a few hundred keys at a
+// time, the misses overlap. The gathered keys are then copied, as the internal keys the lookup
+// seeks, into one small buffer that stays in the cache while they are looked up (the caller's
+// memory, touched once, does not: the blocks read meanwhile push it out). With the sort's use of
+// key lengths (getmany_sort.go), touching the keys took a batch of 1Mi keys on BenchmarkGetMany's
+// DB of 1Mi keys (uncompressed tables) from 620-960 ns of CPU a key to 170-380, and a batch of
+// 64Ki from 960-1210 to 560-920 (three runs each, alternating, on a 2-core machine loaded by
+// other work). Copying the keys
+// took HasMany over a DB of 20,000,000 usernames, in batches of 1,800,000 (as the usernames
+// command's verify), from 321 ns a key to 268 (the best of six passes over the names each):
+// the first comparison with the lookup key had been waiting, 90 ns a key, for its bytes.
 
-// gatherKeys is the most keys gathered at a time: their headers and first lines, 32 KiB or so,
-// stay in the cache while they are looked up.
-const gatherKeys = 512
+// gatherKeys is the most keys gathered at a time, and gatherBytes about the most bytes of
+// lookup keys (at least one key is gathered, however long).
+const (
+	gatherKeys  = 512
+	gatherBytes = 32 << 10
+)
 
-// gather loads the keys of a prefix of ents, in order, into s.keys and touches the first byte
-// of each, and returns the prefix's length.
+// gather loads the keys of a prefix of ents, in order, into s.keys (the caller's slices) and
+// s.lookups (their internal lookup keys, copies), and returns the prefix's length.
 func (s *manyLookup) gather(batch [][]byte, ents []sortEnt) int {
 	n := min(len(ents), gatherKeys)
 	s.keys = slices.Grow(s.keys[:0], n)[:n]
+	size := 0
 	for j, e := range ents[:n] {
-		s.keys[j] = batch[e.idx]
+		k := batch[e.idx]
+		s.keys[j] = k
+		size += len(k) + keys.TrailerLen
+		if size > gatherBytes && j > 0 {
+			n = j + 1
+			break
+		}
 	}
+	s.keys = s.keys[:n]
+	// Touch the first byte of each key, and the answer's byte, in one loop of independent loads.
 	var x byte
-	for _, k := range s.keys {
+	for j, k := range s.keys {
 		if len(k) > 0 {
 			x += k[0]
 		}
+		if s.found != nil && s.found[ents[j].idx] {
+			x++
+		}
 	}
 	s.touched = x
+	s.buf = slices.Grow(s.buf[:0], size)
+	s.lookups = slices.Grow(s.lookups[:0], n)[:n]
+	for j, k := range s.keys {
+		off := len(s.buf)
+		s.buf = keys.AppendInternalKey(s.buf, k, s.seq, keys.KindMax)
+		s.lookups[j] = s.buf[off:len(s.buf):len(s.buf)]
+	}
 	return n
 }
 
@@ -229,8 +257,11 @@ type manyLookup struct {
 
 	ents, tmp []sortEnt // the sorted batch and the sort's scratch
 	keys      [][]byte  // the keys of the current gather (the caller's slices)
+	lookups   [][]byte  // their internal lookup keys, in buf
+	buf       []byte    // the lookup keys of the current gather
 	touched   byte      // the sum of the keys' first bytes, so that reading them is not elided
 	prev      sortEnt   // the entry before the current one
+	found     []bool    // HasMany's answers, or nil for GetMany
 
 	l0     []manyTable                     // level 0, newest first
 	levels [compaction.NumLevels]manyLevel // levels 1 and deeper; levels[0] unused
@@ -253,9 +284,9 @@ type manyLevel struct {
 	t     manyTable
 }
 
-// start prepares s for a lookup in rs as of seq.
-func (s *manyLookup) start(d *DB, rs *readState, seq keys.SeqNum, sro sstable.ReadOptions) {
-	s.d, s.seq, s.sro = d, seq, sro
+// start prepares s for a lookup in rs as of seq, setting found's elements (HasMany) if not nil.
+func (s *manyLookup) start(d *DB, rs *readState, seq keys.SeqNum, sro sstable.ReadOptions, found []bool) {
+	s.d, s.seq, s.sro, s.found = d, seq, sro, found
 	// A memtable empty now stays empty as of seq: the writes up to seq were applied before seq
 	// was published.
 	s.nmems = 0
@@ -298,7 +329,8 @@ func (s *manyLookup) finish() {
 		l.files, l.t.f = nil, nil
 	}
 	clear(s.keys)
-	s.d = nil
+	clear(s.lookups)
+	s.d, s.found = nil, nil
 	s.mems = [2]*memtable.MemTable{}
 	manyPool.Put(s)
 }
@@ -312,9 +344,11 @@ func (t *manyTable) close() {
 	}
 }
 
-// find looks key up: the next key of the batch in ascending order, at or after the previous
-// one. The value aliases a memtable or a table's block and is valid until the next find.
-func (s *manyLookup) find(key []byte) ([]byte, bool, error) {
+// find looks up the key of lookup, an internal lookup key as of s.seq: the next key of the
+// batch in ascending order, at or after the previous one. The value aliases a memtable or a
+// table's block and is valid until the next find.
+func (s *manyLookup) find(lookup []byte) ([]byte, bool, error) {
+	key := keys.UserKey(lookup)
 	for _, m := range s.mems[:s.nmems] {
 		switch v, res := m.Get(key, s.seq); res {
 		case memtable.Found:
@@ -323,7 +357,7 @@ func (s *manyLookup) find(key []byte) ([]byte, bool, error) {
 			return nil, false, nil
 		}
 	}
-	s.lookup = keys.AppendInternalKey(s.lookup[:0], key, s.seq, keys.KindMax)
+	s.lookup = lookup
 	icmp := s.d.icmp
 	for i := range s.l0 {
 		t := &s.l0[i]
