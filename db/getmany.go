@@ -75,8 +75,8 @@ func (d *DB) HasMany(keys [][]byte, ro *ReadOptions, found []bool) error {
 // manyParallelMin is the number of keys per goroutine from which HasMany runs in parallel.
 const manyParallelMin = 1 << 16
 
-// manyOffHeapMin is the batch size from which the sort's entries (32 bytes a key) live outside
-// the Go heap for the call (see getMany).
+// manyOffHeapMin is the batch size from which the sort's entries (16 bytes a key) and its
+// scratch live outside the Go heap for the call (see getMany).
 const manyOffHeapMin = 1 << 20
 
 // manyTuning holds the thresholds of a batched lookup, which tests lower: perWay, when
@@ -114,24 +114,28 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, found []bool, fn func(int,
 	}
 	s := manyPool.Get().(*manyLookup)
 	defer s.finish()
+	ways := 1
+	if tune.perWay > 0 {
+		ways = max(1, min(runtime.GOMAXPROCS(0), len(batch)/tune.perWay))
+	}
 	var sorted []sortEnt
 	if n := len(batch); n >= tune.offHeapMin {
 		// A large batch sorts in memory of its own outside the heap, returned when the call
 		// ends: entries of that size kept in the pool would go at the next collections, and
 		// each call would allocate (and zero) them afresh, garbage the collector lets pile up.
-		mem := offheap.Alloc(2 * n * int(unsafe.Sizeof(sortEnt{})))
+		mem := offheap.Alloc(n * int(unsafe.Sizeof(sortEnt{})))
 		defer mem.Free()
-		all := unsafe.Slice((*sortEnt)(unsafe.Pointer(&mem.Bytes()[0])), 2*n)
-		sorted, _ = sortBatch(batch, d.icmp.User, all[:0:n], all[n:n:2*n])
+		var scratch offheap.Buffer
+		defer func() { scratch.Free() }()
+		sorted, _ = sortBatch(batch, d.icmp.User, entsIn(mem, n)[:0], nil, runtime.GOMAXPROCS(0), func(k int) []sortEnt {
+			scratch = offheap.Alloc(k * int(unsafe.Sizeof(sortEnt{})))
+			return entsIn(scratch, k)
+		})
 	} else {
-		s.ents, s.tmp = sortBatch(batch, d.icmp.User, s.ents, s.tmp)
+		s.ents, s.tmp = sortBatch(batch, d.icmp.User, s.ents, s.tmp, runtime.GOMAXPROCS(0), nil)
 		sorted = s.ents
 	}
 	sro := d.sstableReadOptions(ro)
-	ways := 1
-	if tune.perWay > 0 {
-		ways = max(1, min(runtime.GOMAXPROCS(0), len(batch)/tune.perWay))
-	}
 	if ways == 1 {
 		s.start(d, rs, seq, sro, found)
 		return s.lookupAll(batch, sorted, fn)
@@ -455,6 +459,14 @@ func (s *manyLookup) inTable(t *manyTable, key []byte) (v []byte, res memtable.R
 		return nil, memtable.Deleted, nil
 	}
 	return nonNil(v), memtable.Found, nil
+}
+
+// entsIn returns the n sort entries that m holds.
+func entsIn(m offheap.Buffer, n int) []sortEnt {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*sortEnt)(unsafe.Pointer(&m.Bytes()[0])), n)
 }
 
 // nonNil returns v, or an empty non-nil slice for a nil v: a found value is never nil.

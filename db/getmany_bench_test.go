@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -128,24 +129,33 @@ func benchGetMany(b *testing.B, n int, comp Compression) {
 }
 
 // BenchmarkGetManySort measures the sort of a batch (the permutation GetMany walks) against
-// a comparison sort of the same keys, on random 16-byte keys and on the benchmarks'
-// zero-padded decimal keys (which share a long prefix); ns/key is the figure to compare.
+// a comparison sort of the same keys, on random 16-byte keys, on the benchmarks' zero-padded
+// decimal keys (which share a long prefix) and on names as the usernames command's (6 to 16
+// characters of 37); radix-parallel is the radix sort on GOMAXPROCS goroutines, as GetMany
+// sorts a large batch. ns/key is the figure to compare.
 func BenchmarkGetManySort(b *testing.B) {
-	for _, kind := range []string{"random", "decimal"} {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_"
+	for _, kind := range []string{"random", "decimal", "names"} {
 		for _, size := range []int{1 << 10, 64 << 10, 1 << 20} {
 			rng := rand.New(rand.NewPCG(8, uint64(size)))
 			batch := make([][]byte, size)
 			for i := range batch {
-				if kind == "random" {
+				switch kind {
+				case "random":
 					batch[i] = make([]byte, 16)
 					for j := range batch[i] {
 						batch[i][j] = byte(rng.Uint32())
 					}
-				} else {
+				case "names":
+					batch[i] = make([]byte, 6+rng.IntN(11))
+					for j := range batch[i] {
+						batch[i][j] = alphabet[rng.IntN(len(alphabet))]
+					}
+				default:
 					batch[i] = benchKey(nil, rng.Uint64N(1<<20))
 				}
 			}
-			for _, how := range []string{"radix", "compare"} {
+			for _, how := range []string{"radix", "radix-parallel", "compare"} {
 				b.Run(fmt.Sprintf("keys=%s/batch=%d/sort=%s", kind, size, how), func(b *testing.B) {
 					var ents, tmp []sortEnt
 					perm := make([]uint32, size)
@@ -153,8 +163,12 @@ func BenchmarkGetManySort(b *testing.B) {
 					b.ResetTimer()
 					cpu0 := cpuTime(b)
 					for it := 0; it < b.N; it++ {
-						if how == "radix" {
-							ents, tmp = sortBatch(batch, BytewiseComparator, ents, tmp)
+						if how != "compare" {
+							ways := 1
+							if how == "radix-parallel" {
+								ways = runtime.GOMAXPROCS(0)
+							}
+							ents, tmp = sortBatch(batch, BytewiseComparator, ents, tmp, ways, nil)
 							continue
 						}
 						for i := range perm {

@@ -2,6 +2,7 @@ package db
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -538,12 +539,62 @@ func TestGetManySort(t *testing.T) {
 		}
 		slices.SortStableFunc(want, func(a, b uint32) int { return bytes.Compare(batch[a], batch[b]) })
 		for _, cmp := range []Comparator{BytewiseComparator, testcmp.Other{}} {
-			ents, tmp = sortBatch(batch, cmp, ents, tmp)
+			ents, tmp = sortBatch(batch, cmp, ents, tmp, 1+round%2, nil)
 			got := make([]uint32, len(ents))
 			for i, e := range ents {
 				got[i] = e.idx
 			}
 			require.Equal(t, want, got, "round %d, %d keys, %s", round, n, cmp.Name())
 		}
+	}
+}
+
+// TestRadixSort checks the radix sort against a comparison sort, serial and split across
+// goroutines, with a pooled scratch and an allocated one, on numbers drawn to exercise its
+// paths: all equal, bytes alike in every entry (the first pass on a low byte; later passes
+// skipped), a few distinct values (buckets of many equal numbers), and random ones.
+func TestRadixSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 8))
+	var tmp []sortEnt
+	for round := range 80 {
+		n := 1 + rng.IntN(1<<uint(rng.IntN(15)))
+		mask := ^uint64(0)
+		switch round % 4 {
+		case 0:
+			mask = 0
+		case 1:
+			mask = 0x00ff00000000ff00
+		case 2:
+			mask = 0x0300000000000001
+		}
+		ents := make([]sortEnt, n)
+		for i := range ents {
+			ents[i] = sortEnt{pfx: rng.Uint64() & mask, idx: uint32(i)}
+		}
+		want := slices.Clone(ents)
+		slices.SortStableFunc(want, func(a, b sortEnt) int { return cmp.Compare(a.pfx, b.pfx) })
+		ways := 1 + round%3
+		if round%5 == 0 {
+			allocs := 0
+			radixSort(ents, nil, ways, func(k int) []sortEnt {
+				allocs++
+				require.LessOrEqual(t, k, n, "the scratch is never longer than the batch")
+				return make([]sortEnt, k)
+			})
+			require.LessOrEqual(t, allocs, 1)
+		} else {
+			tmp = radixSort(ents, tmp, ways, nil)
+		}
+		require.True(t, slices.IsSortedFunc(ents, func(a, b sortEnt) int { return cmp.Compare(a.pfx, b.pfx) }), "round %d: %d entries, %d ways: not sorted", round, n, ways)
+		// The same entries: sort both by (number, index) and compare.
+		byIdx := func(a, b sortEnt) int {
+			if c := cmp.Compare(a.pfx, b.pfx); c != 0 {
+				return c
+			}
+			return cmpIdx(a, b)
+		}
+		slices.SortFunc(ents, byIdx)
+		slices.SortFunc(want, byIdx)
+		require.Equal(t, want, ents, "round %d: %d entries, %d ways", round, n, ways)
 	}
 }

@@ -15,9 +15,14 @@ import (
 // index of its names. The buffer and the index are allocated once, at the sizes the memory
 // plan gives, and reused for every chunk, so that the tool holds at most one chunk of names
 // however large n is.
+//
+// A chunk indexes its names one of two ways: as entries (16 bytes a name; Sort orders them), or,
+// for an engine whose batched lookup takes the names as slices, as those slices (24 bytes a
+// name), so that the lookup needs no second index.
 type chunk struct {
-	buf  []byte  // whole lines, each ending in '\n'; the entries point into it
-	ents []entry // the names of buf, in the file's order until sorted
+	buf   []byte   // whole lines, each ending in '\n'; the index points into it
+	ents  []entry  // the names of buf, in the file's order until sorted; unused with names
+	names [][]byte // the names of buf, in the file's order, for a chunk made by newSliceChunk
 }
 
 // entry locates one name in its chunk's buffer. prefix holds the name's first eight bytes,
@@ -31,16 +36,59 @@ type entry struct {
 // entryBytes is the size of an entry.
 const entryBytes = 16
 
+// sliceBytes is the size of a name's slice in a chunk from newSliceChunk.
+const sliceBytes = 24
+
 // Len is the number of names in c.
-func (c *chunk) Len() int { return len(c.ents) }
+func (c *chunk) Len() int {
+	if c.sliced() {
+		return len(c.names)
+	}
+	return len(c.ents)
+}
+
+// sliced reports whether c indexes its names as slices.
+func (c *chunk) sliced() bool { return cap(c.names) > 0 }
 
 // Name returns c's name i; it is valid until the next chunk is read into c.
 func (c *chunk) Name(i int) []byte {
+	if c.sliced() {
+		return c.names[i]
+	}
 	e := c.ents[i]
 	return c.buf[e.off : e.off+e.len : e.off+e.len]
 }
 
-// Sort puts c's names in bytewise order, the order of every engine here.
+// full reports whether c's index has no room for another name.
+func (c *chunk) full() bool {
+	if c.sliced() {
+		return len(c.names) == cap(c.names)
+	}
+	return len(c.ents) == cap(c.ents)
+}
+
+// reset empties c, keeping its memory.
+func (c *chunk) reset() {
+	c.buf, c.ents, c.names = c.buf[:0], c.ents[:0], c.names[:0]
+}
+
+// index adds the name at buf[off:off+n] to c's index.
+func (c *chunk) index(off, n int) {
+	if c.sliced() {
+		c.names = append(c.names, c.buf[off:off+n:off+n])
+		return
+	}
+	c.ents = append(c.ents, entry{prefix: prefixOf(c.buf[off : off+n]), off: uint32(off), len: uint32(n)})
+}
+
+// add appends name to c as a line of its own (the buffer must have room for it).
+func (c *chunk) add(name []byte) {
+	off := len(c.buf)
+	c.buf = append(append(c.buf, name...), '\n')
+	c.index(off, len(name))
+}
+
+// Sort puts c's names in bytewise order, the order of every engine here. It needs entries.
 func (c *chunk) Sort() {
 	slices.SortFunc(c.ents, func(a, b entry) int {
 		if a.prefix != b.prefix {
@@ -70,9 +118,21 @@ const avgLine = 12
 // whole in its heap, touched or not, and paces its collector by it: a chunk larger than the
 // input would make the collector run later than the budget needs at small n.)
 func newChunk(bytes, n int64) *chunk {
-	names := max(min(bytes/(avgLine+entryBytes), n+n/8), 16)
+	names := chunkNames(bytes, n, entryBytes)
 	bufBytes := min(names*avgLine, 1<<32-1) // entries hold 32-bit offsets
 	return &chunk{buf: make([]byte, 0, bufBytes), ents: make([]entry, 0, names)}
+}
+
+// newSliceChunk is newChunk for a chunk that indexes its names as slices.
+func newSliceChunk(bytes, n int64) *chunk {
+	names := chunkNames(bytes, n, sliceBytes)
+	return &chunk{buf: make([]byte, 0, names*avgLine), names: make([][]byte, 0, names)}
+}
+
+// chunkNames is how many names a chunk of about bytes holds, at index bytes a name, when n
+// names are to be read.
+func chunkNames(bytes, n, index int64) int64 {
+	return max(min(bytes/(avgLine+index), n+n/8), 16)
 }
 
 // chunkReader reads the input a chunk at a time. A chunk ends at a line's end when the
@@ -93,8 +153,8 @@ var errLongLine = errors.New("input line longer than a chunk's buffer")
 // input, when c holds no names.
 func (cr *chunkReader) next(c *chunk) (bool, error) {
 	// The rest of the previous read moves to the front: a copy, not an allocation.
-	c.buf = append(c.buf[:0], cr.rest...)
-	c.ents = c.ents[:0]
+	c.reset()
+	c.buf = append(c.buf, cr.rest...)
 	cr.rest = nil
 	if !cr.eof {
 		n, err := io.ReadFull(cr.r, c.buf[len(c.buf):cap(c.buf)])
@@ -107,13 +167,12 @@ func (cr *chunkReader) next(c *chunk) (bool, error) {
 		}
 	}
 	off := 0
-	for len(c.ents) < cap(c.ents) {
+	for !c.full() {
 		i := bytes.IndexByte(c.buf[off:], '\n')
 		if i < 0 {
 			break
 		}
-		name := c.buf[off : off+i]
-		c.ents = append(c.ents, entry{prefix: prefixOf(name), off: uint32(off), len: uint32(i)})
+		c.index(off, i)
 		off += i + 1
 	}
 	// c.buf[off:] is the start of the next chunk. It aliases c.buf until the next call copies
@@ -121,7 +180,7 @@ func (cr *chunkReader) next(c *chunk) (bool, error) {
 	cr.rest = c.buf[off:]
 	c.buf = c.buf[:off]
 	switch {
-	case len(c.ents) > 0:
+	case c.Len() > 0:
 		return true, nil
 	case len(cr.rest) == 0 && cr.eof:
 		return false, nil

@@ -21,6 +21,9 @@ type adapter struct {
 	// p.VerifyChunk): an engine that reads past its block cache gives the cache's share to
 	// the lookup batch.
 	verifyChunk func(p memPlan) int64
+	// verifySlices, when set, has the verify's chunks index their names as slices (for an
+	// engine whose batched lookup takes them so).
+	verifySlices bool
 	// verify reopens the DB in dir for the verify phase, sized by p.
 	verify func(dir string, p memPlan) (checker, error)
 	// memory says what the engine does with the budget, for the report.

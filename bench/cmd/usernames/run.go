@@ -163,6 +163,9 @@ func (j *job) verify(rep *childReport) error {
 		chunkBytes = j.a.verifyChunk(j.plan)
 	}
 	c := newChunk(chunkBytes, j.n+absentN)
+	if j.a.verifySlices {
+		c = newSliceChunk(chunkBytes, j.n+absentN)
+	}
 	cr := newChunkReader(f)
 	p := startProgress(j.log, j.a.name+" verify", j.n)
 	missing := func(name []byte) {
@@ -190,10 +193,9 @@ func (j *job) verify(rep *childReport) error {
 	p.stop()
 	st.end(chunksStage(chunks))
 	// The absent names, as a chunk of their own: each is found unless reported missing.
-	c.buf, c.ents = c.buf[:0], c.ents[:0]
+	c.reset()
 	for _, name := range j.absent {
-		c.ents = append(c.ents, entry{prefix: prefixOf(name), off: uint32(len(c.buf)), len: uint32(len(name))})
-		c.buf = append(append(c.buf, name...), '\n')
+		c.add(name)
 	}
 	notFound := map[string]bool{}
 	if err := ch.check(c, func(name []byte) { notFound[string(name)] = true }, func(int) {}); err != nil {

@@ -27,14 +27,15 @@ type strataLoadPath struct {
 
 func init() {
 	adapters["strata"] = &adapter{
-		name:        "strata",
-		load:        func(dir string, p memPlan) (loader, error) { return strataLoad.open(dir, p) },
-		loadChunk:   func(p memPlan) int64 { return strataLoad.chunk(p) },
-		verify:      func(dir string, p memPlan) (checker, error) { return strataCheck(dir, p) },
-		verifyChunk: strataVerifyChunk,
+		name:         "strata",
+		load:         func(dir string, p memPlan) (loader, error) { return strataLoad.open(dir, p) },
+		loadChunk:    func(p memPlan) int64 { return strataLoad.chunk(p) },
+		verify:       func(dir string, p memPlan) (checker, error) { return strataCheck(dir, p) },
+		verifyChunk:  strataVerifyChunk,
+		verifySlices: true,
 		memory: func(p memPlan) string {
-			return fmt.Sprintf("load: %s; verify: DB.HasMany on chunks of %s (and %s of its slices), MemoryBudget %s, BlockCacheSize 1 MiB",
-				strataLoad.memory(p), mib(strataVerifyChunk(p)), mib(strataVerifyChunk(p)*strataManyCost/(avgLine+entryBytes)), mib(strataVerifyBudget(p)))
+			return fmt.Sprintf("load: %s; verify: DB.HasMany on chunks of %s (their names' slices included; and %s for HasMany's answers and sort), MemoryBudget %s, BlockCacheSize 1 MiB",
+				strataLoad.memory(p), mib(strataVerifyChunk(p)), mib(strataVerifyChunk(p)*strataManyCost/(avgLine+sliceBytes)), mib(strataVerifyBudget(p)))
 		},
 	}
 }
@@ -150,21 +151,22 @@ func (s *strataBulkLoader) finish() error {
 // Strata's verify reads the tables past its block cache (ReadOptions.DontFillCache: a batch
 // reads each block once), so the cache's share goes to the batch instead: the fewer the
 // batches, the fewer times each block is read and decoded (each batch reads nearly every block
-// of a DB of 100,000,000 names). The chunk takes a fifth of the budget, HasMany's slices
-// (strataManyCost bytes a name: the key's slice header, its answer, two sort entries) about
-// twice that, and the DB's budget an eighth, for its filters and indexes and mapped tables.
-func strataVerifyChunk(p memPlan) int64  { return p.Budget / 5 }
+// of a DB of 100,000,000 names). The batch takes three fifths of the budget: the chunk (its
+// lines, and the names' slices HasMany takes: 36 bytes a name) two fifths, and HasMany's own
+// memory (strataManyCost bytes a name) about half as much again; the DB's budget takes an
+// eighth, for its filters and indexes and mapped tables.
+func strataVerifyChunk(p memPlan) int64  { return p.Budget * 2 / 5 }
 func strataVerifyBudget(p memPlan) int64 { return p.Budget / 8 }
 
-// strataManyCost is what HasMany's batch costs a name beyond the chunk: 24 bytes of slice
-// header, 1 of answer, 32 of sort entries.
-const strataManyCost = 57
+// strataManyCost is what HasMany's batch costs a name beyond the chunk: 1 byte of answer, 16
+// of sort entry, and about 1 of the sort's scratch (names spread over 37 first characters).
+const strataManyCost = 18
 
 // strataManyChecker looks the names of a chunk up with one DB.HasMany call, in the file's order
 // (HasMany sorts the batch itself, and splits it across the cores).
 type strataManyChecker struct {
 	d     *db.DB
-	names [][]byte
+	names [][]byte // the names of a chunk that indexes them as entries
 	found []bool
 }
 
@@ -178,17 +180,21 @@ func newStrataManyChecker(dir string, p memPlan) (checker, error) {
 }
 
 func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)) error {
-	s.names = slices.Grow(s.names[:0], c.Len())
-	for i := range c.Len() {
-		s.names = append(s.names, c.Name(i))
+	names := c.names
+	if !c.sliced() {
+		s.names = slices.Grow(s.names[:0], c.Len())
+		for i := range c.Len() {
+			s.names = append(s.names, c.Name(i))
+		}
+		names = s.names
 	}
-	s.found = slices.Grow(s.found[:0], len(s.names))[:len(s.names)]
-	if err := s.d.HasMany(s.names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
+	s.found = slices.Grow(s.found[:0], len(names))[:len(names)]
+	if err := s.d.HasMany(names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
 		return err
 	}
 	for i, ok := range s.found {
 		if !ok {
-			missing(s.names[i])
+			missing(names[i])
 		}
 	}
 	done(c.Len())
