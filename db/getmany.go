@@ -2,6 +2,7 @@ package db
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"runtime"
@@ -118,6 +119,10 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, found []bool, fn func(int,
 	if tune.perWay > 0 {
 		ways = max(1, min(runtime.GOMAXPROCS(0), len(batch)/tune.perWay))
 	}
+	skip := 0
+	if keys.IsBytewise(d.icmp.User) {
+		skip = commonPrefixLen(batch)
+	}
 	var sorted []sortEnt
 	if n := len(batch); n >= tune.offHeapMin {
 		// A large batch sorts in memory of its own outside the heap, returned when the call
@@ -127,17 +132,17 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, found []bool, fn func(int,
 		defer mem.Free()
 		var scratch offheap.Buffer
 		defer func() { scratch.Free() }()
-		sorted, _ = sortBatch(batch, d.icmp.User, entsIn(mem, n)[:0], nil, runtime.GOMAXPROCS(0), func(k int) []sortEnt {
+		sorted, _ = sortBatch(batch, d.icmp.User, skip, entsIn(mem, n)[:0], nil, runtime.GOMAXPROCS(0), func(k int) []sortEnt {
 			scratch = offheap.Alloc(k * int(unsafe.Sizeof(sortEnt{})))
 			return entsIn(scratch, k)
 		})
 	} else {
-		s.ents, s.tmp = sortBatch(batch, d.icmp.User, s.ents, s.tmp, runtime.GOMAXPROCS(0), nil)
+		s.ents, s.tmp = sortBatch(batch, d.icmp.User, skip, s.ents, s.tmp, runtime.GOMAXPROCS(0), nil)
 		sorted = s.ents
 	}
 	sro := d.sstableReadOptions(ro)
 	if ways == 1 {
-		s.start(d, rs, seq, sro, found)
+		s.start(d, rs, seq, sro, found, batch[0][:skip])
 		return s.lookupAll(batch, sorted, fn)
 	}
 	// Contiguous ranges of the sorted batch, one per goroutine. A key repeated across a cut is
@@ -149,7 +154,7 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, found []bool, fn func(int,
 			t = manyPool.Get().(*manyLookup)
 			defer t.finish()
 		}
-		t.start(d, rs, seq, sro, found)
+		t.start(d, rs, seq, sro, found, batch[0][:skip])
 		errs[w] = t.lookupAll(batch, sorted[len(sorted)*w/ways:len(sorted)*(w+1)/ways], fn)
 	})
 	for _, err := range errs {
@@ -165,17 +170,23 @@ func (d *DB) getMany(batch [][]byte, ro *ReadOptions, found []bool, fn func(int,
 func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []byte, bool) error) error {
 	var v []byte
 	var found bool
-	var prevKey []byte
+	var prevKey []byte // the previous entry's key
 	var err error
 	for start := 0; start < len(sorted); {
+		if prevKey != nil {
+			// The gather reuses the lookup keys' memory.
+			s.last = append(s.last[:0], prevKey...)
+			prevKey = s.last
+		}
 		ents := sorted[start : start+s.gather(batch, sorted[start:])]
 		for j, e := range ents {
-			key := s.keys[j]
+			lookup := s.lookups[j]
+			key := keys.UserKey(lookup)
 			// A duplicate of the previous key has its answer, and its value is still valid.
-			// Under the bytewise order the entries tell most keys apart without reading them
-			// (under other orders their numbers are all zero).
-			if start+j == 0 || s.prev.pfx != e.pfx || s.prev.n != e.n || !bytes.Equal(prevKey, key) {
-				if v, found, err = s.find(s.lookups[j]); err != nil {
+			// Under the bytewise order the entries tell most keys apart without comparing them
+			// (under other orders their numbers are all alike).
+			if start+j == 0 || s.prev.pfx != e.pfx || s.prev.sfx != e.sfx || s.prev.n != e.n || !bytes.Equal(prevKey, key) {
+				if v, found, err = s.find(lookup); err != nil {
 					return err
 				}
 			}
@@ -195,16 +206,17 @@ func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []
 // in memory, and in a large batch each one costs a cache miss or two (its slice header, its
 // bytes), and HasMany's answer another. Taken one at a time in the middle of its lookup, such a
 // miss stalls the lookup; taken in tight loops of independent loads, a few hundred keys at a
-// time, the misses overlap. The gathered keys are then copied, as the internal keys the lookup
-// seeks, into one small buffer that stays in the cache while they are looked up (the caller's
-// memory, touched once, does not: the blocks read meanwhile push it out). With the sort's use of
-// key lengths (getmany_sort.go), touching the keys took a batch of 1Mi keys on BenchmarkGetMany's
-// DB of 1Mi keys (uncompressed tables) from 620-960 ns of CPU a key to 170-380, and a batch of
-// 64Ki from 960-1210 to 560-920 (three runs each, alternating, on a 2-core machine loaded by
-// other work). Copying the keys
-// took HasMany over a DB of 20,000,000 usernames, in batches of 1,800,000 (as the usernames
-// command's verify), from 321 ns a key to 268 (the best of six passes over the names each):
-// the first comparison with the lookup key had been waiting, 90 ns a key, for its bytes.
+// time, the misses overlap. Better still, a key of at most entryKeyMax bytes past the batch's
+// common prefix is whole in its sort entry, which the lookup reads in sequence: it is built from
+// the entry, and the caller's memory is not read again at all. The gathered keys are written, as
+// the internal keys the lookup seeks, into one small buffer that stays in the cache while they
+// are looked up. Copying the keys took HasMany over a DB of 20,000,000 usernames, in batches of
+// 1,800,000 (as the usernames command's verify), from 321 ns a key to 268 (the best of six passes
+// over the names each): the first comparison with the lookup key had been waiting, 90 ns a
+// key, for its bytes. Building the keys from
+// the entries took the same HasMany, over 100,000,000 usernames in batches of 14,300,000, from
+// 318 and 346 ns a key to 273 and 309 (two runs each, alternating, on a machine slower that
+// day).
 
 // gatherKeys is the most keys gathered at a time, and gatherBytes about the most bytes of
 // lookup keys (at least one key is gathered, however long).
@@ -213,38 +225,46 @@ const (
 	gatherBytes = 32 << 10
 )
 
-// gather loads the keys of a prefix of ents, in order, into s.keys (the caller's slices) and
-// s.lookups (their internal lookup keys, copies), and returns the prefix's length.
+// gather writes the internal lookup keys of a prefix of ents, in order, into s.lookups (in
+// s.buf), and returns the prefix's length.
 func (s *manyLookup) gather(batch [][]byte, ents []sortEnt) int {
 	n := min(len(ents), gatherKeys)
-	s.keys = slices.Grow(s.keys[:0], n)[:n]
+	// Size the lookup keys, and touch what the lookups will read of the caller's memory, in one
+	// loop of independent loads: HasMany's answers, and the slices and first bytes of the keys
+	// not whole in their entries.
 	size := 0
+	var x byte
 	for j, e := range ents[:n] {
-		k := batch[e.idx]
-		s.keys[j] = k
-		size += len(k) + keys.TrailerLen
+		if s.found != nil && s.found[e.idx] {
+			x++
+		}
+		if e.whole() {
+			size += len(s.common) + int(e.n) + keys.TrailerLen
+		} else {
+			k := batch[e.idx]
+			if len(k) > 0 {
+				x += k[0]
+			}
+			size += len(k) + keys.TrailerLen
+		}
 		if size > gatherBytes && j > 0 {
 			n = j + 1
 			break
 		}
 	}
-	s.keys = s.keys[:n]
-	// Touch the first byte of each key, and the answer's byte, in one loop of independent loads.
-	var x byte
-	for j, k := range s.keys {
-		if len(k) > 0 {
-			x += k[0]
-		}
-		if s.found != nil && s.found[ents[j].idx] {
-			x++
-		}
-	}
 	s.touched = x
 	s.buf = slices.Grow(s.buf[:0], size)
 	s.lookups = slices.Grow(s.lookups[:0], n)[:n]
-	for j, k := range s.keys {
+	var whole [entryKeyMax]byte
+	for j, e := range ents[:n] {
 		off := len(s.buf)
-		s.buf = keys.AppendInternalKey(s.buf, k, s.seq, keys.KindMax)
+		if e.whole() {
+			binary.BigEndian.PutUint64(whole[:8], e.pfx)
+			binary.BigEndian.PutUint64(whole[8:], e.sfx)
+			s.buf = keys.AppendInternalKey(append(s.buf, s.common...), whole[:e.n], s.seq, keys.KindMax)
+		} else {
+			s.buf = keys.AppendInternalKey(s.buf, batch[e.idx], s.seq, keys.KindMax)
+		}
 		s.lookups[j] = s.buf[off:len(s.buf):len(s.buf)]
 	}
 	return n
@@ -260,9 +280,10 @@ type manyLookup struct {
 	lookup []byte // the internal lookup key of the current key
 
 	ents, tmp []sortEnt // the sorted batch and the sort's scratch
-	keys      [][]byte  // the keys of the current gather (the caller's slices)
-	lookups   [][]byte  // their internal lookup keys, in buf
+	common    []byte    // the prefix every key of the batch shares (bytewise order), a copy
+	lookups   [][]byte  // the internal lookup keys of the current gather, in buf
 	buf       []byte    // the lookup keys of the current gather
+	last      []byte    // a copy of the previous gather's last key
 	touched   byte      // the sum of the keys' first bytes, so that reading them is not elided
 	prev      sortEnt   // the entry before the current one
 	found     []bool    // HasMany's answers, or nil for GetMany
@@ -288,9 +309,11 @@ type manyLevel struct {
 	t     manyTable
 }
 
-// start prepares s for a lookup in rs as of seq, setting found's elements (HasMany) if not nil.
-func (s *manyLookup) start(d *DB, rs *readState, seq keys.SeqNum, sro sstable.ReadOptions, found []bool) {
+// start prepares s for a lookup in rs as of seq, setting found's elements (HasMany) if not nil,
+// of a batch whose keys all begin with common (sortBatch's skip).
+func (s *manyLookup) start(d *DB, rs *readState, seq keys.SeqNum, sro sstable.ReadOptions, found []bool, common []byte) {
 	s.d, s.seq, s.sro, s.found = d, seq, sro, found
+	s.common = append(s.common[:0], common...)
 	// A memtable empty now stays empty as of seq: the writes up to seq were applied before seq
 	// was published.
 	s.nmems = 0
@@ -332,7 +355,6 @@ func (s *manyLookup) finish() {
 		l.t.close()
 		l.files, l.t.f = nil, nil
 	}
-	clear(s.keys)
 	clear(s.lookups)
 	s.d, s.found = nil, nil
 	s.mems = [2]*memtable.MemTable{}

@@ -168,7 +168,7 @@ func BenchmarkGetManySort(b *testing.B) {
 							if how == "radix-parallel" {
 								ways = runtime.GOMAXPROCS(0)
 							}
-							ents, tmp = sortBatch(batch, BytewiseComparator, ents, tmp, ways, nil)
+							ents, tmp = sortBatch(batch, BytewiseComparator, commonPrefixLen(batch), ents, tmp, ways, nil)
 							continue
 						}
 						for i := range perm {

@@ -28,16 +28,23 @@ import (
 // names, 28-33 for the others) but a scratch as large as the batch, which a batch of a hundred
 // million bytes' worth of keys pays for in fewer keys per batch.
 
-// sortEnt is one key of a batch being sorted: the eight bytes of it that the radix sort orders
-// by, its index in the batch, and its length past the common prefix (capped; in the padding the
-// struct has anyway): two keys no longer than the eight bytes with equal numbers are equal
-// when their lengths are, and the shorter sorts first otherwise, so that duplicates and short
-// keys are ordered without reading them again.
+// sortEnt is one key of a batch being sorted: its first sixteen bytes past the common prefix
+// (big-endian, zero-padded), of which the radix sort orders by the first eight, its index in
+// the batch, and its length past the common prefix (capped). A key of at most sixteen bytes
+// past the prefix is whole in its entry: such keys order by (pfx, sfx, n) as they do bytewise
+// (zero padding sorts a key before every longer key it begins), and the lookup builds them
+// from the entry without reading the caller's memory again.
 type sortEnt struct {
-	pfx uint64
-	idx uint32
-	n   uint32
+	pfx, sfx uint64
+	idx      uint32
+	n        uint32
 }
+
+// entryKeyMax is the longest key past the common prefix that a sortEnt holds whole.
+const entryKeyMax = 16
+
+// whole reports whether e holds its key whole (past the common prefix).
+func (e sortEnt) whole() bool { return e.n <= entryKeyMax }
 
 // radixMin is the batch size from which the bytewise sort is a radix sort: below it a
 // comparison sort of the entries is as fast, and the radix sort's 8 KiB of counters is not
@@ -46,15 +53,17 @@ const radixMin = 256
 
 // sortBatch fills ents with the order of batch under the user comparator ucmp (ascending;
 // equal keys by index) and returns it, and tmp, grown as needed and used as scratch: both for
-// reuse. The scratch is smaller than the batch (see radixSort); when mem is not nil, the
-// scratch comes from it instead (called at most once) and tmp is returned as it was. A bytewise
-// sort of a large batch (from radixParallelMin keys) runs on up to ways goroutines.
-func sortBatch(batch [][]byte, ucmp keys.Comparator, ents, tmp []sortEnt, ways int, mem func(n int) []sortEnt) (sorted, scratch []sortEnt) {
+// reuse. skip is the length of the prefix all keys share (commonPrefixLen) under the bytewise
+// order, ignored under others. The scratch is smaller than the batch (see radixSort); when mem
+// is not nil, the scratch comes from it instead (called at most once) and tmp is returned as it
+// was. A bytewise sort of a large batch (from radixParallelMin keys) runs on up to ways
+// goroutines.
+func sortBatch(batch [][]byte, ucmp keys.Comparator, skip int, ents, tmp []sortEnt, ways int, mem func(n int) []sortEnt) (sorted, scratch []sortEnt) {
 	n := len(batch)
 	ents = slices.Grow(ents[:0], n)[:n]
 	if !keys.IsBytewise(ucmp) {
 		for i := range ents {
-			ents[i] = sortEnt{idx: uint32(i)}
+			ents[i] = sortEnt{idx: uint32(i), n: math.MaxUint32} // no key whole
 		}
 		slices.SortFunc(ents, func(a, b sortEnt) int {
 			if c := ucmp.Compare(batch[a.idx], batch[b.idx]); c != 0 {
@@ -64,9 +73,13 @@ func sortBatch(batch [][]byte, ucmp keys.Comparator, ents, tmp []sortEnt, ways i
 		})
 		return ents, tmp
 	}
-	skip := commonPrefixLen(batch)
 	for i, k := range batch {
-		ents[i] = sortEnt{pfx: prefix8(k[skip:]), idx: uint32(i), n: uint32(min(uint64(len(k)-skip), math.MaxUint32))}
+		k = k[skip:]
+		e := sortEnt{pfx: prefix8(k), idx: uint32(i), n: uint32(min(uint64(len(k)), math.MaxUint32))}
+		if len(k) > 8 {
+			e.sfx = prefix8(k[8:])
+		}
+		ents[i] = e
 	}
 	if n < radixMin {
 		slices.SortFunc(ents, func(a, b sortEnt) int {
@@ -89,27 +102,19 @@ func sortBatch(batch [][]byte, ucmp keys.Comparator, ents, tmp []sortEnt, ways i
 		tmp = radixSort(ents, tmp, ways, nil)
 	}
 	// Entries with equal numbers (keys equal in their eight bytes after the common prefix) are
-	// together, in no particular order (the first pass is not stable). Order them by the whole key, then by index: by length
-	// when no key of the run is longer than the eight bytes, by their bytes otherwise.
+	// together, in no particular order (the first pass is not stable). Order them by the whole
+	// key, then by index: from the entries alone when every key of the run is whole in its
+	// entry, by their bytes otherwise.
 	for i := 0; i < n; {
-		j, long, sameLen := i+1, ents[i].n > 8, true
+		j, whole := i+1, ents[i].whole()
 		for j < n && ents[j].pfx == ents[i].pfx {
-			long = long || ents[j].n > 8
-			sameLen = sameLen && ents[j].n == ents[i].n
+			whole = whole && ents[j].whole()
 			j++
 		}
 		switch {
 		case j-i == 1:
-		case !long && sameLen:
-			// Equal keys.
-			slices.SortFunc(ents[i:j], cmpIdx)
-		case !long:
-			slices.SortFunc(ents[i:j], func(a, b sortEnt) int {
-				if c := cmp.Compare(a.n, b.n); c != 0 {
-					return c
-				}
-				return cmpIdx(a, b)
-			})
+		case whole:
+			slices.SortFunc(ents[i:j], cmpWhole)
 		default:
 			slices.SortFunc(ents[i:j], func(a, b sortEnt) int {
 				if c := bytes.Compare(batch[a.idx][skip:], batch[b.idx][skip:]); c != 0 {
@@ -121,6 +126,18 @@ func sortBatch(batch [][]byte, ucmp keys.Comparator, ents, tmp []sortEnt, ways i
 		i = j
 	}
 	return ents, tmp
+}
+
+// cmpWhole orders entries that hold their keys whole, and have the same pfx, by key, then by
+// index.
+func cmpWhole(a, b sortEnt) int {
+	if c := cmp.Compare(a.sfx, b.sfx); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.n, b.n); c != 0 {
+		return c
+	}
+	return cmpIdx(a, b)
 }
 
 func cmpIdx(a, b sortEnt) int { return cmp.Compare(a.idx, b.idx) }

@@ -539,7 +539,7 @@ func TestGetManySort(t *testing.T) {
 		}
 		slices.SortStableFunc(want, func(a, b uint32) int { return bytes.Compare(batch[a], batch[b]) })
 		for _, cmp := range []Comparator{BytewiseComparator, testcmp.Other{}} {
-			ents, tmp = sortBatch(batch, cmp, ents, tmp, 1+round%2, nil)
+			ents, tmp = sortBatch(batch, cmp, commonPrefixLen(batch), ents, tmp, 1+round%2, nil)
 			got := make([]uint32, len(ents))
 			for i, e := range ents {
 				got[i] = e.idx
@@ -596,5 +596,43 @@ func TestRadixSort(t *testing.T) {
 		slices.SortFunc(ents, byIdx)
 		slices.SortFunc(want, byIdx)
 		require.Equal(t, want, ents, "round %d: %d entries, %d ways", round, n, ways)
+	}
+}
+
+// TestGetManyKeyLengths looks up keys on both sides of what a sort entry holds whole (sixteen
+// bytes past the batch's common prefix): keys sharing a long prefix or none, of every length
+// up to 40, zero bytes at their ends (which the entries' zero padding must not confuse with a
+// shorter key), present in tables and the memtable, absent, and repeated.
+func TestGetManyKeyLengths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 9))
+	d := openMem(t, vfs.NewMem(), &Options{WriteBufferSize: 64 << 10})
+	defer d.Close()
+	want := kv{}
+	for _, prefix := range []string{"", "shared/prefix/of/twenty/"} {
+		var all [][]byte
+		for i := range 3000 {
+			k := []byte(prefix)
+			k = append(k, workload.RandomBytes(rng, i%41)...)
+			if i%7 == 0 {
+				k = append(k, 0, 0) // a key and the same with zeros after it
+				all = append(all, k[:len(k)-1], k[:len(k)-2])
+			}
+			all = append(all, k)
+		}
+		for i, k := range all {
+			if i%2 == 0 {
+				v := fmt.Sprintf("v%d", i)
+				require.NoError(t, d.Put(k, []byte(v), nil))
+				want[string(k)] = v
+			}
+			if i == len(all)/2 {
+				require.NoError(t, d.CompactRange(nil, nil)) // half in tables, half in memtables
+			}
+		}
+		batch := make([][]byte, 0, 2*len(all))
+		for range cap(batch) {
+			batch = append(batch, all[rng.IntN(len(all))])
+		}
+		checkMany(t, d, nil, want, batch, fmt.Sprintf("prefix %q", prefix))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"unsafe"
 )
 
 // A chunk is a run of consecutive lines of the input, read straight into one buffer, with an
@@ -23,6 +24,7 @@ type chunk struct {
 	buf   []byte   // whole lines, each ending in '\n'; the index points into it
 	ents  []entry  // the names of buf, in the file's order until sorted; unused with names
 	names [][]byte // the names of buf, in the file's order, for a chunk made by newSliceChunk
+	free  func()   // releases the memory of a chunk from newSliceChunk; nil otherwise
 }
 
 // entry locates one name in its chunk's buffer. prefix holds the name's first eight bytes,
@@ -123,10 +125,18 @@ func newChunk(bytes, n int64) *chunk {
 	return &chunk{buf: make([]byte, 0, bufBytes), ents: make([]entry, 0, names)}
 }
 
-// newSliceChunk is newChunk for a chunk that indexes its names as slices.
+// newSliceChunk is newChunk for a chunk that indexes its names as slices. Its memory lies
+// outside the Go heap, in huge pages where the system has them (hugeAlloc: a batched lookup
+// visits the names of a chunk in sorted order, all over its memory); free releases it.
 func newSliceChunk(bytes, n int64) *chunk {
 	names := chunkNames(bytes, n, sliceBytes)
-	return &chunk{buf: make([]byte, 0, names*avgLine), names: make([][]byte, 0, names)}
+	buf, freeBuf := hugeAlloc(int(names * avgLine))
+	idx, freeIdx := hugeAlloc(int(names * sliceBytes))
+	return &chunk{
+		buf:   buf[:0],
+		names: unsafe.Slice((*[]byte)(unsafe.Pointer(unsafe.SliceData(idx))), names)[:0],
+		free:  func() { freeIdx(); freeBuf() },
+	}
 }
 
 // chunkNames is how many names a chunk of about bytes holds, at index bytes a name, when n

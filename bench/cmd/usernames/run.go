@@ -165,6 +165,7 @@ func (j *job) verify(rep *childReport) error {
 	c := newChunk(chunkBytes, j.n+absentN)
 	if j.a.verifySlices {
 		c = newSliceChunk(chunkBytes, j.n+absentN)
+		defer c.free()
 	}
 	cr := newChunkReader(f)
 	p := startProgress(j.log, j.a.name+" verify", j.n)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/stratadb/strata/db"
 )
@@ -151,23 +152,24 @@ func (s *strataBulkLoader) finish() error {
 // Strata's verify reads the tables past its block cache (ReadOptions.DontFillCache: a batch
 // reads each block once), so the cache's share goes to the batch instead: the fewer the
 // batches, the fewer times each block is read and decoded (each batch reads nearly every block
-// of a DB of 100,000,000 names). The batch takes three fifths of the budget: the chunk (its
-// lines, and the names' slices HasMany takes: 36 bytes a name) two fifths, and HasMany's own
-// memory (strataManyCost bytes a name) about half as much again; the DB's budget takes an
-// eighth, for its filters and indexes and mapped tables.
+// of a DB of 100,000,000 names). The batch takes about seven tenths of the budget: the chunk
+// (its lines, and the names' slices HasMany takes: 36 bytes a name) two fifths, and HasMany's
+// own memory (strataManyCost bytes a name) about three quarters as much again; the DB's budget
+// takes an eighth, for its filters and indexes and mapped tables.
 func strataVerifyChunk(p memPlan) int64  { return p.Budget * 2 / 5 }
 func strataVerifyBudget(p memPlan) int64 { return p.Budget / 8 }
 
-// strataManyCost is what HasMany's batch costs a name beyond the chunk: 1 byte of answer, 16
+// strataManyCost is what HasMany's batch costs a name beyond the chunk: 1 byte of answer, 24
 // of sort entry, and about 1 of the sort's scratch (names spread over 37 first characters).
-const strataManyCost = 18
+const strataManyCost = 26
 
 // strataManyChecker looks the names of a chunk up with one DB.HasMany call, in the file's order
 // (HasMany sorts the batch itself, and splits it across the cores).
 type strataManyChecker struct {
-	d     *db.DB
-	names [][]byte // the names of a chunk that indexes them as entries
-	found []bool
+	d         *db.DB
+	names     [][]byte // the names of a chunk that indexes them as entries
+	found     []bool   // HasMany's answers, outside the Go heap as the chunk's names (hugeAlloc)
+	freeFound func()
 }
 
 // newStrataManyChecker opens the DB under a memory budget of the verify's cache share.
@@ -176,7 +178,7 @@ func newStrataManyChecker(dir string, p memPlan) (checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &strataManyChecker{d: d}, nil
+	return &strataManyChecker{d: d, freeFound: func() {}}, nil
 }
 
 func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)) error {
@@ -188,7 +190,12 @@ func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)
 		}
 		names = s.names
 	}
-	s.found = slices.Grow(s.found[:0], len(names))[:len(names)]
+	if cap(s.found) < len(names) {
+		s.freeFound()
+		b, free := hugeAlloc(len(names))
+		s.found, s.freeFound = unsafe.Slice((*bool)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), free
+	}
+	s.found = s.found[:len(names)]
 	if err := s.d.HasMany(names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
 		return err
 	}
@@ -201,7 +208,11 @@ func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)
 	return nil
 }
 
-func (s *strataManyChecker) close() error { return s.d.Close() }
+func (s *strataManyChecker) close() error {
+	s.freeFound()
+	s.found, s.freeFound = nil, func() {}
+	return s.d.Close()
+}
 
 // newStrataHasChecker looks each name of a sorted chunk up with DB.Has.
 func newStrataHasChecker(dir string, p memPlan) (checker, error) {
