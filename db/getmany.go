@@ -76,7 +76,7 @@ func (d *DB) HasMany(keys [][]byte, ro *ReadOptions, found []bool) error {
 // manyParallelMin is the number of keys per goroutine from which HasMany runs in parallel.
 const manyParallelMin = 1 << 16
 
-// manyOffHeapMin is the batch size from which the sort's entries (16 bytes a key) and its
+// manyOffHeapMin is the batch size from which the sort's entries (24 bytes a key) and its
 // scratch live outside the Go heap for the call (see getMany).
 const manyOffHeapMin = 1 << 20
 
