@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/stratadb/strata/db"
+	"github.com/stratadb/strata/internal/offheap"
 )
 
 // Strata's path: strataLoad is how it loads (strataBulk: DB.NewLoader, which takes the names
@@ -166,10 +167,10 @@ const strataManyCost = 26
 // strataManyChecker looks the names of a chunk up with one DB.HasMany call, in the file's order
 // (HasMany sorts the batch itself, and splits it across the cores).
 type strataManyChecker struct {
-	d         *db.DB
-	names     [][]byte // the names of a chunk that indexes them as entries
-	found     []bool   // HasMany's answers, outside the Go heap as the chunk's names (hugeAlloc)
-	freeFound func()
+	d        *db.DB
+	names    [][]byte       // the names of a chunk that indexes them as entries
+	found    []bool         // HasMany's answers, in foundMem
+	foundMem offheap.Buffer // outside the Go heap, as the chunk's names
 }
 
 // newStrataManyChecker opens the DB under a memory budget of the verify's cache share.
@@ -178,7 +179,7 @@ func newStrataManyChecker(dir string, p memPlan) (checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &strataManyChecker{d: d, freeFound: func() {}}, nil
+	return &strataManyChecker{d: d}, nil
 }
 
 func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)) error {
@@ -191,9 +192,9 @@ func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)
 		names = s.names
 	}
 	if cap(s.found) < len(names) {
-		s.freeFound()
-		b, free := hugeAlloc(len(names))
-		s.found, s.freeFound = unsafe.Slice((*bool)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), free
+		s.foundMem.Free()
+		s.foundMem = offheap.Alloc(len(names))
+		s.found = unsafe.Slice((*bool)(unsafe.Pointer(unsafe.SliceData(s.foundMem.Bytes()))), len(names))
 	}
 	s.found = s.found[:len(names)]
 	if err := s.d.HasMany(names, &db.ReadOptions{DontFillCache: true}, s.found); err != nil {
@@ -209,8 +210,8 @@ func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)
 }
 
 func (s *strataManyChecker) close() error {
-	s.freeFound()
-	s.found, s.freeFound = nil, func() {}
+	s.found = nil
+	s.foundMem.Free()
 	return s.d.Close()
 }
 
