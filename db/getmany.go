@@ -213,10 +213,9 @@ func (s *manyLookup) lookupAll(batch [][]byte, sorted []sortEnt, fn func(int, []
 // are looked up. Copying the keys took HasMany over a DB of 20,000,000 usernames, in batches of
 // 1,800,000 (as the usernames command's verify), from 321 ns a key to 268 (the best of six passes
 // over the names each): the first comparison with the lookup key had been waiting, 90 ns a
-// key, for its bytes. Building the keys from
-// the entries took the same HasMany, over 100,000,000 usernames in batches of 14,300,000, from
-// 318 and 346 ns a key to 273 and 309 (two runs each, alternating, on a machine slower that
-// day).
+// key, for its bytes. Building the keys from the entries took the same HasMany, over
+// 100,000,000 usernames in batches of 14,300,000, from 318 and 346 ns a key to 273 and 309 (two
+// runs each, alternating, on a machine slower that day).
 
 // gatherKeys is the most keys gathered at a time, and gatherBytes about the most bytes of
 // lookup keys (at least one key is gathered, however long).

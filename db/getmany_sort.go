@@ -96,10 +96,8 @@ func sortBatch(batch [][]byte, ucmp keys.Comparator, skip int, ents, tmp []sortE
 	if n < radixParallelMin {
 		ways = 1
 	}
-	if mem != nil {
-		radixSort(ents, nil, ways, mem)
-	} else {
-		tmp = radixSort(ents, tmp, ways, nil)
+	if scratch := radixSort(ents, tmp, ways, mem); mem == nil {
+		tmp = scratch
 	}
 	// Entries with equal numbers (keys equal in their eight bytes after the common prefix) are
 	// together, in no particular order (the first pass is not stable). Order them by the whole
@@ -181,7 +179,7 @@ func radixSort(ents, scratch []sortEnt, ways int, mem func(n int) []sortEnt) []s
 		// Most entries share their top byte: a first pass would save little scratch and cost
 		// a pass; sort them all from the least significant byte.
 		scratch = scratchOf(scratch, int(n), mem)
-		lsdSort(ents, scratch, top+1)
+		lsdSortCounted(ents, scratch, top+1, &counts)
 		return scratch
 	}
 	shift := 8 * uint(top)
@@ -303,6 +301,13 @@ func lsdSort(ents, tmp []sortEnt, below int) {
 			counts[d][byte(p>>(8*d))]++
 		}
 	}
+	lsdSortCounted(ents, tmp, below, &counts)
+}
+
+// lsdSortCounted is lsdSort given counts: counts[d][v] is the number of entries whose byte d
+// is v, for each d below below (the rows above are not read). It consumes counts.
+func lsdSortCounted(ents, tmp []sortEnt, below int, counts *[8][256]uint32) {
+	n := uint32(len(ents))
 	src, dst := ents, tmp[:len(ents)]
 	for d := range below {
 		c := &counts[d]

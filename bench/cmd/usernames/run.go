@@ -162,10 +162,12 @@ func (j *job) verify(rep *childReport) error {
 	if j.a.verifyChunk != nil {
 		chunkBytes = j.a.verifyChunk(j.plan)
 	}
-	c := newChunk(chunkBytes, j.n+absentN)
+	var c *chunk
 	if j.a.verifySlices {
 		c = newSliceChunk(chunkBytes, j.n+absentN)
 		defer c.free()
+	} else {
+		c = newChunk(chunkBytes, j.n+absentN)
 	}
 	cr := newChunkReader(f)
 	p := startProgress(j.log, j.a.name+" verify", j.n)

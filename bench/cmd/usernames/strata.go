@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"unsafe"
 
 	"github.com/stratadb/strata/db"
@@ -168,7 +167,6 @@ const strataManyCost = 26
 // (HasMany sorts the batch itself, and splits it across the cores).
 type strataManyChecker struct {
 	d        *db.DB
-	names    [][]byte       // the names of a chunk that indexes them as entries
 	found    []bool         // HasMany's answers, in foundMem
 	foundMem offheap.Buffer // outside the Go heap, as the chunk's names
 }
@@ -183,14 +181,7 @@ func newStrataManyChecker(dir string, p memPlan) (checker, error) {
 }
 
 func (s *strataManyChecker) check(c *chunk, missing func([]byte), done func(int)) error {
-	names := c.names
-	if !c.sliced() {
-		s.names = slices.Grow(s.names[:0], c.Len())
-		for i := range c.Len() {
-			s.names = append(s.names, c.Name(i))
-		}
-		names = s.names
-	}
+	names := c.names // the adapter sets verifySlices: the chunk holds the slices HasMany takes
 	if cap(s.found) < len(names) {
 		s.foundMem.Free()
 		s.foundMem = offheap.Alloc(len(names))
