@@ -9,7 +9,8 @@ import (
 // One number B bounds what the DB takes for memory of its own. Its parts, each bounded:
 //
 //   - memtables: B/4, the write buffer cut so that the memtable, the one being flushed and the
-//     spare kept for reuse (three arenas of memCapacity) fit (budgetWriteBuffer);
+//     spare kept for reuse (three arenas of memCapacity and their hash indexes) fit
+//     (budgetWriteBuffer);
 //   - the block cache: B/4 (or BlockCacheSize, when set and smaller);
 //   - mapped tables: tables are mapped while the mapped files' sizes add up to at most B/4, plus
 //     what a smaller BlockCacheSize leaves of the cache's quarter (a
@@ -21,7 +22,7 @@ import (
 //     could never hold them.
 //
 // Every part is counted at its bound (the block cache at its capacity, a mapped table at its
-// file's size, the memtables at their arenas' capacities), so MemoryMetrics.Total, the sum, is
+// file's size, the memtables at their arenas' capacities and their indexes' sizes), so MemoryMetrics.Total, the sum, is
 // an upper bound of what the parts can take at that moment. The indexes and filters of the open
 // tables are the one part the budget does not cap in advance (the table cache bounds their
 // number, MaxOpenFiles): when they alone outgrow what is left, loaders wait, and Metrics shows it.

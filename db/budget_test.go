@@ -17,9 +17,10 @@ func TestMemoryBudgetParts(t *testing.T) {
 	for _, budget := range []int64{1 << 20, 16 << 20, 256 << 20, 1200 << 20} {
 		o := (&Options{MemoryBudget: budget}).sanitize()
 		d := &DB{opts: o}
+		require.InDelta(t, d.memCapacity(0)*17/16, d.memFootprint(), 16, "budget %d: an index of a sixteenth of the arena", budget)
 		b := max(budget, minMemoryBudget)
 		require.Equal(t, b, o.MemoryBudget)
-		require.LessOrEqual(t, int64(3*d.memCapacity(0)), b/4+1, "budget %d: memtables within a quarter", budget)
+		require.LessOrEqual(t, int64(3*d.memFootprint()), b/4+1, "budget %d: memtables within a quarter", budget)
 		require.Equal(t, int(b/4), o.BlockCacheSize, "budget %d", budget)
 		require.LessOrEqual(t, o.WriteBufferSize, defaultWriteBufferSize)
 	}

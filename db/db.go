@@ -206,3 +206,7 @@ func (d *DB) memCapacity(need int) int {
 	wbs := d.opts.WriteBufferSize
 	return max(wbs+wbs/2+2*min(maxGroupBytes, wbs), need+4096)
 }
+
+// memFootprint is the memory a new memtable of the standard capacity takes: its arena and its
+// hash index (memtable.StartingMemory).
+func (d *DB) memFootprint() int { return memtable.StartingMemory(d.opts.Comparator, d.memCapacity(0)) }

@@ -74,8 +74,8 @@ type FlushMetrics struct {
 type MemoryMetrics struct {
 	// Budget is Options.MemoryBudget (as sanitized; 0: none).
 	Budget int64
-	// MemTables is the capacity of the memtables' arenas: the memtable, the one being
-	// flushed, and the spare kept for reuse.
+	// MemTables is what the memtables hold (their arenas' capacity and their hash indexes):
+	// the memtable, the one being flushed, and the spare kept for reuse.
 	MemTables int64
 	// BlockCache is the block cache's capacity (its use is BlockCache.Size in Metrics).
 	BlockCache int64
@@ -125,7 +125,7 @@ type MemTableMetrics struct {
 	// WriteBufferSize counts them; Count is 1, or 2 while one is being flushed.
 	Size  int
 	Count int
-	// MemoryBytes is the memory their arenas take.
+	// MemoryBytes is the memory they take: their arenas' capacity and their hash indexes.
 	MemoryBytes int
 }
 
@@ -184,18 +184,18 @@ func (d *DB) Metrics() Metrics {
 	m.Memory.Budget = d.opts.MemoryBudget
 	for _, mem := range []*memtable.MemTable{d.mu.mem, d.mu.imm, d.spareMem.Load()} {
 		if mem != nil {
-			m.Memory.MemTables += int64(mem.Capacity())
+			m.Memory.MemTables += int64(mem.MemoryBytes())
 		}
 	}
 	m.WAL = WALMetrics{BytesWritten: st.walBytes, Syncs: int64(st.logSyncs), SyncedWrites: int64(st.syncedWrites)}
 	m.Recovery = RecoveryMetrics{DamagedRecords: st.damaged, BytesSkipped: st.damagedBytes}
 	if mem := d.mu.mem; mem != nil {
-		m.MemTable = MemTableMetrics{Size: mem.Size(), Count: 1, MemoryBytes: mem.Capacity()}
+		m.MemTable = MemTableMetrics{Size: mem.Size(), Count: 1, MemoryBytes: mem.MemoryBytes()}
 	}
 	if imm := d.mu.imm; imm != nil {
 		m.MemTable.Size += imm.Size()
 		m.MemTable.Count++
-		m.MemTable.MemoryBytes += imm.Capacity()
+		m.MemTable.MemoryBytes += imm.MemoryBytes()
 	}
 	m.BackgroundError = d.mu.bgErr
 	d.mu.Unlock()

@@ -60,7 +60,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	d.blocks = cache.NewBlockCache(o.BlockCacheSize)
-	d.budget = newMemBudget(o.MemoryBudget, int64(o.BlockCacheSize), 3*int64(d.memCapacity(0)))
+	d.budget = newMemBudget(o.MemoryBudget, int64(o.BlockCacheSize), 3*int64(d.memFootprint()))
 	d.tables = newTableCache(d.fs, dir, o.MaxOpenFiles-reservedFiles, d.budget, sstable.ReaderOptions{
 		Comparator: d.icmp, Filter: d.filter, FilterKey: keys.UserKey, Cache: d.blocks,
 	}, func(num uint64, err error) { d.info.Printf("closing table #%d: %v", num, err) })

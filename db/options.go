@@ -185,10 +185,11 @@ const (
 	minOpenFiles  = 20
 )
 
-// budgetWriteBuffer returns the largest write buffer whose three memtable arenas (memCapacity)
-// fit in a quarter of budget: 1.5w + 2*min(1 MiB, w) <= budget/12; at least 64 KiB.
+// budgetWriteBuffer returns the largest write buffer whose three memtables (memFootprint: an
+// arena of memCapacity and a hash index of a sixteenth of it) fit in a quarter of budget:
+// 1.5w + 2*min(1 MiB, w) <= budget/12 * 16/17; at least 64 KiB.
 func budgetWriteBuffer(budget int64) int {
-	room := budget / 12
+	room := budget / 51 * 4
 	w := room * 2 / 7 // w <= 1 MiB: 3.5w <= room
 	if room >= 7<<20/2 {
 		w = (room - 2*maxGroupBytes) * 2 / 3

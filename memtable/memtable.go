@@ -66,22 +66,23 @@ type MemTable struct {
 
 // New returns an empty table ordered by user whose arena holds capacity bytes.
 func New(user keys.Comparator, capacity int) *MemTable {
-	return newMemTable(user, skiplist.NewArena(capacity))
+	return newMemTable(user, skiplist.NewArena(capacity), false)
 }
 
-// NewOffHeap is New with the arena outside the Go heap (skiplist.NewMappedArena), so that the
-// garbage collector neither scans it nor paces collections by it. The owner must call Free
+// NewOffHeap is New with the arena and the hash index outside the Go heap
+// (skiplist.NewMappedArena), so that the garbage collector neither scans them nor paces
+// collections by them. The owner must call Free
 // once the last user is gone (Unref returned true) and the table is not to be reused.
 func NewOffHeap(user keys.Comparator, capacity int) *MemTable {
-	return newMemTable(user, skiplist.NewMappedArena(capacity))
+	return newMemTable(user, skiplist.NewMappedArena(capacity), true)
 }
 
-func newMemTable(user keys.Comparator, arena *skiplist.Arena) *MemTable {
+func newMemTable(user keys.Comparator, arena *skiplist.Arena, offHeap bool) *MemTable {
 	ic := keys.NewInternalComparator(user)
 	m := &MemTable{cmp: ic}
 	if keys.IsBytewise(user) {
 		m.list = skiplist.New(arena, nil) // nil: bytewise, without indirection
-		m.index = newHashIndex(arena.Capacity())
+		m.index = newHashIndex(arena.Capacity(), offHeap)
 	} else {
 		m.list = skiplist.New(arena, user.Compare)
 	}
@@ -92,7 +93,12 @@ func newMemTable(user keys.Comparator, arena *skiplist.Arena) *MemTable {
 // Free releases the memory of a table made by NewOffHeap (for New's, it does nothing: the
 // garbage collector frees it). Nothing may use the table, or any slice read from it,
 // afterwards.
-func (m *MemTable) Free() { m.list.Arena().Free() }
+func (m *MemTable) Free() {
+	m.list.Arena().Free()
+	if m.index != nil {
+		m.index.free()
+	}
+}
 
 // Ref counts one more user of the table. A new table has one user, its creator.
 func (m *MemTable) Ref() { m.refs.Add(1) }
@@ -204,6 +210,26 @@ func (m *MemTable) ApproximateMemoryUsage() int { return m.list.Arena().Size() }
 
 // Capacity returns the arena's size.
 func (m *MemTable) Capacity() int { return m.list.Arena().Capacity() }
+
+// MemoryBytes returns the memory the table holds: its arena's capacity and its hash index. The
+// index (bytewise tables only) starts at a sixteenth of the arena and grows only when the
+// entries are much smaller than ordinary ones.
+func (m *MemTable) MemoryBytes() int {
+	n := m.Capacity()
+	if m.index != nil {
+		n += int(m.index.bytes.Load())
+	}
+	return n
+}
+
+// StartingMemory returns what MemoryBytes reports for a new table ordered by user whose arena
+// holds capacity bytes.
+func StartingMemory(user keys.Comparator, capacity int) int {
+	if keys.IsBytewise(user) {
+		return capacity + indexBytes(capacity)
+	}
+	return capacity
+}
 
 // Len returns the number of entries.
 func (m *MemTable) Len() int { return m.list.Len() }
