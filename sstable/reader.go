@@ -22,12 +22,14 @@ type Reader struct {
 	filterKey func([]byte) []byte
 	cache     BlockCache
 
-	footer     Footer
-	index      indexTable
-	meta       []MetaEntry
-	filter     filterReader
-	filterName string
-	filterH    BlockHandle
+	footer       Footer
+	index        indexTable
+	meta         []MetaEntry
+	filter       filterReader
+	filterStored bool // the filter block is stored uncompressed: the mapping can serve it
+	filterMapped bool // filter's data aliases the mapping (not heap memory)
+	filterName   string
+	filterH      BlockHandle
 
 	checked  []atomic.Uint32 // bit i: data block i passed its checks (see block_read.go)
 	kbufPool sync.Pool       // *[]byte scratch for checkBlock
@@ -105,6 +107,13 @@ func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, err
 	if _, err := r.footerOffset(); err != nil {
 		return nil, err
 	}
+	// The footer, index, metaindex and filter are read with ReadAt, before the file is mapped:
+	// read through the mapping, their pages (and their neighbours, which a page fault maps
+	// with them) would stay in the process's resident memory for as long as the table is open,
+	// beside the index decoded from them.
+	if err := r.load(opts); err != nil {
+		return nil, err
+	}
 	if m, ok := f.(vfs.Mappable); ok && uint64(int(size)) == r.size {
 		if region, err := m.Map(int(size)); err == nil {
 			if b := region.Bytes(); uint64(len(b)) == r.size {
@@ -114,9 +123,11 @@ func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, err
 			}
 		}
 	}
-	if err := r.load(opts); err != nil {
-		_ = r.Close()
-		return nil, err
+	if r.mapped != nil && r.filterStored {
+		// The same bytes, which the file's pages serve from now on: no heap copy, and pages
+		// that become resident only as lookups touch them. Table files never change.
+		r.filter.data = r.mapped[r.filterH.Offset : r.filterH.Offset+r.filterH.Size : r.filterH.Offset+r.filterH.Size]
+		r.filterMapped = true
 	}
 	return r, nil
 }
@@ -191,10 +202,11 @@ func (r *Reader) load(opts ReaderOptions) error {
 			if hn <= 0 {
 				return r.corruptf(r.footer.Metaindex.Offset, "metaindex entry %q: bad block handle", m.Name)
 			}
-			fb, _, err := r.readBlock(h, "filter block", nil)
+			fb, typ, err := r.readBlock(h, "filter block", nil)
 			if err != nil {
 				return err
 			}
+			r.filterStored = typ == typeNone
 			if r.filter, err = parseFilter(fb, opts.Filter, r.name, h.Offset); err != nil {
 				return err
 			}
@@ -206,11 +218,14 @@ func (r *Reader) load(opts ReaderOptions) error {
 }
 
 // MemoryUsage returns the heap bytes the Reader holds for as long as it is open: its decoded
-// index, its filter and metaindex, and its checks' bitmap. Blocks it reads are not counted (they
-// live in the block cache, the mapping or the caller's iterators).
+// index, its filter (unless it is read in place from the mapping, as a filter stored
+// uncompressed in a mapped file is), its metaindex, and its checks' bitmap. Blocks it reads are
+// not counted (they live in the block cache, the mapping or the caller's iterators).
 func (r *Reader) MemoryUsage() int {
-	n := len(r.index.keys) + cap(r.index.ents)*int(unsafe.Sizeof(indexEntry{})) +
-		len(r.filter.data) + 4*len(r.checked)
+	n := len(r.index.keys) + cap(r.index.ents)*int(unsafe.Sizeof(indexEntry{})) + 4*len(r.checked)
+	if !r.filterMapped {
+		n += len(r.filter.data)
+	}
 	for _, m := range r.meta {
 		n += len(m.Name) + len(m.Value)
 	}
