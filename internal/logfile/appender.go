@@ -303,8 +303,9 @@ func (a *Appender) release() {
 // WriteHeadsLast appends p like Write, except that when it stores through the mapping it stores
 // the headLen bytes at each offset in heads (at most vfs.StoreLastBytes; in increasing order) after
 // all the other bytes, in order, each in one store: a process killed during the call leaves
-// zeros where the heads not yet stored go. It makes an Appender a wal.InPlaceWriter, whose
-// heads are the headers of a record's fragments.
+// zeros where the heads not yet stored go. (With huge pages, a head in a page the write has
+// already moved past is written with pwrite(2) instead, in the same order: see headsWrite.) It
+// makes an Appender a wal.InPlaceWriter, whose heads are the headers of a record's fragments.
 func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, error) {
 	if a.err != nil || a.done || a.pa == nil || a.positional || len(heads) == 0 || headLen > vfs.StoreLastBytes {
 		return a.Write(p)
@@ -326,30 +327,87 @@ func (a *Appender) WriteHeadsLast(p []byte, heads []int, headLen int) (int, erro
 			return a.writeHeadsLastAt(p, heads, headLen)
 		}
 	}
-	base := a.size
-	// Everything but the heads, then the bytes before the first head, then the heads.
+	// Everything but the heads, in order of offset, then the heads in order.
+	w := headsWrite{a: a, base: a.size, early: a.huge && headsInPages(a.size, heads, headLen)}
+	if heads[0] > 0 {
+		if err := w.body(0, p[:heads[0]]); err != nil {
+			return 0, err
+		}
+	}
 	for i, h := range heads {
 		from, to := h+headLen, len(p)
 		if i+1 < len(heads) {
 			to = heads[i+1]
 		}
 		if from < to {
-			if err := a.store(base+int64(from), p[from:to]); err != nil {
+			if err := w.body(from, p[from:to]); err != nil {
 				return 0, err
 			}
 		}
 	}
-	if heads[0] > 0 {
-		if err := a.store(base, p[:heads[0]]); err != nil {
-			return 0, err
-		}
-	}
 	for _, h := range heads {
-		if err := a.store(base+int64(h), p[h:h+headLen]); err != nil {
+		if err := w.head(h, p[h:h+headLen]); err != nil {
 			return 0, err
 		}
 	}
 	return a.advanceMapped(len(p)), nil
+}
+
+// headsWrite stores one WriteHeadsLast through the mapping.
+//
+// With huge pages, a write that crosses into the next huge page gives up the mapping of the
+// pages before it first, once its bytes there (all but its heads) are stored: otherwise the
+// process would map both while the next one is faulted in (allocating and zeroing 2 MiB takes
+// long enough to show in its peak resident memory, and the kernel's high-water mark records the
+// moment of the release). The heads that lie in the pages given up are then written with
+// pwrite(2), which is whole or not at all if the process is killed when the head lies within
+// one 4 KiB page (early is false otherwise: then the pages are given up after the write, as
+// usual). The order of the stores is the same either way: every other byte, then each head.
+type headsWrite struct {
+	a     *Appender
+	base  int64 // the write's offset in the file
+	early bool  // release huge pages as the stores pass them
+}
+
+// body stores b, bytes of the write at offset off in it that are not heads.
+func (w *headsWrite) body(off int, b []byte) error {
+	a := w.a
+	at := w.base + int64(off)
+	for w.early && len(b) > 0 {
+		page := at &^ (hugePage - 1)
+		if page > a.released {
+			a.region.Release(int(a.released), int(page-a.released))
+			a.released = page
+		}
+		n := min(int64(len(b)), page+hugePage-at)
+		if err := a.store(at, b[:n]); err != nil {
+			return err
+		}
+		at, b = at+n, b[n:]
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return a.store(at, b)
+}
+
+// head stores the head h at offset off of the write: with pwrite(2) if its page was released.
+func (w *headsWrite) head(off int, h []byte) error {
+	a := w.a
+	at := w.base + int64(off)
+	if at >= a.released {
+		return a.store(at, h)
+	}
+	n, err := a.pa.WriteAt(h, at)
+	if err == nil && n < len(h) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		a.err = err
+		return err
+	}
+	a.stored.Add(-int64(n)) // counted by advanceMapped, but written with a system call
+	return nil
 }
 
 // grow allocates and maps at least need bytes. Before anything is written, a filesystem that

@@ -205,7 +205,7 @@ func TestAppenderWriteHeadsLast(t *testing.T) {
 			require.Equal(t, string(p), string(filetest.Read(t, fs, name)))
 		})
 	}
-	// Stores: the three pieces between heads, the bytes before the first head, then the heads.
+	// Stores: the bytes before the first head, the three pieces between heads, then the heads.
 	fs := vfs.WithFaults(vfs.NewMem(), vfs.OnNth(5, vfs.ErrInjected, vfs.OpWrite))
 	f, err := fs.Create("/log")
 	require.NoError(t, err)
