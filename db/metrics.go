@@ -79,7 +79,8 @@ type MemoryMetrics struct {
 	MemTables int64
 	// BlockCache is the block cache's capacity (its use is BlockCache.Size in Metrics).
 	BlockCache int64
-	// TableIndexes is the heap the open tables' readers hold: indexes, filters.
+	// TableIndexes is the memory the open tables' readers hold: their decoded indexes, and the
+	// filters of tables read with ReadAt (a mapped table's filter is part of its mapping).
 	TableIndexes int64
 	// MappedTables is the size of the table files open through a memory mapping: the most
 	// their pages can take of the process's resident memory.

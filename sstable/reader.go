@@ -235,7 +235,7 @@ func (r *Reader) load(opts ReaderOptions) error {
 	return nil
 }
 
-// MemoryUsage returns the heap bytes the Reader holds for as long as it is open: its decoded
+// MemoryUsage returns the memory the Reader holds for as long as it is open: its decoded
 // index, its filter (unless it is read in place from the mapping, as a filter stored
 // uncompressed in a mapped file is), its metaindex, and its checks' bitmap. Blocks it reads are
 // not counted (they live in the block cache, the mapping or the caller's iterators).
