@@ -1,13 +1,11 @@
 package sstable
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/stratadb/strata/internal/dberr"
-	"github.com/stratadb/strata/internal/offheap"
 	"github.com/stratadb/strata/vfs"
 )
 
@@ -33,7 +31,6 @@ type Reader struct {
 	filterName   string
 	filterH      BlockHandle
 
-	indexMem offheap.Buffer  // the memory of index.ents and index.keys, freed by Close
 	checked  []atomic.Uint32 // bit i: data block i passed its checks (see block_read.go)
 	kbufPool sync.Pool       // *[]byte scratch for checkBlock
 	closed   atomic.Bool
@@ -115,7 +112,6 @@ func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, err
 	// with them) would stay in the process's resident memory for as long as the table is open,
 	// beside the index decoded from them.
 	if err := r.load(opts); err != nil {
-		_ = r.Close()
 		return nil, err
 	}
 	if m, ok := f.(vfs.Mappable); ok && uint64(int(size)) == r.size {
@@ -152,25 +148,7 @@ func (r *Reader) load(opts ReaderOptions) error {
 	if err != nil {
 		return err
 	}
-	// The entries and their keys go into one buffer outside the Go heap, sized by a first pass:
-	// they live as long as the table is open, and in the heap the collector, which paces itself
-	// by the heap's size, would let as much again of garbage stay resident.
-	keyBytes := uint64(0)
-	_ = walkBlock(ib, r.name, r.footer.Index.Offset, func(e RawEntry) bool {
-		keyBytes += uint64(len(e.Key))
-		return true
-	})
-	entBytes := uint64(n) * uint64(unsafe.Sizeof(indexEntry{}))
-	if keyBytes > 1<<32-1 || entBytes+keyBytes > uint64(math.MaxInt) {
-		return r.corruptf(r.footer.Index.Offset, "index keys exceed 4 GiB")
-	}
-	if total := int(entBytes + keyBytes); total > 0 {
-		r.indexMem = offheap.Alloc(total)
-		b := r.indexMem.Bytes()
-		// Mapped memory is page-aligned, and a heap fallback's 8-byte aligned.
-		r.index.ents = unsafe.Slice((*indexEntry)(unsafe.Pointer(unsafe.SliceData(b))), n)[:0]
-		r.index.keys = b[entBytes:entBytes:total]
-	}
+	r.index.ents = make([]indexEntry, 0, n)
 	var derr error
 	_ = walkBlock(ib, r.name, r.footer.Index.Offset, func(e RawEntry) bool {
 		h, hn := decodeHandle(e.Value)
@@ -182,7 +160,11 @@ func (r *Reader) load(opts ReaderOptions) error {
 			return false
 		}
 		start := len(r.index.keys)
-		r.index.keys = append(r.index.keys, e.Key...) // within the buffer's capacity
+		r.index.keys = append(r.index.keys, e.Key...)
+		if uint64(len(r.index.keys)) > 1<<32-1 {
+			derr = r.corruptf(r.footer.Index.Offset, "index keys exceed 4 GiB")
+			return false
+		}
 		r.index.ents = append(r.index.ents, indexEntry{
 			prefix: r.ord.prefix(e.Key), kStart: uint32(start), kEnd: uint32(len(r.index.keys)), h: h,
 		})
@@ -250,13 +232,11 @@ func (r *Reader) MemoryUsage() int {
 	return n
 }
 
-// Close releases the mapping and the decoded index. Slices that Get or iterators returned from
-// an uncompressed block of a mapped file become invalid: close a Reader only when nothing uses
-// it any more.
+// Close releases the mapping. Slices that Get or iterators returned from an uncompressed
+// block of a mapped file become invalid: close a Reader only when nothing uses it any more.
 // Close does not close the File given to Open. Closing twice is harmless.
 func (r *Reader) Close() error {
 	r.closed.Store(true)
-	r.indexMem.Free()
 	if r.region != nil {
 		err := r.region.Close()
 		r.region, r.mapped = nil, nil
