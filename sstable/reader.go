@@ -1,6 +1,7 @@
 package sstable
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -148,7 +149,18 @@ func (r *Reader) load(opts ReaderOptions) error {
 	if err != nil {
 		return err
 	}
+	// The keys go into one buffer of their exact size: it lives as long as the table is open,
+	// and growing it by appending left up to half of it unused.
+	keyBytes := uint64(0)
+	_ = walkBlock(ib, r.name, r.footer.Index.Offset, func(e RawEntry) bool {
+		keyBytes += uint64(len(e.Key))
+		return true
+	})
+	if keyBytes > 1<<32-1 || keyBytes > math.MaxInt {
+		return r.corruptf(r.footer.Index.Offset, "index keys exceed 4 GiB")
+	}
 	r.index.ents = make([]indexEntry, 0, n)
+	r.index.keys = make([]byte, 0, int(keyBytes))
 	var derr error
 	_ = walkBlock(ib, r.name, r.footer.Index.Offset, func(e RawEntry) bool {
 		h, hn := decodeHandle(e.Value)
@@ -161,10 +173,6 @@ func (r *Reader) load(opts ReaderOptions) error {
 		}
 		start := len(r.index.keys)
 		r.index.keys = append(r.index.keys, e.Key...)
-		if uint64(len(r.index.keys)) > 1<<32-1 {
-			derr = r.corruptf(r.footer.Index.Offset, "index keys exceed 4 GiB")
-			return false
-		}
 		r.index.ents = append(r.index.ents, indexEntry{
 			prefix: r.ord.prefix(e.Key), kStart: uint32(start), kEnd: uint32(len(r.index.keys)), h: h,
 		})
