@@ -47,7 +47,7 @@ type hashTable struct {
 // table filled to the brim, make it grow.
 const (
 	minHashSlots      = 1024
-	maxHashSlots      = 1 << 31 // so that a slot's index and the table's length fit a uint32
+	maxHashSlots      = 1<<31 - 1 // so that a slot's index and the table's length fit a uint32 (and an int)
 	typicalEntryArena = 128
 )
 
