@@ -3,12 +3,13 @@ package sstable
 import "github.com/stratadb/strata/internal/dberr"
 
 // Getter looks up many keys in one table, given in ascending order: the batched form of
-// Reader.Get. Each Get answers exactly what Reader.Get would for its key, but the Getter only
-// ever moves forward. It remembers the index entry the previous key fell in and gallops ahead
-// from there, keeps the data block it last decoded, and inside that block continues from the
-// entry it stopped at (skipping whole restart intervals by binary search when the next key is
-// further on). So a sorted batch reads the index once, asks the filter once per key and
-// decodes each data block at most once, however many of its keys fall in the block.
+// Reader.Get. Each Get answers what Reader.Get would for its key (but see contract 6), and the
+// Getter only ever moves forward. It remembers the index entry the previous key fell in and
+// gallops ahead from there, keeps the data block it last decoded, and inside that block
+// continues from the entry it stopped at (skipping whole restart intervals by binary search
+// when the next key is further on). So a sorted batch reads the index once, asks the filter at
+// most once per key and decodes each data block at most once, however many of its keys fall in
+// the block.
 //
 // Contract:
 //
@@ -23,6 +24,11 @@ import "github.com/stratadb/strata/internal/dberr"
 //     at once. A Getter's buffers are kept across Resets, so reusing one allocates nothing once
 //     they have grown; Get allocates nothing for blocks that are cached or are uncompressed in
 //     a mapped file.
+//  6. The filter only saves block reads, so a key whose block the Getter holds decoded already
+//     is looked up in the block without asking it: where the filter would have ruled the key
+//     out, and Reader.Get returns dberr.ErrNotFound, Get returns the block's first entry after
+//     the key instead (or ErrNotFound when there is none), never the key itself, since the
+//     table does not hold it. A caller checks the key it got, as it does with Reader.Get.
 type Getter struct {
 	r  *Reader
 	ro ReadOptions
@@ -52,8 +58,9 @@ func (g *Getter) Reset(r *Reader, ro ReadOptions) {
 func (g *Getter) Release() { g.Reset(nil, ReadOptions{}) }
 
 // Get finds the first entry at or after key in the one data block that may hold key, as
-// Reader.Get does: dberr.ErrNotFound when the filter rules the key out or that block holds no
-// entry at or after key. key must sort at or after the key of the previous Get (contract 2).
+// Reader.Get does: dberr.ErrNotFound when the filter rules the key out (unless the block is
+// decoded already: contract 6) or that block holds no entry at or after key. key must sort at
+// or after the key of the previous Get (contract 2).
 func (g *Getter) Get(key []byte) (k, v []byte, err error) {
 	r := g.r
 	if r.closed.Load() {
@@ -74,10 +81,10 @@ func (g *Getter) Get(key []byte) (k, v []byte, err error) {
 	if i == n {
 		return nil, nil, dberr.ErrNotFound
 	}
-	if r.filter.data != nil && !r.filter.mayContain(r.index.ents[i].h.Offset, r.filterKey(key)) {
-		return nil, nil, dberr.ErrNotFound
-	}
 	if g.loaded != i {
+		if r.filter.data != nil && !r.filter.mayContain(r.index.ents[i].h.Offset, r.filterKey(key)) {
+			return nil, nil, dberr.ErrNotFound
+		}
 		if err := g.load(i); err != nil {
 			return nil, nil, err
 		}

@@ -272,6 +272,11 @@ func (r *Reader) Mapped() bool { return r.mapped != nil }
 // block: it stays valid while the Reader is open and must not be modified. Get allocates
 // nothing when the block is cached or is an uncompressed block of a mapped file.
 func (r *Reader) Get(dst, key []byte, ro ReadOptions) (k, v []byte, err error) {
+	return r.get(dst, key, ro, true)
+}
+
+// get is Get, asking the filter only with useFilter.
+func (r *Reader) get(dst, key []byte, ro ReadOptions, useFilter bool) (k, v []byte, err error) {
 	if r.closed.Load() {
 		return dst, nil, dberr.ErrClosed
 	}
@@ -280,7 +285,7 @@ func (r *Reader) Get(dst, key []byte, ro ReadOptions) (k, v []byte, err error) {
 		return dst, nil, dberr.ErrNotFound
 	}
 	h := r.index.ents[i].h
-	if !r.filter.mayContain(h.Offset, r.filterKey(key)) {
+	if useFilter && !r.filter.mayContain(h.Offset, r.filterKey(key)) {
 		return dst, nil, dberr.ErrNotFound
 	}
 	contents, err := r.dataBlock(i, h, ro, nil)
