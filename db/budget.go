@@ -16,7 +16,7 @@ import (
 //     what a smaller BlockCacheSize leaves of the cache's quarter (a
 //     mapped file's pages become resident as reads touch them, up to its size); the table
 //     cache opens the others for ReadAt, their blocks going through the block cache;
-//   - open tables' indexes and filters (decoded at open, outside the Go heap; the filter of a
+//   - open tables' indexes and filters (decoded into the heap at open; the filter of a
 //     mapped table is read in place and counts with the mapped tables), and bulk loaders'
 //     buffers: what is left. A loader reserves its buffers when it starts and waits, as a write
 //     stall of reason StallMemory, until they fit; its buffers shrink to fit when the budget
