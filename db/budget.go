@@ -23,8 +23,8 @@ import (
 //     could never hold them.
 //
 // Every part is counted at its bound (the block cache at its capacity, a mapped table at its
-// file's size, the memtables at their arenas' capacities and their indexes' sizes), so MemoryMetrics.Total, the sum, is
-// an upper bound of what the parts can take at that moment. The indexes and filters of the open
+// file's size, the memtables at their arenas' capacities and their indexes' sizes), so
+// MemoryMetrics.Total, the sum, is an upper bound of what the parts can take at that moment. The indexes and filters of the open
 // tables are the one part the budget does not cap in advance (the table cache bounds their
 // number, MaxOpenFiles): when they alone outgrow what is left, loaders wait, and Metrics shows it.
 // Without a budget (B = 0) the same parts are counted, and nothing waits.

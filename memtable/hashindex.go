@@ -80,9 +80,7 @@ func (x *hashIndex) free() {
 		return
 	}
 	x.freeRetired()
-	if t := x.tab.Load(); t != nil {
-		x.freeTable(t)
-	}
+	x.freeTable(x.tab.Load())
 }
 
 func (x *hashIndex) freeRetired() {
@@ -163,9 +161,6 @@ func (x *hashIndex) insert(l *skiplist.List, key []byte, h uint32, handle skipli
 				for t.slots[i] != 0 { // the new table holds no copy of key: take its first free slot
 					i = t.next(i)
 				}
-				skiplist.Publish64(&t.slots[i], uint64(h)<<32|uint64(handle))
-				x.count++
-				return
 			}
 			skiplist.Publish64(&t.slots[i], uint64(h)<<32|uint64(handle))
 			x.count++

@@ -27,8 +27,7 @@ type Reader struct {
 	index        indexTable
 	meta         []MetaEntry
 	filter       filterReader
-	filterStored bool // the filter block is stored uncompressed: the mapping can serve it
-	filterMapped bool // filter's data aliases the mapping (not heap memory)
+	filterStored bool // the filter block is stored uncompressed: a mapping serves it (filterMapped)
 	filterName   string
 	filterH      BlockHandle
 
@@ -128,7 +127,6 @@ func Open(f vfs.File, name string, size int64, opts ReaderOptions) (*Reader, err
 		// The same bytes, which the file's pages serve from now on: no heap copy, and pages
 		// that become resident only as lookups touch them. Table files never change.
 		r.filter.data = r.mapped[r.filterH.Offset : r.filterH.Offset+r.filterH.Size : r.filterH.Offset+r.filterH.Size]
-		r.filterMapped = true
 	}
 	return r, nil
 }
@@ -225,13 +223,16 @@ func (r *Reader) load(opts ReaderOptions) error {
 	return nil
 }
 
+// filterMapped reports whether the filter's data is the mapping's (not heap memory).
+func (r *Reader) filterMapped() bool { return r.mapped != nil && r.filterStored }
+
 // MemoryUsage returns the memory the Reader holds for as long as it is open: its decoded
 // index, its filter (unless it is read in place from the mapping, as a filter stored
 // uncompressed in a mapped file is), its metaindex, and its checks' bitmap. Blocks it reads are
 // not counted (they live in the block cache, the mapping or the caller's iterators).
 func (r *Reader) MemoryUsage() int {
 	n := len(r.index.keys) + cap(r.index.ents)*int(unsafe.Sizeof(indexEntry{})) + 4*len(r.checked)
-	if !r.filterMapped {
+	if !r.filterMapped() {
 		n += len(r.filter.data)
 	}
 	for _, m := range r.meta {

@@ -403,7 +403,7 @@ func TestReaderMemoryUsage(t *testing.T) {
 			if filter {
 				_, _, err := r.Get(nil, []byte("key000000x"), ReadOptions{})
 				require.ErrorIs(t, err, dberr.ErrNotFound, tfs.name)
-				require.Equal(t, tfs.name == "os", r.filterMapped, tfs.name)
+				require.Equal(t, tfs.name == "os", r.filterMapped(), tfs.name)
 			}
 			return r.MemoryUsage()
 		}
